@@ -1,0 +1,1 @@
+"""Configuration: YAML files (sources, recipients, priorities) and their validating loader."""

@@ -1,0 +1,273 @@
+"""Load and validate the YAML configuration, once per process.
+
+Three files live in the config folder (the packaged `config/`, or `$FUNDRADAR_CONFIG`):
+`sources.yaml` (what to crawl), `recipients.yaml` (who gets the digest, and when) and
+`priorities.yaml` (the OECS profile; validated by `pipeline.score`). pydantic does the checking so
+that a typo such as `enabeld:` or `kind: rss2` is caught before any crawl starts, and the first
+problem is reported as one line: file, key, what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from fundradar.exceptions import ConfigError
+
+SOURCE_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+class _Strict(BaseModel):
+    # forbid unknown keys: a misspelt key must fail loudly, not be silently ignored
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_tz(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"an IANA time zone such as Europe/Paris, got {value!r}") from None
+    return value
+
+
+class Selectors(_Strict):
+    """CSS (or XPath when the value starts with `/` or `(`) selectors for HTML sources.
+
+    Kept in config, not code, so a maintainer can repair a redesigned site without a release.
+    Fields a selector misses are looked for by their labels on the detail page.
+    """
+
+    item: str | None = None  # one listing entry
+    link: str | None = None  # within an item: the detail link
+    next_page: str | None = None  # the "next" pagination link
+    title: str | None = None
+    summary: str | None = None
+    deadline: str | None = None
+    opens: str | None = None
+    period: str | None = None  # "17 décembre 2024 - 24 janvier 2025" on a card
+    status: str | None = None
+    budget: str | None = None
+    eligibility: str | None = None
+    programme: str | None = None
+    published: str | None = None
+    body: str | None = None  # the detail page's main text (label reader looks here first)
+
+
+class Source(_Strict):
+    id: str
+    kind: Literal["api", "feed", "wordpress", "html"]
+    funder: str
+    start_urls: list[str] = Field(min_length=1)
+    timezone: str = "Europe/Paris"
+    enabled: bool = True
+    language: str | None = None
+    programme: str | None = None
+    spider: str | None = None  # spider class name override; default: spider named like the id
+    allowed_domains: list[str] = Field(default_factory=list)
+    selectors: Selectors = Field(default_factory=Selectors)
+    max_pages: int = Field(default=20, ge=1, le=500)  # politeness bound on pagination
+    options: dict[str, Any] = Field(default_factory=dict)  # source-specific knobs
+    notes: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not SOURCE_ID.match(v):
+            raise ValueError(f"a lower-case id of letters, digits and _ (like eu_ft), got {v!r}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_tz(v)
+
+    @field_validator("start_urls")
+    @classmethod
+    def _urls(cls, v: list[str]) -> list[str]:
+        for u in v:
+            if not re.match(r"^https?://[^/\s]+", u):
+                raise ValueError(f"http(s) URLs, got {u!r}")
+        return v
+
+
+class CrawlDefaults(_Strict):
+    contact: str = "dcrm@oecs.int"  # goes in the User-Agent so a funder's webmaster can write
+    timezone: str = "Europe/Paris"
+    download_delay: float = Field(default=2.0, ge=0)
+    concurrent_per_domain: int = Field(default=2, ge=1, le=2)  # SOURCES.md: at most 2
+    http_cache: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_tz(v)
+
+
+class SourcesFile(_Strict):
+    defaults: CrawlDefaults = Field(default_factory=CrawlDefaults)
+    sources: list[Source] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> SourcesFile:
+        seen: set[str] = set()
+        for s in self.sources:
+            if s.id in seen:
+                raise ValueError(f"unique source ids; {s.id!r} appears twice")
+            seen.add(s.id)
+        return self
+
+    def get(self, source_id: str) -> Source | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
+    @property
+    def enabled(self) -> list[Source]:
+        return [s for s in self.sources if s.enabled]
+
+
+class Recipient(_Strict):
+    email: str
+    name: str | None = None
+    language: Literal["en", "fr"] = "en"
+    min_band: Literal["high", "medium", "low", "none"] = "medium"
+    themes: list[str] = Field(default_factory=list)  # empty: every theme
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not EMAIL.match(v):
+            raise ValueError(f"an e-mail address, got {v!r}")
+        return v
+
+
+class Schedule(_Strict):
+    timezone: str = "America/St_Lucia"
+    crawl: str = "0 5 * * mon"  # crontab fields: minute hour day month day-of-week
+    digest: str = "0 7 * * mon"
+    misfire_grace_hours: float = Field(default=12, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_tz(v)
+
+    @field_validator("crawl", "digest")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if len(v.split()) != 5:
+            raise ValueError(f"a crontab line of 5 fields like '0 5 * * mon', got {v!r}")
+        return v
+
+
+class DigestSettings(_Strict):
+    mail_from: str = Field(default="fundradar@localhost", alias="from")
+    reply_to: str | None = None
+    closing_within_days: int = Field(default=14, ge=1, le=90)
+    reminder_days: list[int] = Field(default_factory=lambda: [14, 3])
+    max_per_section: int = Field(default=25, ge=1)
+    top_reasons: int = Field(default=3, ge=1, le=10)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RecipientsFile(_Strict):
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    schedule: Schedule = Field(default_factory=Schedule)
+    recipients: list[Recipient] = Field(default_factory=list)
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise ConfigError(path, "(file)", "a YAML file; it does not exist")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(path, "(file)", "UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(path, where, f"valid YAML ({problem})") from None
+
+
+def _key_path(data: Any, loc: tuple[Any, ...]) -> str:
+    """Turn pydantic's ('sources', 3, 'kind') into 'sources[3] (id=afd).kind'."""
+    out = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            if isinstance(node, list) and part < len(node):
+                node = node[part]
+                if isinstance(node, dict) and "id" in node:
+                    out += f" (id={node['id']})"
+            continue
+        out += f".{part}" if out else str(part)
+        node = node.get(part) if isinstance(node, dict) else None
+    return out or "(top level)"
+
+
+def validate_file(path: Path, model: type[BaseModel]) -> Any:
+    data = _read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(path, "(top level)", "a mapping of keys to values")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "no such key (misspelt? see the comments at the top of the file)"
+        elif err["type"] == "missing":
+            msg = "a value; this key is required"
+        raise ConfigError(path, _key_path(data, tuple(err["loc"])), msg) from None
+
+
+def config_dir() -> Path:
+    from fundradar import settings
+
+    return settings.load().config_dir
+
+
+@lru_cache(maxsize=8)
+def _sources(path: Path, mtime: float) -> SourcesFile:
+    return validate_file(path, SourcesFile)
+
+
+@lru_cache(maxsize=8)
+def _recipients(path: Path, mtime: float) -> RecipientsFile:
+    return validate_file(path, RecipientsFile)
+
+
+def _stamp(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -1.0
+
+
+def load_sources(folder: Path | None = None) -> SourcesFile:
+    """sources.yaml, validated; cached until the file changes."""
+    path = (folder or config_dir()) / "sources.yaml"
+    return _sources(path, _stamp(path))
+
+
+def load_recipients(folder: Path | None = None) -> RecipientsFile:
+    path = (folder or config_dir()) / "recipients.yaml"
+    return _recipients(path, _stamp(path))
+
+
+def load_all(folder: Path | None = None) -> tuple[SourcesFile, RecipientsFile, Any]:
+    """Validate all three files (used at command start so errors come before any work)."""
+    from pipeline.score import load_profile
+
+    folder = folder or config_dir()
+    return load_sources(folder), load_recipients(folder), load_profile(folder / "priorities.yaml")

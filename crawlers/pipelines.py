@@ -1,0 +1,130 @@
+"""The item pipeline: thin Scrapy wrappers over the plain functions in `pipeline/`.
+
+Order (see ITEM_PIPELINES in settings.py), and why:
+  100 Normalise  first: every later stage reads typed dates, clean text and canonical URLs.
+  200 Validate   checks the item contract and counts field coverage (a crawl statistic), so a
+                 source that silently loses a field shows up in its health.
+  300 Dedupe     drops the second copy of a call within this crawl before it costs a score.
+  400 Score      before storing, so the row, the CSV and the digest all carry the same score.
+  500 Store      last: writes only what passed every stage; idempotent upsert + change log.
+
+A refused item is quarantined with its reason (never silently lost) and dropped with a
+`DropItem` message that names it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pipeline.score import load_profile, score_call
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawlers.runlog import COVERAGE_FIELDS, RunLog
+from pipeline import store
+from pipeline.dedupe import SeenInRun
+from pipeline.normalise import Rejected, normalise
+from pipeline.record import Call
+
+
+def _name(item: Call) -> str:
+    return f"{item.source} {item.source_ref or item.url!s}"[:160]
+
+
+class _Stage:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.runlog = RunLog.of(crawler)
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler):  # type: ignore[no-untyped-def]
+        return cls(crawler)
+
+    def refuse(self, item: Call, reason: str) -> DropItem:
+        self.runlog.quarantine(item, reason)
+        return DropItem(f"{_name(item)}: {reason}")
+
+
+class NormalisePipeline(_Stage):
+    def process_item(self, item: Call) -> Call:
+        if not isinstance(item, Call):
+            raise DropItem(f"not a Call item: {type(item).__name__}")
+        self.stats.inc_value("fundradar/items_seen")
+        try:
+            return normalise(item, now=datetime.now(UTC))
+        except Rejected as exc:
+            raise self.refuse(item, str(exc)) from None
+        except Exception as exc:  # a parser bug must cost one item, never the crawl
+            self.stats.inc_value("fundradar/errors/normalise")
+            raise self.refuse(item, f"normalise failed: {type(exc).__name__}: {exc}") from None
+
+
+class ValidatePipeline(_Stage):
+    def process_item(self, item: Call) -> Call:
+        problems = validate(item)
+        if problems:
+            raise self.refuse(item, "invalid: " + "; ".join(problems))
+        self.stats.inc_value("fundradar/valid")
+        for f in COVERAGE_FIELDS:
+            if getattr(item, f, None) not in (None, "", []):
+                self.stats.inc_value(f"fundradar/fields/{f}")
+        return item
+
+
+def validate(call: Call) -> list[str]:
+    """The item contract every stored call meets. Returns the broken rules (empty: valid)."""
+    problems = []
+    if not call.title:
+        problems.append("no title")
+    if not call.url or not call.url.startswith(("http://", "https://")):
+        problems.append("no http(s) url")
+    if call.status not in (None, "forthcoming", "open", "closed"):
+        problems.append(f"unknown status {call.status!r}")
+    for d in [*call.deadlines, call.opens_at]:
+        if d is not None and d.tzinfo is None:
+            problems.append("naive datetime")
+            break
+    if call.deadline is None and call.status is None:
+        problems.append("neither a deadline nor a status")
+    return problems
+
+
+class DedupePipeline(_Stage):
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.seen = SeenInRun()
+
+    def process_item(self, item: Call) -> Call:
+        if not self.seen.first_time(item):
+            self.stats.inc_value("fundradar/duplicates_in_run")
+            raise DropItem(f"{_name(item)}: duplicate within this crawl")
+        return item
+
+
+class ScorePipeline(_Stage):
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.profile = load_profile()
+
+    def process_item(self, item: Call) -> Call:
+        result = score_call(item, self.profile)
+        item.score, item.band, item.eligible = result.score, result.band, result.eligible
+        item.themes, item.reasons = list(result.themes), list(result.reasons)
+        if result.countries and not item.eligible_countries:
+            item.eligible_countries = list(result.countries)
+        return item
+
+
+class StorePipeline(_Stage):
+    def process_item(self, item: Call) -> Call:
+        session = self.runlog.open()
+        try:
+            stored = store.upsert(session, item, now=datetime.now(UTC), run_id=self.runlog.run_id)
+            session.commit()  # per item: a crash later in the crawl loses nothing stored
+        except Exception as exc:
+            session.rollback()
+            self.stats.inc_value("fundradar/errors/store")
+            raise self.refuse(item, f"store failed: {type(exc).__name__}: {exc}") from None
+        self.stats.inc_value(f"fundradar/stored/{stored.outcome}")
+        return item

@@ -1,0 +1,67 @@
+"""Scrapy settings for every fundradar spider, in one annotated module.
+
+Politeness first (SOURCES.md, "Design rules" 6): funders' sites are small public services, and a
+tool that hammers them gets blocked, which would blind the DCRM unit. Values that depend on the
+deployment (contact address, delay, cache) come from `config/sources.yaml` `defaults:` and are
+applied by `crawlers.runner.crawl_settings()`; secrets never appear here.
+"""
+
+from __future__ import annotations
+
+from fundradar import __version__
+
+BOT_NAME = "fundradar"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+# Identify the tool and give a contact (the address is replaced from config at run time).
+USER_AGENT = f"fundradar/{__version__} (+https://www.oecs.int; funding-call monitor; dcrm@oecs.int)"
+
+# --- politeness -------------------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8  # across all sites; each crawl process runs one source anyway
+CONCURRENT_REQUESTS_PER_DOMAIN = 2  # SOURCES.md: at most 2 at a time per site
+DOWNLOAD_DELAY = 2.0  # seconds between requests to one site, before AutoThrottle adjusts it
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True  # slows down further when a site answers slowly
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+RETRY_ENABLED = True
+RETRY_TIMES = 2  # transient 5xx / timeouts; more would only hammer a struggling site
+COOKIES_ENABLED = False  # no session needed; avoids tracking-consent cookie loops (tarteaucitron)
+TELNETCONSOLE_ENABLED = False
+
+# --- do not re-download what has not changed --------------------------------------------------
+# RFC2616 policy: stores ETag/Last-Modified and revalidates with If-None-Match/If-Modified-Since,
+# so an unchanged page costs a 304, not a download. HTTPCACHE_DIR is set under FUNDRADAR_HOME.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_DIR = "httpcache"
+HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 400, 401, 403, 404, 429, 500, 502, 503]
+
+# --- middlewares ------------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # demo / offline checks: send requests to the local fixture server, keep the real URLs
+    "crawlers.middlewares.FixtureRedirectMiddleware": 50,
+}
+
+# --- the pipeline (numbers say the order; see crawlers/pipelines.py for why this order) -------
+ITEM_PIPELINES = {
+    "crawlers.pipelines.NormalisePipeline": 100,
+    "crawlers.pipelines.ValidatePipeline": 200,
+    "crawlers.pipelines.DedupePipeline": 300,
+    "crawlers.pipelines.ScorePipeline": 400,
+    "crawlers.pipelines.StorePipeline": 500,
+}
+
+# --- fundradar's own settings -----------------------------------------------------------------
+# Set FUNDRADAR_FIXTURE_SERVER to "http://127.0.0.1:<port>" to crawl bundled pages (demo, checks).
+FUNDRADAR_FIXTURE_SERVER = None
+# True in `fundradar demo`: the crawl run is marked as sample data.
+FUNDRADAR_SAMPLE = False
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

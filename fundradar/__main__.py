@@ -1,0 +1,3 @@
+from fundradar.cli import main
+
+main()

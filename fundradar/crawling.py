@@ -1,0 +1,93 @@
+"""Crawl orchestration shared by `fundradar crawl`, `run`, `demo` and the scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from config.loader import load_sources
+from crawlers.runner import ChildResult, run_children
+from fundradar.exceptions import UnknownSourceError
+from pipeline import db
+from pipeline.models import CrawlRun
+
+
+@dataclass
+class CrawlSummary:
+    source: str
+    status: str
+    calls: int
+    new: int
+    updated: int
+    dropped: int
+    requests: int
+    seconds: float
+    message: str
+    finished_at: datetime | None
+
+
+def resolve_sources(ids: Sequence[str]) -> list[str]:
+    sources = load_sources()
+    if not ids:
+        return [s.id for s in sources.enabled]
+    unknown = [i for i in ids if sources.get(i) is None]
+    if unknown:
+        known = ", ".join(s.id for s in sources.sources)
+        raise UnknownSourceError(f"unknown source {', '.join(unknown)} (known: {known})")
+    return list(ids)
+
+
+def latest_run(source: str) -> CrawlRun | None:
+    with db.session_scope() as session:
+        return session.scalars(
+            select(CrawlRun).where(CrawlRun.source == source).order_by(CrawlRun.id.desc())
+        ).first()
+
+
+def crawl(
+    ids: Sequence[str],
+    *,
+    fixture_server: str | None = None,
+    sample: bool = False,
+    on_done: Callable[[CrawlSummary], None] | None = None,
+) -> list[CrawlSummary]:
+    """Crawl the sources (each in a child process); return one summary per source."""
+    ids = resolve_sources(ids)
+    db.init()  # migrate once here, not racing in every child
+    summaries: list[CrawlSummary] = []
+
+    def done(result: ChildResult) -> None:
+        run = latest_run(result.source)
+        if run is None or run.started_at.timestamp() < 0:
+            summary = CrawlSummary(
+                result.source, "failed", 0, 0, 0, 0, 0, result.seconds,
+                f"crawl process exited with {result.returncode}; see {result.log_file}", None,
+            )  # fmt: skip
+        else:
+            message = run.message or ""
+            if result.returncode != 0 and run.status == "ok":
+                message = f"{message}; exit code {result.returncode}".strip("; ")
+            summary = CrawlSummary(
+                result.source, run.status, run.items_seen - run.items_dropped, run.items_new,
+                run.items_updated, run.items_dropped, run.requests, result.seconds, message,
+                run.finished_at,
+            )  # fmt: skip
+        summaries.append(summary)
+        if on_done:
+            on_done(summary)
+
+    run_children(ids, fixture_server=fixture_server, sample=sample, on_done=done)
+    after_crawl()
+    return summaries
+
+
+def after_crawl() -> None:
+    """Rewrite the CSV feed so officers always open the latest calls (atomically)."""
+    try:
+        from pipeline.exports.csv_feed import refresh_feed
+    except ImportError:  # exports not built yet in this checkout
+        return
+    refresh_feed()

@@ -1,0 +1,70 @@
+"""Every exception fundradar raises on purpose, in one place.
+
+The command line turns each into one readable line and an exit code; none of them should ever
+reach a user as a traceback.
+"""
+
+from __future__ import annotations
+
+
+class FundradarError(Exception):
+    """Base class. `exit_code` is what the command line exits with."""
+
+    exit_code = 1
+
+
+class ConfigError(FundradarError):
+    """A configuration file or environment variable is wrong.
+
+    Raised by `config.loader` (YAML files) and `fundradar.settings` (environment). The message
+    names the file, the key and what was expected, so the maintainer can fix it in one go.
+    """
+
+    exit_code = 2
+
+    def __init__(self, file: str, key: str, expected: str) -> None:
+        self.file, self.key, self.expected = str(file), key, expected
+        super().__init__(f"{self.file}: {key}: {expected}")
+
+
+class UnknownSourceError(FundradarError):
+    """`fundradar crawl X` or `sources record X` named a source id that config does not define."""
+
+    exit_code = 2
+
+
+class DatabaseError(FundradarError):
+    """The database cannot be opened or migrated (bad URL, unwritable folder, newer schema)."""
+
+    exit_code = 3
+
+
+class SampleDataError(FundradarError):
+    """`fundradar demo` was pointed at a database that already holds real calls.
+
+    Raised by `fundradar.demo` so sample pages never mix with live data.
+    """
+
+    exit_code = 2
+
+
+class InputError(FundradarError):
+    """A user-supplied file (`import`, `score`) cannot be read at all (missing, not UTF-8)."""
+
+    exit_code = 2
+
+
+class MailError(FundradarError):
+    """A digest could not be delivered to one recipient after every retry.
+
+    Raised by `alerts.mailer`; the sender records it per recipient and carries on with the others.
+    `permanent` tells a 5xx refusal (do not retry) from a temporary failure that ran out of tries.
+    """
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class CrawlError(FundradarError):
+    """A crawl child process failed to start or died; the source is reported unhealthy."""

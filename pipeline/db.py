@@ -1,0 +1,142 @@
+"""Engine, sessions and schema migration.
+
+`init()` brings any database to the newest schema through Alembic (idempotent: a database at
+head is left alone). Every command calls `session_scope()`, which initialises on first use, so
+`fundradar init` is never a required first step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from fundradar import settings
+from fundradar.exceptions import DatabaseError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    # WAL lets the review page read while a crawl writes; foreign keys are off by default in SQLite
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str | None = None) -> Engine:
+    url = url or settings.load().database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if str(path) not in ("", ":memory:"):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(
+                    f"cannot create the database folder {path.parent}: {exc}"
+                ) from None
+    try:
+        engine = create_engine(url, future=True)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise DatabaseError(
+            f"bad FUNDRADAR_DATABASE_URL ({exc.__class__.__name__}: {exc})"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config(url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+_initialised: set[str] = set()
+
+
+def init(url: str | None = None, *, force: bool = False) -> str:
+    """Create or migrate the database to head. Returns what it did, for the CLI to print."""
+    from alembic import command
+
+    url = url or settings.load().database_url
+    if url in _initialised and not force:
+        return "up to date"
+    engine = get_engine(url)
+    try:
+        before = current_revision(engine)
+        head = _head()
+        if before == head:
+            _initialised.add(url)
+            return "up to date"
+        if before is None and inspect(engine).has_table("calls"):
+            raise DatabaseError("the database has tables but no migration stamp; refusing to guess")
+        cfg = alembic_config(url)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot open or migrate the database: {exc}") from None
+    _initialised.add(url)
+    return "created" if before is None else f"migrated from {before} to {head}"
+
+
+@lru_cache(maxsize=8)
+def _factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(get_engine(url), expire_on_commit=False)
+
+
+def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    """A session maker on an initialised database (for long-lived sessions, e.g. a crawl)."""
+    url = url or settings.load().database_url
+    init(url)
+    return _factory(url)
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A session in a transaction: committed on success, rolled back on error."""
+    url = url or settings.load().database_url
+    init(url)
+    session = _factory(url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def reset_caches() -> None:
+    """Forget engines (tests point FUNDRADAR_DATABASE_URL at a new file per test)."""
+    for url in list(_initialised):
+        _initialised.discard(url)
+    get_engine.cache_clear()
+    _factory.cache_clear()

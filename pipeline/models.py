@@ -1,0 +1,267 @@
+"""Database tables, as SQLAlchemy 2 typed models.
+
+Every schema change comes with an Alembic migration in `pipeline/migrations/versions/`; the test
+suite checks that the models and the migrations agree.
+
+Times are stored as naive UTC and handed back timezone-aware (`UTCDateTime`), because SQLite
+has no time-zone type and PostgreSQL's would convert to the server's zone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive UTC in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class CallRow(Base):
+    """One canonical funding call. Sightings link it to every page it was seen on."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # stable identity within the database: "<source>:<source_ref>" or "url:<canonical url>"
+    key: Mapped[str] = mapped_column(String(600), unique=True)
+    source: Mapped[str] = mapped_column(String(50), index=True)  # where first seen
+    source_ref: Mapped[str | None] = mapped_column(String(300), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    canonical_url: Mapped[str] = mapped_column(String(2000), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    funder: Mapped[str | None] = mapped_column(String(300))
+    programme: Mapped[str | None] = mapped_column(String(300))
+    instrument: Mapped[str | None] = mapped_column(String(300))
+    language: Mapped[str | None] = mapped_column(String(8))
+    opens_at: Mapped[datetime | None]
+    deadline: Mapped[datetime | None] = mapped_column(index=True)
+    deadlines: Mapped[list[Any]] = mapped_column(default=list)  # ISO strings, UTC
+    status: Mapped[str | None] = mapped_column(String(20), index=True)
+    budget_min: Mapped[float | None] = mapped_column(Float)
+    budget_max: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    budget_scope: Mapped[str | None] = mapped_column(String(20))
+    cofinancing_rate: Mapped[float | None] = mapped_column(Float)
+    eligibility_text: Mapped[str | None] = mapped_column(Text)
+    eligible_countries: Mapped[list[Any]] = mapped_column(default=list)
+    eligible_applicants: Mapped[list[Any]] = mapped_column(default=list)
+    notes: Mapped[list[Any]] = mapped_column(default=list)
+    score: Mapped[int | None] = mapped_column(Integer, index=True)
+    band: Mapped[str | None] = mapped_column(String(10), index=True)
+    eligible: Mapped[bool | None] = mapped_column(Boolean)
+    themes: Mapped[list[Any]] = mapped_column(default=list)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None]  # last time a tracked field changed
+    listed: Mapped[bool] = mapped_column(Boolean, default=True)  # False: gone from its listing
+    unlisted_at: Mapped[datetime | None]
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    sightings: Mapped[list[Sighting]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="Sighting.id"
+    )
+    changes: Mapped[list[CallChange]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="CallChange.id"
+    )
+    verdicts: Mapped[list[Verdict]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="Verdict.id"
+    )
+
+
+class Sighting(Base):
+    """A place a call was seen: the funder's page, an aggregator's copy, the other language."""
+
+    __tablename__ = "sightings"
+    __table_args__ = (UniqueConstraint("source", "canonical_url", name="uq_sighting_source_url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(50))
+    source_ref: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(2000))
+    canonical_url: Mapped[str] = mapped_column(String(2000))
+    title: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    # hash of the listing entry: a detail page is fetched again only when this changes
+    listing_hash: Mapped[str | None] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    listed: Mapped[bool] = mapped_column(Boolean, default=True)
+    match: Mapped[str | None] = mapped_column(String(30))  # how dedupe linked it: ref, url, title
+
+    call: Mapped[CallRow] = relationship(back_populates="sightings")
+
+
+class CallChange(Base):
+    """One tracked field of a call changed: old and new value, and when it was seen."""
+
+    __tablename__ = "call_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    field: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    call: Mapped[CallRow] = relationship(back_populates="changes")
+
+
+class CrawlRun(Base):
+    """One crawl of one source: its counts, field coverage and health."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(50), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None]
+    # running | ok | empty (0 items) | degraded (fields lost / errors) | failed
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    items_seen: Mapped[int] = mapped_column(Integer, default=0)
+    items_new: Mapped[int] = mapped_column(Integer, default=0)
+    items_updated: Mapped[int] = mapped_column(Integer, default=0)
+    items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    items_dropped: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    coverage: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field -> share filled
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message: Mapped[str | None] = mapped_column(Text)
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)  # demo run on bundled pages
+
+
+class Quarantine(Base):
+    """An item or page the pipeline refused, kept with where and why (never silently lost)."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(50), index=True)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Verdict(Base):
+    """An officer's judgement on a call: relevant, not-relevant or shortlist."""
+
+    __tablename__ = "verdicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    verdict: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    call: Mapped[CallRow] = relationship(back_populates="verdicts")
+
+
+class Digest(Base):
+    """The digest of one ISO week ("2026-W48"); one delivery per recipient."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(10), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="digest", cascade="all, delete-orphan", order_by="Delivery.id"
+    )
+
+
+class Delivery(Base):
+    """One recipient's copy of a digest. `status` makes sending exactly-once and resumable."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("digest_id", "recipient", name="uq_delivery_recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    subject: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    transport: Mapped[str | None] = mapped_column(String(20))  # smtp | outbox
+
+    digest: Mapped[Digest] = relationship(back_populates="deliveries")
+    items: Mapped[list[DigestItem]] = relationship(
+        back_populates="delivery", cascade="all, delete-orphan"
+    )
+
+
+class DigestItem(Base):
+    """A call a delivery carried, in which section, and the call's content hash at the time.
+
+    The hash is what lets a later digest show the call again only under *Updated*.
+    """
+
+    __tablename__ = "digest_items"
+    __table_args__ = (Index("ix_digest_items_call_recipient", "call_id", "recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    section: Mapped[str] = mapped_column(String(20))  # new | updated | closing | reminder
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    delivery: Mapped[Delivery] = relationship(back_populates="items")
+
+
+class Meta(Base):
+    """Key/value facts about the database itself (e.g. dataset = sample | live)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
