@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from config.loader import load_sources
 from crawlers.runner import ChildResult, run_children
-from fundradar.exceptions import UnknownSourceError
+from fundradar.exceptions import SampleDataError, UnknownSourceError
 from pipeline import db
 from pipeline.models import CrawlRun
 
@@ -57,6 +57,7 @@ def crawl(
     """Crawl the sources (each in a child process); return one summary per source."""
     ids = resolve_sources(ids)
     db.init()  # migrate once here, not racing in every child
+    guard_dataset(sample)
     summaries: list[CrawlSummary] = []
 
     def done(result: ChildResult) -> None:
@@ -82,6 +83,23 @@ def crawl(
     run_children(ids, fixture_server=fixture_server, sample=sample, on_done=done)
     after_crawl()
     return summaries
+
+
+def guard_dataset(sample: bool) -> None:
+    """Never mix sample calls (demo) and real ones in one database."""
+    from fundradar.demo import dataset_of, has_calls, mark_dataset
+    from fundradar.settings import load
+
+    url = load().database_url
+    current = dataset_of(url)
+    wanted = "sample" if sample else "live"
+    if current is None and has_calls(url) and sample:
+        raise SampleDataError("this database already holds calls; the demo will not add to it")
+    if current not in (None, wanted):
+        hint = "use another FUNDRADAR_HOME for live crawls" if sample is False else ""
+        raise SampleDataError(f"this database holds {current} calls, not {wanted} ones; {hint}")
+    if current is None:
+        mark_dataset(url, wanted)
 
 
 def after_crawl() -> None:

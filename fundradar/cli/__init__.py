@@ -74,7 +74,27 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:  # `fundradar export csv | head`
         sys.exit(0)
+    except Exception as exc:  # a bug: one line for the user, the traceback in a log file
+        where = _save_traceback()
+        click.echo(f"fundradar: unexpected error: {type(exc).__name__}: {exc} ({where})", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _save_traceback() -> str:
+    import traceback
+    from datetime import datetime
+
+    try:
+        from fundradar import settings
+
+        logs = settings.load().logs
+        logs.mkdir(parents=True, exist_ok=True)
+        path = logs / f"error-{datetime.now():%Y%m%dT%H%M%S}.log"
+        path.write_text(traceback.format_exc(), encoding="utf-8")
+        return f"traceback saved in {path}"
+    except Exception:
+        return "the traceback could not be saved"
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def crawl_cmd(sources: tuple[str, ...], fixtures: bool) -> int:
         from fundradar.fixture_server import FixtureServer
 
         with FixtureServer() as server:
-            summaries = crawl(sources, fixture_server=server.url, on_done=progress)
+            summaries = crawl(sources, fixture_server=server.url, sample=True, on_done=progress)
     else:
         summaries = crawl(sources, on_done=progress)
     click.echo()

@@ -1,0 +1,69 @@
+"""Database: migrations create the schema the models describe; init is idempotent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select
+
+from pipeline import db
+from pipeline.models import Base, CallRow
+
+
+def test_init_creates_then_is_idempotent(fundradar_home) -> None:  # type: ignore[no-untyped-def]
+    assert db.init() == "created"
+    assert (fundradar_home / "fundradar.db").exists()
+    db.reset_caches()
+    assert db.init() == "up to date"
+    tables = set(inspect(db.get_engine()).get_table_names())
+    assert {"calls", "sightings", "call_changes", "crawl_runs", "quarantine", "verdicts",
+            "digests", "deliveries", "digest_items", "alembic_version"} <= tables  # fmt: skip
+
+
+def test_migrations_match_models() -> None:
+    """Every model change must come with a migration: autogenerate finds nothing to do."""
+    db.init()
+    with db.get_engine().connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_database_url_from_environment(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'elsewhere' / 'x.db'}"
+    monkeypatch.setenv("FUNDRADAR_DATABASE_URL", url)
+    db.reset_caches()
+    assert db.init() == "created"
+    assert (tmp_path / "elsewhere" / "x.db").exists()
+
+
+def test_datetimes_come_back_aware_utc(session) -> None:  # type: ignore[no-untyped-def]
+    ast = timezone(timedelta(hours=-4))
+    deadline = datetime(2026, 3, 31, 23, 59, tzinfo=ast)
+    session.add(CallRow(key="t:1", source="t", url="https://x.org/1", canonical_url="https://x.org/1",
+                        title="T", content_hash="h", deadline=deadline))  # fmt: skip
+    session.commit()
+    session.expire_all()
+    row = session.scalars(select(CallRow)).one()
+    assert row.deadline == deadline
+    assert row.deadline.tzinfo is not None and row.deadline.utcoffset() == timedelta(0)
+    assert row.deadline == datetime(2026, 4, 1, 3, 59, tzinfo=UTC)
+
+
+def test_naive_datetime_is_refused(session) -> None:  # type: ignore[no-untyped-def]
+    session.add(CallRow(key="t:2", source="t", url="https://x.org/2", canonical_url="https://x.org/2",
+                        title="T", content_hash="h", deadline=datetime(2026, 1, 1)))  # fmt: skip
+    with pytest.raises(Exception, match="naive datetime"):
+        session.flush()
+    session.rollback()
+
+
+def test_bad_database_url_is_a_clear_error(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from fundradar.exceptions import DatabaseError
+
+    monkeypatch.setenv("FUNDRADAR_DATABASE_URL", "nosuchdialect://x")
+    db.reset_caches()
+    with pytest.raises(DatabaseError, match="FUNDRADAR_DATABASE_URL"):
+        db.init()
