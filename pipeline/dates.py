@@ -1,0 +1,725 @@
+"""Dates and deadlines as funders write them (French, English, Spanish), read into aware UTC.
+
+Why not just `dateparser`: it silently guesses (month-first on "06/04/2026", the current year for
+"le 15 mai", the machine's zone when none is stated) and costs ~3 ms a string. Deadlines decide
+whether an OECS officer sees a call in time, so this module decides those things itself:
+
+- day first for numeric dates (European and Caribbean sites), month first only when day-first is
+  impossible and month-first is not ("06/30/2025" from a US aggregator);
+- a missing year is placed on or after `reference` (or before it after "dernier"/"pasado"), and
+  the result says so (`inferred_year`);
+- the zone comes from the text (CET, heure de Paris, hora de Bruselas, AST, EST, +01:00...) or
+  from the caller's default, and the result says which (`tz_source`). Named zones go through
+  zoneinfo so "17:00 CET" in July is 17:00 Brussels summer time, as funders mean it;
+- a date without a time is a deadline day: 23:59 local ("by the end of that day").
+
+A regex pass does the work; `dateparser` is only a last resort for short strings the patterns
+miss (other languages), and only when it finds a day, a month and a year.
+"""
+
+from __future__ import annotations
+
+import calendar
+import itertools
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "InvalidDate",
+    "ParsedDate",
+    "format_local",
+    "parse_date",
+    "parse_dates",
+    "parse_dates_with_errors",
+    "parse_period",
+    "to_local",
+]
+
+MIN_YEAR = 1990
+MAX_YEAR = 2100
+DISPLAY_TZ = "America/St_Lucia"  # the OECS Commission reads deadlines in Castries time
+
+
+class InvalidDate(ValueError):
+    """A date is written but cannot exist (31/02/2025, month 13, year 1900 or 2200).
+
+    Raised by `parse_date` and `parse_period`; the message is the human reason, fit for a
+    call's `notes`.
+    """
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    value: datetime  # timezone-aware, UTC
+    has_time: bool  # False: the text gave a day (or month) only; value is 23:59 local that day
+    inferred_year: bool  # the text had no year; placed relative to `reference`
+    tz_source: str  # "text" (zone stated in the text) or "default"
+    text: str  # the substring it was read from
+    month_only: bool = False  # "June 2026": value is the month's last (or first) day
+
+
+# --------------------------------------------------------------------------------------------
+# Vocabulary
+
+
+def _fold(s: str) -> str:
+    """Lower case without accents: 'Février' -> 'fevrier'."""
+    s = unicodedata.normalize("NFKD", s.lower())
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+# Full month names (fr, en, es, then nl, pt, de, it, which some Caribbean and EU pages use).
+_MONTH_NAMES: dict[int, tuple[str, ...]] = {
+    1: ("janvier", "january", "enero", "januari", "janeiro", "januar", "jänner", "gennaio"),
+    2: ("février", "february", "febrero", "februari", "fevereiro", "februar", "febbraio"),
+    3: ("mars", "march", "marzo", "maart", "março", "märz"),
+    4: ("avril", "april", "abril", "aprile"),
+    5: ("mai", "may", "mayo", "mei", "maio", "maggio"),
+    6: ("juin", "june", "junio", "juni", "junho", "giugno"),
+    7: ("juillet", "july", "julio", "juli", "julho", "luglio"),
+    8: ("août", "august", "agosto", "augustus"),
+    9: ("septembre", "september", "septiembre", "setiembre", "setembro", "settembre"),
+    10: ("octobre", "october", "octubre", "oktober", "outubro", "ottobre"),
+    11: ("novembre", "november", "noviembre", "novembro"),
+    12: ("décembre", "december", "diciembre", "dezember", "dezembro", "dicembre"),
+}
+_MONTH_ABBR: dict[int, tuple[str, ...]] = {
+    1: ("janv", "jan", "ene"),
+    2: ("févr", "fév", "feb", "fev"),
+    3: ("mar",),
+    4: ("avr", "apr", "abr"),
+    6: ("jun",),
+    7: ("juil", "jul"),
+    8: ("aug", "ago"),
+    9: ("sept", "sep"),
+    10: ("oct", "okt"),
+    11: ("nov",),
+    12: ("déc", "dec", "dic"),
+}
+_MONTHS: dict[str, int] = {}
+_FULL_NAMES: set[str] = set()
+for _num, _names in _MONTH_NAMES.items():
+    for _n in _names:
+        _MONTHS[_n] = _num
+        _MONTHS[_fold(_n)] = _num  # "fevrier", "aout", "decembre": accents are often dropped
+        _FULL_NAMES.update((_n, _fold(_n)))
+for _num, _names in _MONTH_ABBR.items():
+    for _n in _names:
+        _MONTHS[_n] = _num
+        _MONTHS[_fold(_n)] = _num
+# "marco" would also catch the first name Marco; only the accented Portuguese form is a month.
+_MONTHS.pop("marco", None)
+
+_WEEKDAYS = (
+    *("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+    *("mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"),
+    *("lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado"),
+    "domingo",
+)
+
+
+def _alt(words: set[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_MON = rf"(?<![^\W\d_])(?:{_alt(set(_MONTHS))})(?![^\W\d_])"
+_WD = rf"(?<![^\W\d_])(?:{_alt(set(_WEEKDAYS))})(?![^\W\d_])"
+_ORD = r"(?:er|re|ère|ème|eme|e|st|nd|rd|th|º|°|ª|\.º)?"  # 1er, 1st, 1º
+_DAY_LB = r"(?<![\w/:.,+])"  # not inside another number, code, time or phone number
+
+# One alternation, one scan; each branch's groups carry its prefix (m.lastgroup names the
+# branch). Order matters where two branches can start at the same place.
+_DATE_RE = re.compile(
+    rf"""
+    (?P<iso>(?<![\w/.-])(?P<iso_y>\d{{4}})-(?P<iso_m>\d{{1,2}})-(?P<iso_d>\d{{1,2}})
+        (?:[T\ ](?P<iso_H>\d{{1,2}}):(?P<iso_M>\d{{2}})(?::(?P<iso_S>\d{{2}})(?:[.,]\d{{1,9}})?)?
+           (?P<iso_z>\s?(?:Z|[+-]\d{{2}}(?::?\d{{2}})?))?)?
+        (?![\w-]))
+    |(?P<ymd>(?<![\w/.-])(?P<ymd_y>\d{{4}})(?P<ymd_sep>[/.])(?P<ymd_m>\d{{1,2}})(?P=ymd_sep)
+        (?P<ymd_d>\d{{1,2}})(?![\w/-]|[.,]\d))
+    |(?P<dmy>(?<![\w/.,:+-])(?P<dmy_d>\d{{1,2}})(?P<dmy_sep>[/.-])(?P<dmy_m>\d{{1,2}})(?P=dmy_sep)
+        (?P<dmy_y>\d{{4}}|\d{{2}})(?![\w/-]|[.,:]\d))
+    |(?P<t1>{_DAY_LB}(?P<t1_d>[0-3]?\d){_ORD}(?![\d:])\.?\s*(?:de\s+|of\s+|-\s*)?
+        (?P<t1_mon>{_MON})(?P<t1_dot>\.)?
+        (?:,?\s*(?:de\s+|del\s+|-\s*)?(?P<t1_y>\d{{4}})(?!\d)
+           |(?:-|\s*['’])(?P<t1_yy>\d{{2}})(?![\d/.-]))?)
+    |(?P<t2>(?P<t2_mon>{_MON})(?P<t2_dot>\.)?
+        (?:\s+(?:the\s+)?(?P<t2_d>[0-3]?\d)(?:st|nd|rd|th)?(?![\d:])
+           (?:(?:,\s*|\s+)(?P<t2_y>\d{{4}})(?!\d))?
+         |,?\s*(?:de\s+|del\s+|of\s+)?(?P<t2_y2>\d{{4}})(?!\d)))
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# A time written after a date (", 17:00", " à 12h00", " a las 23:59", " at 5 p.m.").
+_TIME = r"""
+    (?:(?P<H>\d{1,2})\s*(?:
+          :(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d{1,9})?)?
+        | (?:h|H|heures?|hrs?)(?:\s*(?P<Mh>\d{2}))?
+       )(?![\w])(?:\s*(?P<ap>[aApP])\.?\s?[mM](?![\w])\.?)?(?:\s*(?:noon|midday))?
+     |(?P<H2>\d{1,2})(?:[.:](?P<M2>\d{2}))?\s*(?P<ap2>[aApP])\.?\s?[mM](?![\w])\.?
+     |(?P<noon>(?i:midi|noon|midday|mediod[ií]a)(?![\w]))
+     |(?P<midnight>(?i:minuit|midnight|medianoche)(?![\w]))
+    )
+"""
+_TIME_AFTER_RE = re.compile(
+    r"[\s,:(\-–—]*(?:(?i:at|à|a|by|before|avant|until|till|jusqu['’]à|hasta|à\s+partir\s+de"
+    r"|from|dès|om|às|as|um|alle|@)\s+)?(?:(?i:las|la|les|the|de)\s+)?" + _TIME,
+    re.VERBOSE,
+)
+
+# Zone words. Upper-case abbreviations are case-sensitive: "est" and "cet" are French words.
+_ZONE_WORDS: tuple[tuple[str, str], ...] = (
+    (r"CES?T(?:\s*/\s*CES?T)?", "Europe/Brussels"),
+    (
+        r"(?i:Brussels(?:\s+local)?(?:\s+time)?|heure\s+(?:locale\s+)?de\s+Bruxelles)",
+        "Europe/Brussels",
+    ),
+    (r"(?i:hora\s+(?:local\s+)?(?:de\s+)?Bruselas)", "Europe/Brussels"),
+    (r"(?i:Central\s+European\s+(?:Summer\s+|Standard\s+)?Time)", "Europe/Brussels"),
+    (r"(?i:hora\s+(?:central\s+europea|de\s+Europa\s+central))", "Europe/Brussels"),
+    (r"(?i:heure\s+d['’]Europe\s+centrale)", "Europe/Brussels"),
+    (
+        r"(?i:heure\s+(?:légale\s+|locale\s+|officielle\s+)?(?:de\s+|d['’])?(?:Paris"
+        r"|(?:la\s+)?France(?:\s+métropolitaine|\s+hexagonale)?|(?:la\s+)?métropole"
+        r"|l['’]Hexagone|métropolitaine|française|hexagonale))",
+        "Europe/Paris",
+    ),
+    (r"(?i:Paris(?:\s+local)?\s+time|hora\s+de\s+París)", "Europe/Paris"),
+    (r"(?i:hora\s+(?:peninsular(?:\s+española)?|de\s+Madrid|española))", "Europe/Madrid"),
+    (
+        r"(?i:heure\s+(?:locale\s+)?(?:de\s+(?:la\s+)?)?Martinique|heure\s+de\s+Fort-de-France)",
+        "America/Martinique",
+    ),
+    (r"(?i:heure\s+(?:locale\s+)?(?:de\s+(?:la\s+)?)?Guadeloupe)", "America/Guadeloupe"),
+    (r"(?i:heure\s+(?:des\s+Antilles|antillaise))", "America/Martinique"),
+    (r"(?i:heure\s+(?:locale\s+)?de\s+Saint-Martin)", "America/Marigot"),
+    (r"(?i:heure\s+(?:locale\s+)?de\s+(?:(?:la\s+)?Guyane|Cayenne))", "America/Cayenne"),
+    (r"(?i:heure\s+de\s+Sainte-Lucie|(?:Saint|St\.?)\s+Lucia\s+time)", "America/St_Lucia"),
+    (
+        r"(?i:Atlantic\s+Standard\s+Time|Eastern\s+Caribbean\s+(?:Standard\s+)?Time)",
+        "America/St_Lucia",
+    ),
+    (r"AST", "America/St_Lucia"),
+    (r"(?i:hora\s+(?:estándar\s+)?del\s+Atlántico)", "America/Puerto_Rico"),
+    (r"E[SD]T", "America/New_York"),
+    (r"(?i:Eastern\s+(?:Standard\s+|Daylight\s+)?Time|New\s+York\s+time)", "America/New_York"),
+    (
+        r"(?i:heure\s+de\s+(?:New\s+York|Washington)|Washington,?\s+D\.?\s?C\.?\s+time)",
+        "America/New_York",
+    ),
+    (r"P[SD]T|(?i:Pacific\s+(?:Standard\s+|Daylight\s+)?Time)", "America/Los_Angeles"),
+    (r"BST|(?i:London\s+time|UK\s+time|heure\s+de\s+Londres)", "Europe/London"),
+    (r"(?:UTC|GMT)(?!\s*[+\-−]\s*\d)(?:\s*time)?", "UTC"),
+    (r"(?i:temps\s+universel(?:\s+coordonné)?|Coordinated\s+Universal\s+Time)", "UTC"),
+)
+_ZONE_ALT = "|".join(f"(?P<z{i}>{pat})" for i, (pat, _) in enumerate(_ZONE_WORDS))
+_OFFSET = r"(?:(?:UTC|GMT)\s*(?P<off>[+\-−]\s*\d{1,2}(?::?\d{2})?)|(?P<off2>[+\-−]\d{2}:?\d{2}))"
+_ZONE_BODY = rf"(?:{_OFFSET}|{_ZONE_ALT})(?![\w])"
+_ZONE_AFTER_RE = re.compile(rf"\s*[,(\[]?\s*(?:(?i:in|en)\s+)?{_ZONE_BODY}\s*[)\]]?")
+# "ET" alone only right after a time ("5 p.m. ET"); after a bare date it is too often "and".
+_ET_AFTER_TIME_RE = re.compile(r"\s*\(?ET\b\)?")
+_TIME_BEFORE_RE = re.compile(
+    r"(?:^|(?<=[\s,:(]))" + _TIME + rf"(?:\s*[,(\[]?\s*{_ZONE_BODY}\s*[)\]]?)?"
+    r"[\s,]*(?:(?i:on|le|the|el|du|del|de|of)\s+)?(?:(?i:the|le)\s+)?$",
+    re.VERBOSE,
+)
+# Kept out of the main scan (it would try the weekday words at every word start).
+_LEFT_RE = re.compile(
+    rf"(?:\b(?:le|the|el|den)\s+)?(?:{_WD}\.?,?\s+)?(?:\b(?:le|the|el|den)\s+)?$", re.IGNORECASE
+)
+_PAST_RE = re.compile(r"\s+(?i:dernier|passé|pasado|last)\b")
+_YEAR_BORROW_GAP_RE = re.compile(
+    r"^\s*(?:[-–—/,&]|(?i:au|to|al|a|à|et|and|y|until|till|jusqu['’]au|hasta\s+el))?\s*$"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Scanning: find what is written, decide nothing yet
+
+
+@dataclass
+class _Raw:
+    start: int
+    end: int
+    year: int | None
+    month: int
+    day: int | None  # None: month only
+    hour: int | None = None
+    minute: int = 0
+    second: int = 0
+    zone: str | None = None  # IANA name, or "+HH:MM" for an explicit offset
+    past: bool = False  # "le 12 décembre dernier"
+    error: str | None = None  # impossible as written
+
+
+def _int(s: str | None) -> int | None:
+    return int(s) if s else None
+
+
+def _check_ymd(y: int, m: int, d: int) -> str | None:
+    """The human reason a written date cannot exist, or None."""
+    if not MIN_YEAR <= y <= MAX_YEAR:
+        return f"year {y} is out of range ({MIN_YEAR}–{MAX_YEAR})"
+    if not 1 <= m <= 12:
+        return f"month {m} does not exist"
+    last = calendar.monthrange(y, m)[1]
+    if not 1 <= d <= last:
+        return f"there is no day {d} in {calendar.month_name[m]} {y} (it has {last} days)"
+    return None
+
+
+def _apply_time(raw: _Raw, gd: dict[str, str | None]) -> None:
+    if gd.get("noon"):
+        raw.hour, raw.minute = 12, 0
+        return
+    if gd.get("midnight"):
+        raw.hour, raw.minute = 23, 59  # "à minuit" on a deadline day: the end of that day
+        return
+    h = _int(gd.get("H"))
+    if h is not None:
+        mi = _int(gd.get("M")) or _int(gd.get("Mh")) or 0
+        sec = _int(gd.get("S")) or 0
+        ap = gd.get("ap")
+    else:
+        h = _int(gd.get("H2"))
+        mi = _int(gd.get("M2")) or 0
+        sec = 0
+        ap = gd.get("ap2")
+    if h is None:
+        return
+    if ap:
+        if not 1 <= h <= 12:
+            raw.error = raw.error or f"hour {h} {ap.lower()}m does not exist"
+            return
+        h = h % 12 + (12 if ap.lower() == "p" else 0)
+    if h == 24 and mi == 0 and sec == 0:
+        raw.hour, raw.minute = 23, 59  # "24h00": the end of that day, not the next one
+        return
+    if h > 23 or mi > 59 or sec > 59:
+        raw.error = raw.error or f"time {h:02d}:{mi:02d} does not exist"
+        return
+    raw.hour, raw.minute, raw.second = h, mi, sec
+
+
+def _zone_from(m: re.Match[str]) -> str | None:
+    gd = m.groupdict()
+    off = gd.get("off") or gd.get("off2")
+    if off:
+        return _normalise_offset(off)
+    for i, (_, zone) in enumerate(_ZONE_WORDS):
+        if gd.get(f"z{i}"):
+            return zone
+    return None
+
+
+def _normalise_offset(off: str) -> str:
+    off = off.replace("−", "-").replace(" ", "").replace(":", "")
+    sign, digits = off[0], off[1:]
+    if len(digits) <= 2:
+        hh, mm = int(digits), 0
+    else:
+        hh, mm = int(digits[:-2]), int(digits[-2:])
+    return f"{sign}{hh:02d}:{mm:02d}"
+
+
+def _raw_from_match(m: re.Match[str]) -> _Raw | None:
+    kind = m.lastgroup
+    g = m.group
+    if kind == "iso":
+        raw = _Raw(m.start(), m.end(), int(g("iso_y")), int(g("iso_m")), int(g("iso_d")))
+        if g("iso_H") is not None:
+            _apply_time(raw, {"H": g("iso_H"), "M": g("iso_M"), "S": g("iso_S")})
+        z = g("iso_z")
+        if z:
+            z = z.strip()
+            raw.zone = "UTC" if z == "Z" else _normalise_offset(z)
+        return raw
+    if kind == "ymd":
+        return _Raw(m.start(), m.end(), int(g("ymd_y")), int(g("ymd_m")), int(g("ymd_d")))
+    if kind == "dmy":
+        d, mo, ys = int(g("dmy_d")), int(g("dmy_m")), g("dmy_y")
+        y = int(ys)
+        if len(ys) == 2:
+            y += 2000 if y < 70 else 1900
+        if mo > 12 and d <= 12:
+            # US aggregators (fundsforNGOs, grants.gov copies) write 06/30/2025: day-first is
+            # impossible there and month-first is not, so read it month-first.
+            d, mo = mo, d
+        return _Raw(m.start(), m.end(), y, mo, d)
+    if kind == "t2" and g("t2_y2"):  # month and year only: "June 2026", "junio de 2026"
+        return _Raw(m.start(), m.end(), int(g("t2_y2")), _MONTHS[_fold(g("t2_mon"))], None)
+    if kind in ("t1", "t2"):
+        token = g(f"{kind}_mon")
+        year = _int(g(f"{kind}_y"))
+        if kind == "t1" and g("t1_yy"):  # "31-Mar-25", as spreadsheets export it
+            year = 2000 + int(g("t1_yy"))
+        if year is None and not _plausible_month_without_year(token, g(f"{kind}_dot")):
+            return None
+        start = _extend_left(m.string, m.start())
+        raw = _Raw(start, m.end(), year, _MONTHS[_fold(token)], int(g(f"{kind}_d")))
+        if year is None:
+            raw.past = bool(_PAST_RE.match(m.string, m.end()))
+        return raw
+    return None  # pragma: no cover - every branch is named
+
+
+def _extend_left(text: str, start: int) -> int:
+    """Take in a weekday and article written before the day: 'le lundi 7 novembre'."""
+    m = _LEFT_RE.search(text, max(0, start - 25), start)
+    return m.start() if m else start
+
+
+def _plausible_month_without_year(token: str, dot: str | None) -> bool:
+    """'10 may be funded' is not 10 May; '7 sept projets' is not 7 September."""
+    low = _fold(token)
+    if low == "may":
+        return token[0] == "M"
+    if low in _FULL_NAMES:
+        return True
+    return bool(dot) or token[0].isupper()  # an abbreviation: "Mar." or "Mar", not "mar"
+
+
+def _scan(text: str) -> list[_Raw]:
+    """Every date written in text, with the time and zone written next to it."""
+    raws: list[_Raw] = []
+    pos = 0
+    while True:
+        m = _DATE_RE.search(text, pos)
+        if not m:
+            break
+        raw = _raw_from_match(m)
+        if raw is None:
+            pos = m.start() + 1
+            continue
+        raws.append(raw)
+        pos = m.end()
+    for i, raw in enumerate(raws):
+        prev_end = raws[i - 1].end if i else 0
+        next_start = raws[i + 1].start if i + 1 < len(raws) else len(text)
+        _attach_time_and_zone(text, raw, prev_end, next_start)
+    return raws
+
+
+def _attach_time_and_zone(text: str, raw: _Raw, prev_end: int, next_start: int) -> None:
+    after_lim = min(next_start, raw.end + 60)
+    has_time = raw.hour is not None
+    if not has_time and raw.day is not None:
+        tm = _TIME_AFTER_RE.match(text, raw.end, after_lim)
+        if tm:
+            _apply_time(raw, tm.groupdict())
+            raw.end = tm.end()
+            has_time = True
+        else:
+            window_start = max(prev_end, raw.start - 50)
+            bm = _TIME_BEFORE_RE.search(text, window_start, raw.start)
+            if bm:
+                _apply_time(raw, bm.groupdict())
+                raw.start = bm.start()
+                zone = _zone_from(bm)
+                if zone:
+                    raw.zone = zone
+                has_time = True
+    if raw.zone is None:
+        zm = _ZONE_AFTER_RE.match(text, raw.end, after_lim)
+        if zm:
+            raw.zone = _zone_from(zm)
+            raw.end = zm.end()
+        elif has_time and (et := _ET_AFTER_TIME_RE.match(text, raw.end, after_lim)):
+            raw.zone = "America/New_York"
+            raw.end = et.end()
+
+
+def _borrow_years(text: str, raws: list[_Raw]) -> None:
+    """'from 1 May to 30 June 2026', 'del 15 de abril al 17 de junio de 2016': the first side
+    takes the second side's year (the year before if it would fall after it); and the other
+    way round for 'du 12 décembre 2024 au 31 mars'."""
+    for a, b in itertools.pairwise(raws):
+        if not _YEAR_BORROW_GAP_RE.match(text[a.end : b.start]):
+            continue
+        if a.year is None and b.year is not None:
+            a.year = b.year - (1 if (a.month, a.day or 1) > (b.month, b.day or 31) else 0)
+        elif b.year is None and a.year is not None:
+            b.year = a.year + (1 if (b.month, b.day or 31) < (a.month, a.day or 1) else 0)
+        else:
+            continue
+        a.past = b.past = False
+
+
+# --------------------------------------------------------------------------------------------
+# Building: decide the year, the zone and the time of day
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> tzinfo:
+    if name == "UTC":
+        return UTC
+    if name[0] in "+-":
+        sign = -1 if name[0] == "-" else 1
+        hh, mm = int(name[1:3]), int(name[4:6])
+        return timezone(sign * timedelta(hours=hh, minutes=mm))
+    return ZoneInfo(name)
+
+
+def _as_reference(reference: datetime | None) -> datetime:
+    if reference is None:
+        return datetime.now(UTC)
+    return reference if reference.tzinfo else reference.replace(tzinfo=UTC)
+
+
+def _infer_year(raw: _Raw, ref_day: date) -> tuple[int | None, str | None]:
+    """The year that puts (month, day) on or after ref_day (on or before it after 'dernier')."""
+    assert raw.day is not None
+    step = -1 if raw.past else 1
+    y = ref_day.year
+    for _ in range(9):  # 29 February comes back within 8 years
+        if raw.day <= calendar.monthrange(y, raw.month)[1]:
+            candidate = date(y, raw.month, raw.day)
+            if (candidate >= ref_day) if step > 0 else (candidate <= ref_day):
+                return y, None
+        y += step
+    return None, f"there is no day {raw.day} in {calendar.month_name[raw.month]}"
+
+
+def _build(
+    raw: _Raw, *, tz: str, reference: datetime | None, end_of_day: bool, text: str
+) -> ParsedDate:
+    """Turn a scanned date into a ParsedDate, or raise InvalidDate with the reason."""
+    if raw.error:
+        raise InvalidDate(f"{text[raw.start : raw.end].strip()!r}: {raw.error}")
+    zone_name = raw.zone or tz
+    zone = _zone(zone_name)
+    inferred = False
+    year = raw.year
+    if raw.day is not None and not 1 <= raw.day <= 31:
+        raise InvalidDate(f"{text[raw.start : raw.end].strip()!r}: day {raw.day} does not exist")
+    if year is None:
+        ref_day = _as_reference(reference).astimezone(zone).date()
+        year, err = _infer_year(raw, ref_day)
+        if err:
+            raise InvalidDate(f"{text[raw.start : raw.end].strip()!r}: {err}")
+        inferred = True
+    assert year is not None
+    day = raw.day
+    month_only = day is None
+    if day is None:
+        if not 1 <= raw.month <= 12 or not MIN_YEAR <= year <= MAX_YEAR:
+            raise InvalidDate(
+                f"{text[raw.start : raw.end].strip()!r}: {_check_ymd(year, raw.month, 1)}"
+            )
+        day = calendar.monthrange(year, raw.month)[1] if end_of_day else 1
+    err = _check_ymd(year, raw.month, day)
+    if err:
+        raise InvalidDate(f"{text[raw.start : raw.end].strip()!r}: {err}")
+    has_time = raw.hour is not None
+    if has_time:
+        h, mi, s = raw.hour, raw.minute, raw.second
+    elif end_of_day:
+        h, mi, s = 23, 59, 0  # a deadline day means "by the end of that day"
+    else:
+        h, mi, s = 0, 0, 0  # an opening day starts at midnight
+    # fold=0: in the autumn overlap the first (summer-time) 02:30 is taken, and a time inside
+    # the spring gap is read with the offset before the change; both are the earlier instant.
+    local = datetime(year, raw.month, day, h, mi, s, tzinfo=zone)  # type: ignore[arg-type]
+    return ParsedDate(
+        value=local.astimezone(UTC),
+        has_time=has_time,
+        inferred_year=inferred,
+        tz_source="text" if raw.zone else "default",
+        text=text[raw.start : raw.end].strip(),
+        month_only=month_only,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+def parse_date(
+    text: str,
+    *,
+    tz: str = "Europe/Paris",
+    reference: datetime | None = None,
+    end_of_day: bool = True,
+) -> ParsedDate | None:
+    """The first date in text; None when there is none; InvalidDate when it cannot exist.
+
+    end_of_day=False puts a date-only value at 00:00 local (opening dates) and a month-only one
+    on the month's first day.
+    """
+    if not text:
+        return None
+    raws = _scan(text)
+    if raws:
+        _borrow_years(text, raws[:2])
+        return _build(raws[0], tz=tz, reference=reference, end_of_day=end_of_day, text=text)
+    return _dateparser_fallback(text, tz=tz, end_of_day=end_of_day)
+
+
+def parse_dates_with_errors(
+    text: str, *, tz: str = "Europe/Paris", reference: datetime | None = None
+) -> tuple[list[ParsedDate], list[str]]:
+    """Every date in text in order, and the reasons for those that cannot exist."""
+    if not text:
+        return [], []
+    raws = _scan(text)
+    _borrow_years(text, raws)
+    dates: list[ParsedDate] = []
+    errors: list[str] = []
+    for raw in raws:
+        try:
+            dates.append(_build(raw, tz=tz, reference=reference, end_of_day=True, text=text))
+        except InvalidDate as exc:
+            errors.append(str(exc))
+    return dates, errors
+
+
+def parse_dates(
+    text: str, *, tz: str = "Europe/Paris", reference: datetime | None = None
+) -> list[ParsedDate]:
+    """Every possible date in text, in order ("1st stage: 12 March 2026; 2nd stage: ...")."""
+    return parse_dates_with_errors(text, tz=tz, reference=reference)[0]
+
+
+_PERIOD_SHARED_DAY_RE = re.compile(
+    rf"{_DAY_LB}(?P<d1>[0-3]?\d){_ORD}\s*(?:-|–|—|(?i:au|to|al|a|à|till|until|through))\s*"
+    rf"(?P<rest>[0-3]?\d{_ORD}\s*(?:de\s+|of\s+)?{_MON})",
+    re.IGNORECASE,
+)
+_PERIOD_SHARED_MONTH_RE = re.compile(
+    rf"(?<![\w])(?P<m1>{_MON})\.?\s*(?:-|–|—|(?i:au|to|al|a|à|till|until|through))\s*"
+    rf"(?P<rest>{_MON}\.?,?\s*(?:de\s+|del\s+)?\d{{4}})",
+    re.IGNORECASE,
+)
+_START_ONLY_RE = re.compile(
+    r"(?i:\b(?:du|from|desde|del|since|depuis|dès\s+le|à\s+partir\s+du|starting|opens?"
+    r"|opening|ouverture|apertura|ouvert\s+le)\b)[^\d]{0,20}$"
+)
+
+
+def parse_period(
+    text: str, *, tz: str = "Europe/Paris", reference: datetime | None = None
+) -> tuple[ParsedDate | None, ParsedDate | None]:
+    """(start, end) of an application window as written on a listing card.
+
+    Start is read as 00:00 local (or the month's first day), end as 23:59 (or the month's
+    last day) unless a time is written. A single date is an end ("jusqu'au 31 mars") unless
+    introduced as a start ("à partir du 12 décembre"). Raises InvalidDate like parse_date.
+    """
+    if not text:
+        return None, None
+    # "du 12 au 15 mars 2025", "12-15 March 2026", "Avril - Juin 2026": the first side shares
+    # the month and year (ANR cards, AFD listings) of the second.
+    shared = _PERIOD_SHARED_DAY_RE.search(text) or _PERIOD_SHARED_MONTH_RE.search(text)
+    if shared:
+        rest = [r for r in _scan(text) if r.start >= shared.start("rest")]
+        if rest:
+            end_raw = rest[0]
+            end = _build(end_raw, tz=tz, reference=reference, end_of_day=True, text=text)
+            start_raw = _shared_start(shared, end.value.astimezone(_zone(end_raw.zone or tz)))
+            start_raw.zone = end_raw.zone
+            start = _build(start_raw, tz=tz, reference=reference, end_of_day=False, text=text)
+            return start, end
+    raws = _scan(text)
+    if not raws:
+        return None, None
+    _borrow_years(text, raws[:2])
+    if len(raws) == 1:
+        if _START_ONLY_RE.search(text[: raws[0].start]):
+            return _build(raws[0], tz=tz, reference=reference, end_of_day=False, text=text), None
+        return None, _build(raws[0], tz=tz, reference=reference, end_of_day=True, text=text)
+    start = _build(raws[0], tz=tz, reference=reference, end_of_day=False, text=text)
+    end = _build(raws[1], tz=tz, reference=reference, end_of_day=True, text=text)
+    return start, end
+
+
+def _shared_start(m: re.Match[str], local_end: datetime) -> _Raw:
+    if m.re is _PERIOD_SHARED_DAY_RE:
+        day = int(m.group("d1"))
+        return _Raw(m.start(), m.end("d1"), local_end.year, local_end.month, day)
+    month = _MONTHS[_fold(m.group("m1"))]
+    year = local_end.year - (1 if month > local_end.month else 0)  # "Novembre - Février 2026"
+    return _Raw(m.start(), m.end("m1"), year, month, None)
+
+
+def to_local(dt: datetime, tz: str = DISPLAY_TZ) -> datetime:
+    """dt in the given zone (a naive dt is taken as UTC)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(_zone(tz))
+
+
+_EN_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_FR_DAYS = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+_FR_MONTHS = (
+    "janv.", "févr.", "mars", "avr.", "mai", "juin",
+    "juil.", "août", "sept.", "oct.", "nov.", "déc.",
+)  # fmt: skip
+_ES_DAYS = ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
+_ES_MONTHS = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic")
+
+
+def format_local(
+    dt: datetime | None,
+    tz: str = DISPLAY_TZ,
+    lang: str = "en",
+    with_time: bool | None = None,
+) -> str:
+    """'Tue 31 Mar 2026, 12:00 AST' (en), 'mar. 31 mars 2026, 12h00 AST' (fr); '' for None.
+
+    with_time=None shows the time unless it is exactly 00:00 in that zone.
+    """
+    if dt is None:
+        return ""
+    local = to_local(dt, tz)
+    if lang == "fr":
+        days, months = _FR_DAYS, _FR_MONTHS
+    elif lang == "es":
+        days, months = _ES_DAYS, _ES_MONTHS
+    else:
+        days, months = _EN_DAYS, _EN_MONTHS
+    text = f"{days[local.weekday()]} {local.day} {months[local.month - 1]} {local.year}"
+    if with_time is None:
+        with_time = (local.hour, local.minute, local.second) != (0, 0, 0)
+    if with_time:
+        clock = f"{local.hour:02d}h{local.minute:02d}" if lang == "fr" else f"{local:%H:%M}"
+        text += f", {clock} {local.tzname() or tz}"
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Fallback
+
+
+_DP_LANGS = ["fr", "en", "es", "nl", "pt", "de", "it"]
+
+
+def _dateparser_fallback(text: str, *, tz: str, end_of_day: bool) -> ParsedDate | None:
+    """Last resort for short strings the patterns miss; never guesses a year or a day."""
+    if len(text) > 100 or not any(c.isdigit() for c in text):
+        return None
+    import dateparser  # slow to import (~0.3 s); only needed here
+
+    settings = {
+        "DATE_ORDER": "DMY",
+        "STRICT_PARSING": True,  # day, month and year must all be written
+        "PARSERS": ["absolute-time"],  # never "12h" read as "in 12 hours"
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
+    found = dateparser.parse(text, languages=_DP_LANGS, settings=settings)  # type: ignore[arg-type]
+    if found is None:
+        return None
+    err = _check_ymd(found.year, found.month, found.day)
+    if err:
+        raise InvalidDate(f"{text.strip()!r}: {err}")
+    has_time = bool(re.search(r"\d\s*[:h]\s*\d", text))
+    if not has_time:
+        found = found.replace(hour=23, minute=59) if end_of_day else found
+    local = found.replace(tzinfo=_zone(tz))
+    return ParsedDate(local.astimezone(UTC), has_time, False, "default", text.strip())
