@@ -1,0 +1,201 @@
+"""`FeedSpider` (RSS / Atom) and `WordPressSpider` (the WordPress REST API, feed as fallback).
+
+Any funder with a feed or a WordPress site becomes a source with a config entry and nothing
+else (SOURCES.md §5): `crawlers.spiders` makes a spider class for every such entry that has no
+module of its own.
+
+    - id: some_funder
+      kind: feed                  # or wordpress
+      funder: Some Funder
+      start_urls: [https://example.org/feed/]          # wordpress: .../wp-json/wp/v2/posts
+      options:
+        keywords: [appel, call, convocatoria]   # keep only entries naming one (optional)
+        detail: never | missing | always       # fetch the entry's page: never (default),
+                                               # only when the entry has no deadline/status,
+                                               # or always; read by selectors + labels
+        feed: https://example.org/feed/        # wordpress only: used when the API refuses
+
+Feeds are parsed from the response *bytes* with feedparser, whatever the Content-Type says:
+SPIP sites (French embassies, `spip.php?page=backend`) serve RSS as text/html (S). Deadlines,
+budgets and eligibility are read from each entry's HTML by the label reader.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+import scrapy
+from lxml import html as lxml_html
+from scrapy.http import Response
+from w3lib.url import add_or_replace_parameter
+
+from crawlers.base import SourceSpider
+from crawlers.html import TEXT_FIELDS, DetailPages, Entry, squash
+from crawlers.known import listing_hash
+from crawlers.labels import read_labels
+
+LABEL_FIELDS = ("deadline", *TEXT_FIELDS)
+
+
+def html_text(fragment: str | None) -> str:
+    if not fragment or not fragment.strip():
+        return ""
+    try:
+        return squash(lxml_html.fromstring(fragment).text_content())
+    except Exception:  # a fragment lxml cannot read is still text
+        return squash(fragment)
+
+
+def _iso(parsed: Any) -> str | None:
+    """feedparser's UTC struct_time -> ISO 8601 (RFC 822 strings vary too much between CMSs)."""
+    if not parsed:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(parsed), UTC).isoformat()
+
+
+class FeedSpider(DetailPages, SourceSpider):
+    kind = "feed"
+
+    @property
+    def detail_mode(self) -> str:
+        mode = str(self.option("detail", "never")).lower()
+        return mode if mode in ("never", "missing", "always") else "never"
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.start_urls:
+            yield scrapy.Request(url, callback=self.parse_feed)
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        parsed = feedparser.parse(response.body)  # bytes: the Content-Type may lie (SPIP)
+        if not parsed.entries:
+            self.crawler.stats.inc_value("fundradar/empty_listing_pages")
+            self.logger.warning("%s: no feed entries at %s (%s)", self.name, response.url,
+                                parsed.get("bozo_exception") or "empty feed")  # fmt: skip
+            return
+        for item in parsed.entries:
+            entry = self.feed_entry(item, response)
+            if entry is not None:
+                yield from self.follow_entry(entry)
+
+    def feed_entry(self, item: Any, response: Response) -> Entry | None:
+        link = (item.get("link") or "").strip()
+        if not link:
+            return None
+        url = response.urljoin(link)
+        if not url.startswith(("http://", "https://")):
+            return None
+        content = item.get("content") or []
+        html = content[0].get("value") if content else None
+        html = html or item.get("summary") or item.get("description") or ""
+        title = squash(item.get("title")) or None
+        published = _iso(item.get("published_parsed") or item.get("updated_parsed"))
+        return self.entry_from(
+            url=url, title=title, html=html, published=published,
+            stamp=str(item.get("updated") or item.get("published") or ""),
+            ref=None, language=(item.get("language") or None),
+        )  # fmt: skip
+
+    def entry_from(
+        self, *, url: str, title: str | None, html: str, published: str | None, stamp: str,
+        ref: str | None, language: str | None,
+    ) -> Entry | None:  # fmt: skip
+        text = f"{title or ''} {html_text(html)}"
+        if not self.keep(text):
+            self.crawler.stats.inc_value("fundradar/listing_entries_filtered")
+            return None
+        labels = read_labels(html) if html.strip() else {}
+        card = {name: labels[name] for name in LABEL_FIELDS if labels.get(name)}
+        if published and "published" not in card:
+            card["published"] = [published]
+        return Entry(
+            url=url, title=title, card=card, hash=listing_hash(f"{text} {stamp}"),
+            summary=html or None, source_ref=ref, language=language,
+        )  # fmt: skip
+
+    def follow_entry(self, entry: Entry) -> Iterator[Any]:
+        mode = self.detail_mode
+        needs = mode == "always" or (
+            mode == "missing" and not (entry.card.get("deadline") or entry.card.get("status")
+                                       or entry.card.get("period"))
+        )  # fmt: skip
+        yield from self.follow(entry, detail=needs)
+
+
+class WordPressSpider(FeedSpider):
+    """WordPress REST API (`/wp-json/wp/v2/<type>`), paged by X-WP-TotalPages; feed fallback."""
+
+    kind = "wordpress"
+    # many WordPress sites switch the REST API off or put it behind a login: fall back to the feed
+    api_refusals = [401, 403, 404, 410]
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.start_urls:
+            yield self.api_request(url, 1)
+
+    def api_request(self, url: str, page: int) -> scrapy.Request:
+        if page > 1:
+            url = add_or_replace_parameter(url, "page", str(page))
+        return scrapy.Request(
+            url, callback=self.parse_api, cb_kwargs={"page": page, "first": url},
+            meta={"handle_httpstatus_list": self.api_refusals},
+            headers={"Accept": "application/json"},
+        )  # fmt: skip
+
+    def parse_api(self, response: Response, page: int, first: str) -> Iterator[Any]:
+        posts: Any = None
+        if response.status < 400:
+            try:
+                posts = json.loads(response.text)
+            except (ValueError, AttributeError):
+                posts = None
+        if not isinstance(posts, list):
+            yield from self.fallback(response)
+            return
+        for post in posts:
+            entry = self.post_entry(post, response)
+            if entry is not None:
+                yield from self.follow_entry(entry)
+        try:
+            total = int(response.headers.get(b"X-WP-TotalPages", b"1") or 1)
+        except ValueError:
+            total = 1
+        if page < min(total, self.source.max_pages):
+            yield self.api_request(response.url, page + 1)
+
+    def fallback(self, response: Response) -> Iterator[scrapy.Request]:
+        feed = self.option("feed")
+        self.crawler.stats.inc_value("fundradar/wordpress_api_refused")
+        if not feed:
+            self.logger.error("%s: WordPress API refused (%s) at %s and no feed configured",
+                              self.name, response.status, response.url)  # fmt: skip
+            return
+        self.logger.warning("%s: WordPress API refused (%s); reading the feed %s",
+                            self.name, response.status, feed)  # fmt: skip
+        yield scrapy.Request(feed, callback=self.parse_feed)
+
+    def post_entry(self, post: Any, response: Response) -> Entry | None:
+        if not isinstance(post, dict):
+            return None
+        link = str(post.get("link") or "")
+        if not link.startswith(("http://", "https://")):
+            return None
+
+        def rendered(key: str) -> str:
+            value = post.get(key)
+            return str(value.get("rendered") or "") if isinstance(value, dict) else str(value or "")
+
+        title = html_text(rendered("title")) or None
+        html = rendered("content") or rendered("excerpt")
+        published = post.get("date_gmt") or post.get("date")
+        if published and post.get("date_gmt"):
+            published = f"{published}+00:00"  # date_gmt is UTC without saying so
+        return self.entry_from(
+            url=link, title=title, html=html, published=published,
+            stamp=str(post.get("modified_gmt") or post.get("modified") or ""),
+            ref=None, language=None,
+        )  # fmt: skip
