@@ -1,0 +1,557 @@
+"""What goes in one recipient's digest: pure selection from the database, no sending.
+
+The sections, in the order a reader meets them; a call appears in at most one of them per
+digest, the first that claims it:
+
+- **New and relevant**: calls never carried to this recipient, at or above their minimum band,
+  on their themes, not closed, deadline not passed, not marked not-relevant. Band high first.
+- **Updated**: calls carried before whose content changed since (their `content_hash` differs
+  from the one the last digest recorded), with sentences saying what changed.
+- **Shortlisted deadlines**: calls whose latest verdict is *shortlist*, at each of
+  `reminder_days` before the deadline (14 and 3 by default), each reminder once per deadline.
+- **Closing within N days**: open relevant calls whose deadline is that close, shown once per
+  deadline (a weekly digest would otherwise repeat them).
+- **Source health**: every source's last crawl, last successful crawl and problems.
+
+"Carried" means a `DigestItem` of a *sent* delivery to this recipient. Calls cut by
+`max_per_section` are not carried, so they come again next week rather than being lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts import changes as change_text
+from alerts.i18n import MONTHS_SHORT, t
+from config.loader import Recipient, RecipientsFile
+from fundradar.settings import DISPLAY_TZ
+from pipeline.dates import format_local, to_local
+from pipeline.models import CallChange, CallRow, CrawlRun, Delivery, DigestItem
+from pipeline.record import BANDS
+from pipeline.review import latest_verdicts
+
+try:
+    from pipeline.urls import safe_url as _pipeline_safe_url
+except ImportError:  # pragma: no cover - pipeline.urls is written in parallel; same contract
+    _pipeline_safe_url = None
+
+# Health: a source without a successful crawl for this long is flagged even if its last run
+# did not fail (e.g. it has been disabled and re-enabled, or its runs keep getting killed).
+STALE_AFTER_DAYS = 14
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is http(s), else None: a `javascript:` or `data:` link is never linked.
+
+    Checked here even when `pipeline.urls.safe_url` exists, because the digest is the last
+    place a hostile link could reach a reader.
+    """
+    if not url:
+        return None
+    candidate = _pipeline_safe_url(url) if _pipeline_safe_url else url
+    if not candidate:
+        return None
+    candidate = candidate.strip()
+    lowered = candidate.lower()
+    if not lowered.startswith(("http://", "https://")) or len(candidate) <= len("https://"):
+        return None
+    if any(ch in candidate for ch in ('"', "<", ">", " ", "\n", "\r", "\t")):
+        return None
+    return candidate
+
+
+# --------------------------------------------------------------------------------------------
+# Weeks
+
+
+def iso_week(now: datetime, tz: str = DISPLAY_TZ) -> str:
+    """'2026-W48': the ISO week of `now` in the schedule's time zone."""
+    year, week, _ = now.astimezone(ZoneInfo(tz)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_start(week: str, tz: str = DISPLAY_TZ) -> datetime:
+    """Monday 00:00 of an ISO week, in `tz`, as an aware datetime."""
+    year, num = week.split("-W")
+    monday = date.fromisocalendar(int(year), int(num), 1)
+    return datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo(tz))
+
+
+def week_period(week: str, lang: str, tz: str = DISPLAY_TZ) -> str:
+    """'23–29 Nov 2026', '30 Nov – 6 Dec 2026', '28 Dec 2026 – 3 Jan 2027'."""
+    start = week_start(week, tz).date()
+    end = start + timedelta(days=6)
+    months = MONTHS_SHORT.get(lang) or MONTHS_SHORT["en"]
+    if start.year != end.year:
+        a = f"{start.day} {months[start.month - 1]} {start.year}"
+    elif start.month != end.month:
+        a = f"{start.day} {months[start.month - 1]}"
+    else:
+        a = f"{start.day}"
+    b = f"{end.day} {months[end.month - 1]} {end.year}"
+    return f"{a}–{b}" if a.isdigit() else f"{a} – {b}"
+
+
+# --------------------------------------------------------------------------------------------
+# The digest model (what the templates read)
+
+
+@dataclass
+class CallView:
+    id: int
+    title: str
+    url: str | None  # None: not an http(s) link, shown without a link
+    funder: str
+    programme: str
+    deadline: str  # 'Tue 31 Mar 2026, 17:59 AST', '' when none
+    days_left: int | None
+    days_text: str
+    budget: str
+    band: str
+    band_label: str
+    score: int | None
+    reasons: list[str]
+    changes: list[str] = field(default_factory=list)
+    reminder_days: int | None = None
+    content_hash: str | None = None
+    language: str | None = None
+
+    @property
+    def urgent(self) -> bool:
+        return self.days_left is not None and 0 <= self.days_left <= 3
+
+
+@dataclass
+class Section:
+    key: str  # new | updated | reminders | closing
+    title: str
+    items: list[CallView]
+    more: int = 0  # cut by max_per_section
+
+
+@dataclass
+class SourceHealth:
+    source: str
+    funder: str
+    calls_this_week: int | None  # None: not crawled this week
+    last_ok: str  # Saint Lucia time, or 'never'
+    status: str | None  # status of the last run
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class DigestModel:
+    week: str  # '2026-W48'
+    week_no: int
+    period: str
+    lang: str
+    recipient: str
+    recipient_name: str | None
+    generated_at: datetime
+    sections: list[Section]
+    health: list[SourceHealth]
+    counts: dict[str, int]
+    closing_days: int
+    # (call id, section as stored in DigestItem, content hash): what sending records
+    carried: list[tuple[int, str, str | None]]
+
+    @property
+    def quiet(self) -> bool:
+        return not self.sections
+
+    @property
+    def title(self) -> str:
+        return t(self.lang, "title", week_no=self.week_no)
+
+    @property
+    def subject(self) -> str:
+        n = self.counts.get("new", 0)
+        key = "subject_new_0" if n == 0 else "subject_new_1" if n == 1 else "subject_new_n"
+        summary = t(self.lang, key, n=n)
+        return t(self.lang, "subject", week_no=self.week_no, period=self.period, summary=summary)
+
+    def t(self, key: str, **kwargs: object) -> str:
+        return t(self.lang, key, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Selection
+
+
+def _band_rank(band: str | None) -> int:
+    return BANDS.index(band) if band in BANDS else len(BANDS) - 1
+
+
+def _days_left(deadline: datetime | None, now: datetime) -> int | None:
+    """Whole days between today and the deadline's day, both in Saint Lucia."""
+    if deadline is None:
+        return None
+    return (to_local(deadline).date() - to_local(now).date()).days
+
+
+def _days_text(days: int | None, lang: str) -> str:
+    if days is None:
+        return ""
+    if days < 0:
+        return t(lang, "days_ago")
+    if days == 0:
+        return t(lang, "days_left_0")
+    if days == 1:
+        return t(lang, "days_left_1")
+    return t(lang, "days_left_n", n=days)
+
+
+def _clean(text: str | None) -> str:
+    """Scraped text on one line: whitespace folded, control characters dropped.
+
+    Escaping is the template's job (autoescape); this only stops a stray newline or a
+    terminal escape from breaking the plain-text layout.
+    """
+    if not text:
+        return ""
+    kept = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    return " ".join(kept.split())
+
+
+def _view(row: CallRow, lang: str, now: datetime, top_reasons: int) -> CallView:
+    days = _days_left(row.deadline, now)
+    band = row.band if row.band in BANDS else "none"
+    return CallView(
+        id=row.id,
+        title=_clean(row.title) or "(untitled)",
+        url=safe_url(row.url),
+        funder=_clean(row.funder),
+        programme=_clean(row.programme),
+        deadline=format_local(row.deadline, DISPLAY_TZ, lang=lang) if row.deadline else "",
+        days_left=days,
+        days_text=_days_text(days, lang),
+        budget=change_text.budget_text(
+            row.budget_min, row.budget_max, row.currency, row.budget_scope, lang
+        ),
+        band=band,
+        band_label=t(lang, f"band_{band}"),
+        score=row.score,
+        reasons=[_clean(r) for r in (row.reasons or [])[:top_reasons] if _clean(r)],
+        content_hash=row.content_hash,
+        language=row.language,
+    )
+
+
+@dataclass
+class _Carried:
+    """What this recipient has already been sent about one call."""
+
+    last_hash: str | None
+    last_at: datetime
+    sections: list[tuple[str, datetime]]
+
+
+def _carried(session: Session, recipient: str, exclude_delivery: int | None) -> dict[int, _Carried]:
+    stmt = (
+        select(DigestItem.call_id, DigestItem.section, DigestItem.content_hash,
+               DigestItem.created_at, DigestItem.id)
+        .join(Delivery, Delivery.id == DigestItem.delivery_id)
+        .where(DigestItem.recipient == recipient, Delivery.status == "sent")
+        .order_by(DigestItem.created_at, DigestItem.id)
+    )  # fmt: skip
+    if exclude_delivery is not None:
+        stmt = stmt.where(Delivery.id != exclude_delivery)
+    out: dict[int, _Carried] = {}
+    for call_id, section, chash, created, _id in session.execute(stmt):
+        c = out.get(call_id)
+        if c is None:
+            c = out[call_id] = _Carried(chash, created, [])
+        c.last_hash, c.last_at = chash, created
+        c.sections.append((section, created))
+    return out
+
+
+def _themes_ok(row: CallRow, recipient: Recipient) -> bool:
+    return not recipient.themes or bool(set(row.themes or []) & set(recipient.themes))
+
+
+def _last_deadline_change(session: Session, call_ids: Sequence[int]) -> dict[int, datetime]:
+    if not call_ids:
+        return {}
+    rows = session.execute(
+        select(CallChange.call_id, CallChange.seen_at).where(
+            CallChange.call_id.in_(list(call_ids)), CallChange.field == "deadlines"
+        )
+    )
+    out: dict[int, datetime] = {}
+    for cid, seen in rows:
+        if cid not in out or seen > out[cid]:
+            out[cid] = seen
+    return out
+
+
+def _shown_since(carried: _Carried | None, section: str, since: datetime | None) -> bool:
+    """Was this call shown in `section` to the recipient after its deadline last changed?"""
+    if carried is None:
+        return False
+    return any(s == section and (since is None or at >= since) for s, at in carried.sections)
+
+
+def compose(
+    session: Session,
+    recipient: Recipient,
+    config: RecipientsFile,
+    *,
+    now: datetime,
+    week: str | None = None,
+    exclude_delivery: int | None = None,
+    sources: Sequence[tuple[str, str]] | None = None,
+) -> DigestModel:
+    """The digest for one recipient as of `now` (nothing is written).
+
+    `exclude_delivery` ignores what one delivery carried: a forced resend or a preview of a
+    week already sent shows the same calls as the first send. `sources` lists (id, funder)
+    for the health section; default: every source in sources.yaml plus any that has runs.
+    """
+    lang = recipient.language
+    settings = config.digest
+    tz = config.schedule.timezone
+    week = week or iso_week(now, tz)
+    email = recipient.email.lower()
+    carried = _carried(session, email, exclude_delivery)
+    verdicts = {cid: v.verdict for cid, v in latest_verdicts(session).items()}
+    allowed_bands = BANDS[: _band_rank(recipient.min_band) + 1]
+    claimed: set[int] = set()
+
+    def not_dismissed(row: CallRow) -> bool:
+        return verdicts.get(row.id) != "not-relevant"
+
+    # --- new and relevant
+    rows = session.scalars(
+        select(CallRow).where(
+            CallRow.band.in_(allowed_bands),
+            (CallRow.status.is_(None)) | (CallRow.status != "closed"),
+            (CallRow.deadline.is_(None)) | (CallRow.deadline >= now),
+        )
+    ).all()
+    new_rows = [
+        r for r in rows if r.id not in carried and _themes_ok(r, recipient) and not_dismissed(r)
+    ]
+    new_rows.sort(
+        key=lambda r: (
+            _band_rank(r.band),
+            -(r.score or 0),
+            r.deadline or datetime.max.replace(tzinfo=UTC),
+        )
+    )
+    new_views = [_view(r, lang, now, settings.top_reasons) for r in new_rows]
+    claimed |= {r.id for r in new_rows}
+
+    # --- updated: carried, content changed since the recipient last saw it
+    changed_ids = [cid for cid in carried if cid not in claimed]
+    updated_views: list[CallView] = []
+    if changed_ids:
+        candidates = session.scalars(select(CallRow).where(CallRow.id.in_(changed_ids))).all()
+        for row in candidates:
+            seen = carried[row.id]
+            if row.content_hash == seen.last_hash or not not_dismissed(row):
+                continue
+            recorded = session.scalars(
+                select(CallChange)
+                .where(CallChange.call_id == row.id, CallChange.seen_at > seen.last_at)
+                .order_by(CallChange.seen_at, CallChange.id)
+            ).all()
+            current = {
+                "deadline": row.deadline, "budget_min": row.budget_min,
+                "budget_max": row.budget_max, "currency": row.currency,
+                "budget_scope": row.budget_scope,
+            }  # fmt: skip
+            sentences = change_text.describe(
+                recorded, current=current, lang=lang, today=to_local(now, tz).date(), tz=tz
+            )
+            if not sentences:
+                if recorded:
+                    continue  # changed and changed back: nothing to tell
+                sentences = [change_text.other(lang)]
+            if sentences == [change_text.describe_now_closed(lang)] and (
+                row.deadline is not None and row.deadline < now
+            ):
+                continue  # closed on its deadline as planned: not news
+            view = _view(row, lang, now, settings.top_reasons)
+            view.changes = sentences
+            updated_views.append(view)
+    updated_views.sort(key=_by_deadline)
+    claimed |= {v.id for v in updated_views}
+
+    # --- shortlisted: reminders at each of reminder_days before the deadline
+    windows = sorted(set(settings.reminder_days))
+    shortlisted_ids = [c for c, v in verdicts.items() if v == "shortlist" and c not in claimed]
+    reminder_views: list[CallView] = []
+    if shortlisted_ids and windows:
+        rows = session.scalars(
+            select(CallRow).where(CallRow.id.in_(shortlisted_ids), CallRow.deadline >= now)
+        ).all()
+        moved = _last_deadline_change(session, [r.id for r in rows])
+        for row in rows:
+            if row.status == "closed":
+                continue
+            days = _days_left(row.deadline, now)
+            window = next((w for w in windows if days is not None and days <= w), None)
+            if window is None:
+                continue
+            if _shown_since(carried.get(row.id), f"reminder-{window}", moved.get(row.id)):
+                continue
+            view = _view(row, lang, now, settings.top_reasons)
+            view.reminder_days = window
+            reminder_views.append(view)
+    reminder_views.sort(key=_by_deadline)
+    claimed |= {v.id for v in reminder_views}
+
+    # --- closing soon: relevant, open, deadline within closing_within_days, once per deadline
+    horizon = now + timedelta(days=settings.closing_within_days + 1)
+    rows = session.scalars(
+        select(CallRow).where(
+            CallRow.band.in_(allowed_bands),
+            (CallRow.status.is_(None)) | (CallRow.status != "closed"),
+            CallRow.deadline >= now,
+            CallRow.deadline < horizon,
+        )
+    ).all()
+    rows = [
+        r for r in rows
+        if r.id not in claimed and _themes_ok(r, recipient) and not_dismissed(r)
+        and (_days_left(r.deadline, now) or 0) <= settings.closing_within_days
+    ]  # fmt: skip
+    moved = _last_deadline_change(session, [r.id for r in rows])
+    closing_views = [
+        _view(r, lang, now, settings.top_reasons)
+        for r in rows
+        if not _shown_since(carried.get(r.id), "closing", moved.get(r.id))
+    ]
+    closing_views.sort(key=_by_deadline)
+
+    # --- assemble, cut long sections
+    cap = settings.max_per_section
+    sections: list[Section] = []
+    carried_now: list[tuple[int, str, str | None]] = []
+    counts: dict[str, int] = {}
+    for key, title, views in (
+        ("new", t(lang, "sec_new"), new_views),
+        ("updated", t(lang, "sec_updated"), updated_views),
+        ("reminders", t(lang, "sec_reminders"), reminder_views),
+        ("closing", t(lang, "sec_closing", days=settings.closing_within_days), closing_views),
+    ):
+        counts[key] = len(views)
+        if not views:
+            continue
+        shown = views[:cap]
+        sections.append(Section(key, title, shown, more=len(views) - len(shown)))
+        for v in shown:
+            stored = f"reminder-{v.reminder_days}" if key == "reminders" else key
+            carried_now.append((v.id, stored, v.content_hash))
+
+    week_no = int(week.split("-W")[1])
+    return DigestModel(
+        week=week,
+        week_no=week_no,
+        period=week_period(week, lang, tz),
+        lang=lang,
+        recipient=recipient.email,
+        recipient_name=recipient.name,
+        generated_at=now,
+        sections=sections,
+        health=source_health(session, now=now, week=week, tz=tz, lang=lang, sources=sources),
+        counts=counts,
+        closing_days=settings.closing_within_days,
+        carried=carried_now,
+    )
+
+
+def _by_deadline(v: CallView) -> tuple[int, int]:
+    return (v.days_left is None, v.days_left if v.days_left is not None else 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Source health
+
+
+def _configured_sources() -> list[tuple[str, str]]:
+    try:
+        from config.loader import load_sources
+
+        return [(s.id, s.funder) for s in load_sources().sources if s.enabled]
+    except Exception:  # a broken sources.yaml must not stop the digest; health shows runs only
+        return []
+
+
+def source_health(
+    session: Session,
+    *,
+    now: datetime,
+    week: str,
+    tz: str,
+    lang: str,
+    sources: Sequence[tuple[str, str]] | None = None,
+) -> list[SourceHealth]:
+    """One row per source: calls this week, last successful crawl, problems."""
+    listed = list(sources) if sources is not None else _configured_sources()
+    funders = dict(listed)
+    names = [s for s, _ in listed]
+    for s in session.scalars(select(CrawlRun.source).distinct()):
+        if s not in funders:
+            funders[s] = ""
+            names.append(s)
+    start = week_start(week, tz)
+    out: list[SourceHealth] = []
+    for name in names:
+        last = session.scalars(
+            select(CrawlRun).where(CrawlRun.source == name).order_by(CrawlRun.id.desc()).limit(1)
+        ).first()
+        last_ok = session.scalars(
+            select(CrawlRun)
+            .where(CrawlRun.source == name, CrawlRun.status == "ok")
+            .order_by(CrawlRun.id.desc())
+            .limit(1)
+        ).first()
+        this_week = session.scalars(
+            select(CrawlRun)
+            .where(CrawlRun.source == name, CrawlRun.started_at >= start)
+            .order_by(CrawlRun.id.desc())
+        ).all()
+        problems: list[str] = []
+        calls: int | None = None
+        if this_week:
+            latest = this_week[0]
+            calls = max(latest.items_seen - latest.items_dropped, 0)
+        else:
+            problems.append(t(lang, "not_crawled"))
+        if last is not None and last.status != "ok":
+            key = f"status_{last.status}"
+            text = t(lang, key) if key in _STATUS_KEYS else _clean(last.status)
+            if last.message:
+                text += f": {_clean(last.message)[:200]}"
+            problems.append(text)
+        ok_at = (last_ok.finished_at or last_ok.started_at) if last_ok else None
+        if ok_at is None or (now - ok_at) > timedelta(days=STALE_AFTER_DAYS):
+            days = (now - ok_at).days if ok_at else None
+            if days is not None:
+                problems.append(t(lang, "stale", days=days))
+        out.append(
+            SourceHealth(
+                source=name,
+                funder=_clean(funders.get(name)),
+                calls_this_week=calls,
+                last_ok=format_local(ok_at, tz, lang=lang) if ok_at else t(lang, "never"),
+                status=last.status if last else None,
+                problems=problems,
+            )
+        )
+    return out
+
+
+_STATUS_KEYS = {"status_failed", "status_empty", "status_degraded", "status_running"}
