@@ -62,11 +62,12 @@ def build_message(
     msg["Subject"] = model.subject
     msg["Date"] = format_datetime((date or datetime.now(UTC)).astimezone(UTC))
     msg["Message-ID"] = msg_id
-    msg["Content-Language"] = model.lang
     msg[WEEK_HEADER] = model.week  # lets an Outlook rule or a script pick digests out
     # an automatic mail: no out-of-office replies back to the sender (RFC 3834, Exchange)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(html, subtype="html", charset="utf-8")
+    # after the content: set_content() drops every Content-* header set before it
+    msg["Content-Language"] = model.lang
     return msg

@@ -216,12 +216,18 @@ class Handler:
             return "421 4.4.2 connection dropped"
         if self.data_replies:
             return self.data_replies.pop(0)
-        login = session.login_data.decode() if isinstance(session.login_data, bytes) else None
+        auth = session.auth_data if session.authenticated else None
+        login = auth.login.decode() if isinstance(auth, LoginPassword) else None
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content
-                     or envelope.content, login, session.ssl is not None)
+                     or envelope.content, login, _encrypted(server, session))
         )  # fmt: skip
         return "250 2.0.0 accepted"
+
+
+def _encrypted(server, session) -> bool:  # type: ignore[no-untyped-def]
+    """STARTTLS sets session.ssl; implicit TLS shows in the transport."""
+    return session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
 
 
 def free_port() -> int:
@@ -264,7 +270,7 @@ class SmtpServer:
                     and (auth_data.login.decode(), auth_data.password.decode()) == expected
                 )
                 self.logins.append((auth_data.login.decode(), ok))
-                return AuthResult(success=ok, handled=False)
+                return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
             kwargs.update(authenticator=authenticator, auth_require_tls=security != "none",
                           auth_required=True)  # fmt: skip
