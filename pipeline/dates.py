@@ -698,11 +698,14 @@ def format_local(
 
 
 _DP_LANGS = ["fr", "en", "es", "nl", "pt", "de", "it"]
+_FALLBACK_DAY_RE = re.compile(r"(?<!\d)\d{1,2}(?!\d)")
+_FALLBACK_YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 
 
 def _dateparser_fallback(text: str, *, tz: str, end_of_day: bool) -> ParsedDate | None:
     """Last resort for short strings the patterns miss; never guesses a year or a day."""
-    if len(text) > 100 or not any(c.isdigit() for c in text):
+    # Strict parsing needs a day and a year: skip the ~3 ms call when neither could be there.
+    if len(text) > 100 or not (_FALLBACK_DAY_RE.search(text) and _FALLBACK_YEAR_RE.search(text)):
         return None
     import dateparser  # slow to import (~0.3 s); only needed here
 

@@ -57,23 +57,28 @@ def _strip_raw_blocks(html: str) -> str:
     """Remove <script>…</script> and friends with plain string search (linear, never a regex
     backtrack), so cutting a huge page keeps its text rather than its JavaScript."""
     low = html.lower()
+    n = len(html)
+
+    def next_open(tag: str, start: int) -> int:
+        i = low.find("<" + tag, start)
+        while i != -1 and i + len(tag) + 1 < n and low[i + len(tag) + 1] not in " \t\n\r/>":
+            i = low.find("<" + tag, i + 1)  # "<scripts>" or "<styled>" is another tag
+        return n if i == -1 else i
+
+    # Next opening of each tag, found once and refreshed only when passed: linear overall.
+    nexts = {tag: next_open(tag, 0) for tag in _RAW_BLOCKS}
     out: list[str] = []
     pos = 0
-    n = len(html)
     while pos < n:
-        best = -1
-        best_tag = ""
-        for tag in _RAW_BLOCKS:
-            i = low.find("<" + tag, pos)
-            while i != -1 and i + len(tag) + 1 < n and low[i + len(tag) + 1] not in " \t\n\r/>":
-                i = low.find("<" + tag, i + 1)  # "<scripts>" or "<styled>" is another tag
-            if i != -1 and (best == -1 or i < best):
-                best, best_tag = i, tag
-        if best == -1:
-            out.append(html[pos:])
+        for tag, i in nexts.items():
+            if i < pos:
+                nexts[tag] = next_open(tag, pos)
+        tag = min(nexts, key=nexts.__getitem__)
+        start = nexts[tag]
+        out.append(html[pos:start])
+        if start == n:
             break
-        out.append(html[pos:best])
-        close = low.find("</" + best_tag, best)
+        close = low.find("</" + tag, start)
         if close == -1:
             break  # unclosed: the rest is script
         end = low.find(">", close)

@@ -100,6 +100,12 @@ def test_five_megabyte_page_is_cut_before_parsing_and_keeps_its_text():
     assert "var x" not in text
 
 
+def test_many_script_blocks_are_stripped_in_linear_time():
+    page = "<p>Texte</p><script>var a = '<p>non</p>';</script>" * 30_000  # 1.5 MB
+    text = html_to_text(page, max_chars=200)
+    assert text.startswith("Texte\n\nTexte") and "non" not in text
+
+
 def test_very_deep_nesting_does_not_recurse():
     html = "<div>" * 20_000 + "au fond" + "</div>" * 20_000
     assert html_to_text(html) == "au fond"
