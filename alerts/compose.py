@@ -35,11 +35,7 @@ from pipeline.dates import format_local, to_local
 from pipeline.models import CallChange, CallRow, CrawlRun, Delivery, DigestItem
 from pipeline.record import BANDS
 from pipeline.review import latest_verdicts
-
-try:
-    from pipeline.urls import safe_url as _pipeline_safe_url
-except ImportError:  # pragma: no cover - pipeline.urls is written in parallel; same contract
-    _pipeline_safe_url = None
+from pipeline.urls import safe_url as _pipeline_safe_url
 
 # Health: a source without a successful crawl for this long is flagged even if its last run
 # did not fail (e.g. it has been disabled and re-enabled, or its runs keep getting killed).
@@ -49,12 +45,12 @@ STALE_AFTER_DAYS = 14
 def safe_url(url: str | None) -> str | None:
     """The URL if it is http(s), else None: a `javascript:` or `data:` link is never linked.
 
-    Checked here even when `pipeline.urls.safe_url` exists, because the digest is the last
-    place a hostile link could reach a reader.
+    `pipeline.urls.safe_url` decides; the scheme is checked once more here because the digest
+    is the last place a hostile link could reach a reader.
     """
     if not url:
         return None
-    candidate = _pipeline_safe_url(url) if _pipeline_safe_url else url
+    candidate = _pipeline_safe_url(url)
     if not candidate:
         return None
     candidate = candidate.strip()

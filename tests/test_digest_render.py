@@ -1,0 +1,309 @@
+"""The digest's HTML and text: hostile scraped text, links, mail-client-safe HTML, i18n.
+
+The browser test renders the HTML in headless Chromium (Debian's package) at 360 px and
+1200 px. With FUNDRADAR_UPDATE_DOCS=1 it also refreshes docs/digest-360.png and
+docs/digest-1200.png, the screenshots the README shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from alerts.compose import compose
+from alerts.i18n import CHANGE_STRINGS, STRINGS
+from alerts.render import render_html, render_text
+from pipeline import db
+from tests.digest_support import (
+    add_call,
+    add_run,
+    add_verdict,
+    change_call,
+    recipients_config,
+)
+
+UTC = dt.UTC
+MON = dt.datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parent.parent
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.chunks.append(data)
+
+
+def _visible(html: str) -> str:
+    """The HTML's text as a reader sees it (tags gone, entities decoded, spaces folded)."""
+    p = _Text()
+    p.feed(html)
+    return " ".join("".join(p.chunks).replace("\xa0", " ").split())
+
+
+def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    p = _Tags()
+    p.feed(html)
+    return p.tags
+
+
+def _model(lang: str = "en", **recipient):  # type: ignore[no-untyped-def]
+    config = recipients_config([{"email": "officer@oecs.example", "language": lang, **recipient}])
+    with db.session_scope() as s:
+        return compose(s, config.recipients[0], config, now=MON, sources=[("eu_ft", "EC")])
+
+
+def test_script_title_is_escaped_and_javascript_link_is_not_linked() -> None:
+    add_call(
+        title='<script>alert("x")</script> Resilience <b>call</b>',
+        url="javascript:alert(document.cookie)",
+        funder="<img src=x onerror=alert(1)>",
+        reasons=['<a href="https://evil.example">click</a> eligible'],
+    )
+    add_call(title="Plain call", url="https://ec.europa.eu/info/call?id=1&lang=en")
+    model = _model()
+    html, text = render_html(model), render_text(model)
+    assert "<script>" not in html and "<img" not in html and "<b>call" not in html
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Resilience &lt;b&gt;call&lt;/b&gt;"
+    assert escaped in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "javascript:" not in html.lower()
+    hrefs = [a.get("href") for tag, a in _tags(html) if tag == "a"]
+    assert hrefs == ["https://ec.europa.eu/info/call?id=1&lang=en"]  # only the safe one
+    assert 'href="https://ec.europa.eu/info/call?id=1&amp;lang=en"' in html
+    assert "(link withheld: not a web address)" in html
+    # the text part shows the characters as they are (nothing interprets them) and no link
+    assert '<script>alert("x")</script> Resilience <b>call</b>' in text
+    assert "javascript:" not in text
+    assert "(link withheld: not a web address)" in text
+
+
+def test_html_is_self_contained_single_column_inline_styles() -> None:
+    add_call(title="Ocean call", band="high")
+    add_run("eu_ft", at=MON - dt.timedelta(hours=6))
+    html = render_html(_model())
+    tags = _tags(html)
+    names = {t for t, _ in tags}
+    assert not names & {"style", "link", "img", "script", "iframe", "object", "form", "font"}
+    assert "@import" not in html and "url(" not in html and "@font-face" not in html
+    for tag, attrs in tags:
+        assert "class" not in attrs, f"<{tag}> uses a class: styles must be inline"
+        for name in ("src", "background"):
+            assert name not in attrs
+        if tag == "a":
+            assert str(attrs["href"]).startswith(("https://", "http://"))
+    widths = re.findall(r"max-width:(\d+)px", html)
+    assert widths and max(int(w) for w in widths) <= 640
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+
+
+def test_text_part_carries_the_same_information_as_html() -> None:
+    deadline = dt.datetime(2026, 12, 4, 3, 59, tzinfo=UTC)  # 3 Dec 23:59 in Saint Lucia
+    a = add_call(title="Sustainable energy for islands", deadline=deadline, budget_min=100000,
+                 budget_max=500000, currency="EUR", budget_scope="per_project",
+                 reasons=["Open to OECS member states", "Theme: renewable energy",
+                          "Caribbean named", "A fourth reason"])  # fmt: skip
+    add_verdict(a, "shortlist")
+    add_run("eu_ft", at=MON - dt.timedelta(hours=6), seen=17)
+    model = _model()
+    html, text = render_html(model), render_text(model)
+    seen = _visible(html)
+    for expected in (
+        "Sustainable energy for islands",
+        "European Commission · Horizon Europe",
+        "Thu 3 Dec 2026, 23:59 AST",
+        "10 days left",
+        "EUR 100,000 – 500,000 per project",
+        "Open to OECS member states",
+        "Theme: renewable energy",
+        "Caribbean named",
+        "Calls this week: 17",
+        "1 new and relevant",
+    ):
+        assert expected in text, expected
+        assert expected in seen, expected
+    assert "A fourth reason" not in text and "A fourth reason" not in seen  # top 3 only
+    assert text.count("Sustainable energy for islands") == 1  # once per digest
+
+
+def test_updated_section_shows_what_changed_in_both_parts() -> None:
+    from alerts.send import send_digest
+
+    call = add_call(title="Climate adaptation call", deadline=dt.datetime(2027, 3, 31, 22, 0,
+                    tzinfo=UTC))  # fmt: skip
+    config = recipients_config([{"email": "officer@oecs.example"}])
+    send_digest(now=MON, config=config)
+    change_call(call, at=MON + dt.timedelta(days=2),
+                deadline=dt.datetime(2027, 4, 30, 22, 0, tzinfo=UTC))  # fmt: skip
+    with db.session_scope() as s:
+        model = compose(s, config.recipients[0], config, now=MON + dt.timedelta(days=7),
+                        sources=[])  # fmt: skip
+    html, text = render_html(model), render_text(model)
+    assert "== UPDATED (1) ==" in text
+    assert "deadline moved from 31 March to 30 April" in text
+    assert "deadline moved from 31 March to 30 April" in html
+
+
+def test_quiet_week_is_short_and_says_so() -> None:
+    add_run("eu_ft", at=MON - dt.timedelta(hours=6), status="degraded", message="3 fields lost")
+    model = _model()
+    text = render_text(model)
+    assert "A quiet week" in text and "== SOURCE HEALTH ==" in text
+    assert "Problems: degraded: 3 fields lost" in text
+    assert "NEW AND RELEVANT" not in text
+    assert len(text.splitlines()) < 15
+
+
+def test_french_digest_words_but_call_text_as_written() -> None:
+    add_call(title="Call for proposals: ocean literacy", reasons=["Open to OECS member states"],
+             deadline=dt.datetime(2027, 1, 15, 4, 0, tzinfo=UTC))  # fmt: skip
+    text = render_text(_model("fr"))
+    assert "NOUVEAUX ET PERTINENTS" in text and "Date limite : " not in text
+    assert "Date limite: ven. 15 janv. 2027" in text
+    assert "Call for proposals: ocean literacy" in text  # the call's own words stay English
+    assert "Open to OECS member states" in text
+
+
+def test_every_digest_word_exists_in_both_languages() -> None:
+    assert set(STRINGS["en"]) == set(STRINGS["fr"])
+    assert set(CHANGE_STRINGS["en"]) == set(CHANGE_STRINGS["fr"])
+
+
+# --------------------------------------------------------------------------------------------
+# Headless Chromium
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def _showcase() -> None:
+    """A week with something in every section (reconstructed calls, not captures)."""
+    base = MON - dt.timedelta(days=7)
+    old = add_call(title="Interreg Caraïbes 2021-2027 : appel à projets « Caraïbe plus verte »",
+                   funder="Région Guadeloupe", programme="Interreg Caraïbes", language="fr",
+                   deadline=dt.datetime(2027, 2, 27, 3, 59, tzinfo=UTC), band="high", score=84,
+                   reasons=["Requires partners from OECS member states",
+                            "Theme: climate resilience and biodiversity"], now=base)  # fmt: skip
+    soon = add_call(title="Fonds de coopération régionale Martinique 2026",
+                    funder="Préfecture de Martinique", programme="FCR",
+                    deadline=MON + dt.timedelta(days=9, hours=16), band="high", score=88,
+                    reasons=["Martinique's cooperation area covers every OECS state"],
+                    now=base)  # fmt: skip
+    short = add_call(title="FISONG 2026: inclusive fisheries value chains in SIDS",
+                     funder="Agence française de développement", programme="FISONG",
+                     deadline=MON + dt.timedelta(days=2, hours=12), band="medium", score=58,
+                     reasons=["Caribbean eligible (CSOs lead)"], now=base)  # fmt: skip
+    from alerts.send import send_digest
+
+    send_digest(now=base, config=recipients_config([{"email": "dcrm@oecs.example"}]))
+    change_call(old, at=MON - dt.timedelta(days=2),
+                deadline=dt.datetime(2027, 3, 31, 3, 59, tzinfo=UTC))  # fmt: skip
+    add_verdict(short, "shortlist")
+    del soon
+    add_call(title="Horizon Europe: Blue economy and ocean governance in Small Island "
+             "Developing States (HORIZON-CL6-2027-FARM2FORK-01-05)",
+             url="https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/"
+             "opportunities/topic-details/HORIZON-CL6-2027-FARM2FORK-01-05",
+             deadline=dt.datetime(2027, 4, 15, 15, 0, tzinfo=UTC), band="high", score=91,
+             budget_min=3_000_000, budget_max=5_000_000, currency="EUR",
+             budget_scope="per_project",
+             reasons=["Open to OECS member states (third countries associated)",
+                      "Theme: blue economy, ocean governance",
+                      "Names Small Island Developing States"])  # fmt: skip
+    add_call(title="Youth employment and digital skills in the Eastern Caribbean",
+             funder="European Union Delegation to Barbados and the OECS",
+             programme="EuropeAid", deadline=MON + dt.timedelta(days=40), band="medium",
+             score=61, budget_max=750_000, currency="EUR",
+             reasons=["Eastern Caribbean named", "Theme: youth, digital skills"])  # fmt: skip
+    add_call(title='<script>alert("hostile")</script> A call with a javascript: link',
+             url="javascript:alert(1)", band="medium", score=40, funder="Aggregator copy",
+             reasons=["Shown escaped and without a link"])  # fmt: skip
+    add_run("eu_ft", at=MON - dt.timedelta(hours=6), seen=214)
+    add_run("afd", at=MON - dt.timedelta(hours=6), seen=31)
+    add_run("interreg_caraibes", at=MON - dt.timedelta(days=20), seen=12)
+    add_run("interreg_caraibes", at=MON - dt.timedelta(hours=6), status="failed", seen=0,
+            message="HTTP 503 on https://www.interreg-caraibes.fr/appels")  # fmt: skip
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None, reason="no chromium binary (apt-get install chromium)")
+def test_html_digest_renders_in_chromium_at_360_and_1200(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    _showcase()
+    config = recipients_config([{"email": "dcrm@oecs.example"}])
+    with db.session_scope() as s:
+        model = compose(s, config.recipients[0], config, now=MON,
+                        sources=[("eu_ft", "European Commission"),
+                                 ("afd", "Agence française de développement"),
+                                 ("interreg_caraibes", "Interreg Caraïbes")])  # fmt: skip
+    assert [sec.key for sec in model.sections] == ["new", "updated", "reminders", "closing"]
+    html = render_html(model)
+    requested: list[str] = []
+    shots: dict[int, Path] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            for width in (360, 1200):
+                page = browser.new_page(viewport={"width": width, "height": 800})
+                # nothing may be fetched: no external CSS, fonts or images
+                page.route("**/*", lambda route: (requested.append(route.request.url),
+                                                  route.abort()))  # fmt: skip
+                page.set_content(html, wait_until="load")
+                scroll_width = page.evaluate("document.documentElement.scrollWidth")
+                assert scroll_width <= width, f"horizontal scroll at {width}px: {scroll_width}"
+                card = page.evaluate(
+                    "document.querySelector('table table').getBoundingClientRect().width"
+                )
+                assert card <= min(width, 640) + 1
+                # every heading and link is laid out on screen, none wider than the card
+                for box in page.evaluate(
+                    "[...document.querySelectorAll('h1,h2,a')].map(e => {"
+                    "const r = e.getBoundingClientRect(); return [r.left, r.right, r.height]})"
+                ):
+                    assert box[0] >= 0 and box[1] <= width + 0.5 and box[2] > 0
+                assert page.get_by_text("Source health").is_visible()
+                assert page.locator("a").count() == 5  # the javascript: one is not a link
+                font = page.evaluate("getComputedStyle(document.querySelector('a')).fontSize")
+                assert float(font.removesuffix("px")) >= 14  # readable without zooming
+                shot = tmp_path / f"digest-{width}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                shots[width] = shot
+                page.close()
+        finally:
+            browser.close()
+    assert requested == []
+    for width, shot in shots.items():
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, width
+    if os.environ.get("FUNDRADAR_UPDATE_DOCS") == "1":
+        for width, shot in shots.items():
+            shutil.copyfile(shot, REPO / "docs" / f"digest-{width}.png")
