@@ -523,8 +523,8 @@ def _build(
         h, mi, s = 23, 59, 0  # a deadline day means "by the end of that day"
     else:
         h, mi, s = 0, 0, 0  # an opening day starts at midnight
-    # fold=0: in the autumn overlap the first (summer-time) 02:30 is taken, and a time inside
-    # the spring gap is read with the offset before the change; both are the earlier instant.
+    # fold=0: in the autumn overlap the first (summer-time) 02:30 is taken; a time inside the
+    # spring gap (02:30 on the last Sunday of March) is read with the winter offset.
     local = datetime(year, raw.month, day, h, mi, s, tzinfo=zone)  # type: ignore[arg-type]
     return ParsedDate(
         value=local.astimezone(UTC),
