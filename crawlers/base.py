@@ -34,6 +34,9 @@ class SourceSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.source = spider.load_source()
         spider.start_urls = list(spider.source.start_urls)
+        if spider.source.allowed_domains and not getattr(spider, "allowed_domains", None):
+            # from config, so a config-only source stays on its own site too
+            spider.allowed_domains = list(spider.source.allowed_domains)
         defaults = load_sources().defaults
         # Scrapy's UserAgentMiddleware honours a spider's `user_agent`: name the tool and the
         # contact from config, so a funder's webmaster knows who to write to.

@@ -77,12 +77,15 @@ class FeedSpider(DetailPages, SourceSpider):
             self.logger.warning("%s: no feed entries at %s (%s)", self.name, response.url,
                                 parsed.get("bozo_exception") or "empty feed")  # fmt: skip
             return
+        feed_language = parsed.feed.get("language")
         for item in parsed.entries:
-            entry = self.feed_entry(item, response)
+            entry = self.feed_entry(item, response, feed_language)
             if entry is not None:
                 yield from self.follow_entry(entry)
 
-    def feed_entry(self, item: Any, response: Response) -> Entry | None:
+    def feed_entry(
+        self, item: Any, response: Response, feed_language: str | None = None
+    ) -> Entry | None:
         link = (item.get("link") or "").strip()
         if not link:
             return None
@@ -97,8 +100,16 @@ class FeedSpider(DetailPages, SourceSpider):
         return self.entry_from(
             url=url, title=title, html=html, published=published,
             stamp=str(item.get("updated") or item.get("published") or ""),
-            ref=None, language=(item.get("language") or None),
+            ref=None, language=self.entry_language(item, feed_language),
         )  # fmt: skip
+
+    def entry_language(self, item: Any, feed_language: str | None) -> str | None:
+        """dc:language, then the item's xml:lang, then the channel's (SPIP sets all three)."""
+        if self.source.language:
+            return self.source.language
+        lang = item.get("language") or (item.get("title_detail") or {}).get("language")
+        lang = lang or feed_language
+        return str(lang).split("-")[0].lower()[:2] if lang else None
 
     def entry_from(
         self, *, url: str, title: str | None, html: str, published: str | None, stamp: str,

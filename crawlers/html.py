@@ -130,7 +130,8 @@ class DetailPages:
         if not words:
             return True
         folded = fold(text)
-        return any(fold(w) in folded for w in words)
+        # at a word start, so "AMI" keeps "AMI n°3" but not "Jamaïque"; "appel" keeps "appels"
+        return any(re.search(r"(?<!\w)" + re.escape(fold(w)), folded) for w in words)
 
     def follow(self, entry: Entry, *, detail: bool | None = None) -> Iterator[Any]:
         """The stored call if the entry is unchanged, else its detail request (or the call)."""
@@ -244,12 +245,11 @@ class DetailPages:
     def language_of(self, url: str, page_lang: str | None) -> str | None:
         if self.source.language:  # type: ignore[attr-defined]
             return self.source.language  # type: ignore[attr-defined]
+        # the page's own lang first: a Spanish call can sit in a site's /fr/ section
+        if page_lang and page_lang.split("-")[0].isalpha():
+            return page_lang.split("-")[0].lower()[:2]
         m = LANG_IN_PATH.search(url.split("?")[0])
-        if m:
-            return m.group(1)
-        if page_lang:
-            return page_lang.split("-")[0].lower()[:2] or None
-        return None
+        return m.group(1) if m else None
 
 
 def clean_body(body: Selector) -> str:
@@ -300,14 +300,17 @@ class HtmlListSpider(DetailPages, SourceSpider):
     def listing_entries(self, response: Response) -> Iterator[Entry]:
         sel = self.source.selectors
         card_selectors: dict[str, str] = dict(self.option("card", {}) or {})
+        seen: set[str] = set()
         for card in self.cards(response):
             href = first_text(card, sel.link) if sel.link else None
             href = href or card.css("a::attr(href)").get()
             if not href:
                 continue
             url = response.urljoin(href.strip())
-            if not url.startswith(("http://", "https://")):
+            # an item selector listing two layouts may match a card and its inner <article>
+            if not url.startswith(("http://", "https://")) or url in seen:
                 continue
+            seen.add(url)
             text = squash(" ".join(card.xpath(".//text()").getall()))
             if not self.keep(text):
                 self.crawler.stats.inc_value("fundradar/listing_entries_filtered")

@@ -39,8 +39,11 @@ def listing_hash(text: str) -> str:
 
 
 def canonical(url: str) -> str:
-    from pipeline.urls import canonical_url
-
+    """The URL as the store keys sightings (`pipeline.urls.canonical_url`)."""
+    try:
+        from pipeline.urls import canonical_url
+    except ImportError:  # checkout without the URL stage: the store then keys on the raw URL
+        return url
     return canonical_url(url)
 
 

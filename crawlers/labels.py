@@ -62,7 +62,7 @@ FIELD_LABELS: dict[str, tuple[str, ...]] = {
         "éligibilité", "eligibilité", "critères d'éligibilité", "conditions d'éligibilité",
         "bénéficiaires", "bénéficiaires éligibles", "porteurs éligibles", "qui peut candidater",
         "public cible", "public visé", "pays éligibles", "zone géographique",
-        "structures éligibles",
+        "structures éligibles", "pays prioritaires", "pays partenaires",
         "eligibility", "eligibility criteria", "eligible applicants", "eligible countries",
         "who can apply", "who may apply", "target group",
         "elegibilidad", "criterios de elegibilidad", "beneficiarios", "quién puede postular",

@@ -34,6 +34,11 @@ class FixtureRedirectMiddleware:
         local = urlunsplit((target.scheme, target.netloc, original.path, original.query, ""))
         new = request.replace(url=local)
         new.meta[ORIGINAL_URL] = request.url
+        # robots.txt and the allowed domains were checked on the real URL in this first pass
+        # (this middleware runs after RobotsTxtMiddleware and OffsiteMiddleware); the local copy
+        # must not be checked again against 127.0.0.1
+        new.meta["allow_offsite"] = True
+        new.meta["dont_obey_robotstxt"] = True
         new.headers[HOST_HEADER] = original.netloc
         return new
 

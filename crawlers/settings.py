@@ -44,8 +44,13 @@ HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 400, 401, 403, 404, 429,
 
 # --- middlewares ------------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
-    # demo / offline checks: send requests to the local fixture server, keep the real URLs
-    "crawlers.middlewares.FixtureRedirectMiddleware": 50,
+    # demo / offline checks: send requests to the local fixture server, keep the real URLs.
+    # After OffsiteMiddleware (50) and RobotsTxtMiddleware (100), so robots.txt and allowed
+    # domains are judged on the funder's real URL (and its robots.txt fixture, if any).
+    "crawlers.middlewares.FixtureRedirectMiddleware": 120,
+    # `fundradar sources record`: saves every response (URL, type, date) as a fixture. Below
+    # 120 so it sees the real URL the fixture redirect restores on the way back.
+    "crawlers.recorder.RecordingMiddleware": 110,
 }
 
 # --- the pipeline (numbers say the order; see crawlers/pipelines.py for why this order) -------
@@ -62,6 +67,9 @@ ITEM_PIPELINES = {
 FUNDRADAR_FIXTURE_SERVER = None
 # True in `fundradar demo`: the crawl run is marked as sample data.
 FUNDRADAR_SAMPLE = False
+# `fundradar sources record`: folder to save every response of the crawl in (None: off). Also
+# read from the FUNDRADAR_RECORD_DIR environment variable, which reaches the crawl's child process.
+FUNDRADAR_RECORD_DIR = None
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
