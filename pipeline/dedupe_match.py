@@ -1,0 +1,586 @@
+"""Are two records the same funding call? A pure decision on plain records, no database.
+
+`same_call(a, b)` answers with a reason an officer (or a test) can read. The database side
+(`pipeline.dedupe.find_match`) narrows the candidates in SQL and asks this module about each.
+
+Evidence, strongest first, and why in this order:
+
+1. **The funder's identifier.** Two records of one source with different identifiers are
+   different calls whatever their titles (EU topics of one call share titles, deadlines and
+   funder). An identifier of one record found in the other's title, text or URL (aggregators
+   write "… (HORIZON-CL4-2025-03-DIGITAL-EMERGING-02)") makes them the same.
+2. **The canonical URL.** Feeds often link straight to the funder's page.
+3. **Title, funder and deadline together.** A title alone is never enough: funders reuse titles
+   every year ("Je coopère avec les pays de l'OECO" 2021 and 2022), so a different year or
+   round in the titles, a funder that disagrees, or deadlines more than a day and a half apart
+   rule a pair out; then rapidfuzz's token ratios decide for titles in one language. For titles
+   in two languages (the AFD and Interreg Caraïbes pages exist in French and English) a small
+   glossary maps common French and Spanish call words to English and rapidfuzz's Jaro-Winkler
+   similarity pairs cognates ("coopération"/"cooperation", "sargasses"/"sargassum"); because
+   that is weaker evidence it needs the deadlines and the funders to agree, never "unknown".
+
+Missing values are "unknown", never agreement: a record without a deadline matches only on a
+near-identical title from a funder that agrees.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler
+
+# Deadlines of one call seen in two places differ by the time zone the copy assumed (a date
+# without a time is 23:59 local): Paris 17:00 vs 23:59 in Castries is under 12 hours, a date
+# shifted by one day is under 36. A real deadline change is days or weeks.
+DEADLINE_TOLERANCE = timedelta(hours=36)
+
+# Thresholds, set on tests/fixtures/dedupe/pairs.jsonl (see its README for the margins).
+# Same-language titles, rapidfuzz 0-100 scale:
+TITLE_SAME = 90.0  # when the deadlines and the funders agree
+TITLE_STRICT = 93.0  # when one of them is unknown (different calls reached 74 on the set)
+# Two-language titles: share of content words matched through glossary or cognates (0-1).
+# Sibling topics of one call (same funder, same deadline) share up to 0.47 of their words on
+# the set; the weakest true translation shares 0.59.
+CROSS_SAME = 0.55
+COGNATE_JW = 0.9  # Jaro-Winkler similarity for two words to count as cognates
+COGNATE_MIN_LEN = 5  # shorter words must match exactly ("data" is not "date")
+FUNDER_DIFFERENT = 40.0  # funder names this unlike (and no known alias) are two funders
+
+_YEAR = re.compile(r"(?<![\d/.-])(19[5-9]\d|20\d\d)(?![\d/])")
+# Funders' identifiers: EU topic ids (HORIZON-CL4-2025-03-DIGITAL-EMERGING-02), EuropeAid
+# references (EuropeAid/187022/DD/ACT/Multi), call numbers such as ANR-24-CE01.
+_IDENT = re.compile(
+    r"\b(?:EuropeAid/\d{5,}(?:/[A-Za-z]+)*|[A-Z][A-Z0-9]{1,15}(?:-[A-Za-z0-9]{1,20}){2,})\b"
+)
+_ROMAN = {
+    "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10,
+}  # fmt: skip
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+    "premier": 1, "premiere": 1, "deuxieme": 2, "seconde": 2, "troisieme": 3,
+    "quatrieme": 4, "cinquieme": 5, "primera": 1, "primer": 1, "segunda": 2, "segundo": 2,
+    "tercera": 3, "tercer": 3, "cuarta": 4, "quinta": 5,
+}  # fmt: skip
+# "2nd call", "Round 3", "n°2", "Phase II", "3e appel", "edition 4": the round of a call
+_EDITION = re.compile(
+    r"\b(?:(\d{1,2})\s*(?:st|nd|rd|th|e|eme|er|ere|o|a)\b"
+    r"|(?:round|phase|lot|n|no|nr|num|numero|edition|cohort|cycle|tranche|window|vague|ronda"
+    r"|fase|etape|stage|call|appel)\s*(\d{1,2}|[ivx]{1,4})\b)"
+)
+
+# Words that say "this is a call" in every title: they carry no identity.
+_BOILERPLATE = (
+    "calls for proposals", "call for proposals", "call for projects", "call for applications",
+    "call for expressions of interest", "call for expression of interest", "call for concept notes",
+    "request for proposals", "request for applications", "expression of interest", "open call",
+    "now open", "is open", "apply now", "appel a projets", "appels a projets", "appel a projet",
+    "appel a propositions", "appel a candidatures", "appel a manifestation d interet",
+    "appel a manifestations d interet", "appel a idees", "appel a projet", "convocatoria abierta",
+    "llamado a propuestas", "convocatoria de propuestas", "convocatoria", "funding opportunity",
+    "grant opportunity", "fundsforngos", "euro access",
+)  # fmt: skip
+_STOP = frozenset(
+    """a an and the of for in on to with by at from or as its their this that into under via
+    new call calls launch launches launched announces seeks open proposals proposal grant grants
+    le la les l un une des de du d et ou en au aux pour par sur dans avec sous a ses son leur
+    lance lancement nouvel nouveau nouvelle
+    el los las lo y o del al para por con en sobre su sus
+    cfp rfp aap ami""".split()  # noqa: SIM905 (a word list reads better as text)
+)
+# Common French and Spanish words of call titles, to English. Not a translator: the general
+# vocabulary of development and research calls, so cross-language matching does not rest on
+# cognates alone. Deliberately no topic-specific words (it was not fitted to the pair set).
+_GLOSSARY = {
+    # fr
+    "appel": "call", "appels": "calls", "projet": "project", "projets": "projects",
+    "conjoint": "joint", "cooperation": "cooperation", "regionale": "regional",
+    "developpement": "development", "durable": "sustainable", "recherche": "research",
+    "jeunes": "youth", "jeunesse": "youth", "femmes": "women", "sante": "health",
+    "environnement": "environment", "changement": "change", "climatique": "climate",
+    "climat": "climate", "fonds": "fund", "societe": "society", "civile": "civil",
+    "outils": "tools", "securite": "security", "donnees": "data", "numerique": "digital",
+    "numeriques": "digital", "reseau": "network", "reseaux": "networks",
+    "laboratoire": "lab", "laboratoires": "labs", "evaluation": "assessment",
+    "enseignement": "education", "formation": "training", "superieur": "higher",
+    "partenariat": "partnership", "partenariats": "partnerships", "pays": "countries",
+    "oeco": "oecs", "caraibe": "caribbean", "caraibes": "caribbean", "caribeen": "caribbean",
+    "caribeenne": "caribbean", "iles": "islands", "insulaires": "island", "petits": "small",
+    "petites": "small", "etats": "states", "economie": "economy", "bleue": "blue",
+    "circulaire": "circular", "dechets": "waste", "energie": "energy",
+    "renouvelable": "renewable", "renouvelables": "renewable", "risques": "risk",
+    "catastrophes": "disaster", "biodiversite": "biodiversity", "marines": "marine",
+    "oceans": "ocean", "peche": "fisheries", "alimentaire": "food", "alimentaires": "food",
+    "sociale": "social", "egalite": "equality", "genre": "gender", "gouvernance": "governance",
+    "collectivites": "authorities", "territoriales": "local", "locales": "local",
+    "locale": "local", "decentralisee": "decentralised", "institutionnelle": "institutional",
+    "innovante": "innovative", "innovantes": "innovative", "soutien": "support",
+    "infrastructures": "infrastructure", "subventions": "grants", "mobilite": "mobility",
+    "transfrontalier": "cross-border", "transfrontaliere": "cross-border",
+    "tourisme": "tourism", "competences": "skills", "emploi": "employment",
+    "entreprises": "enterprises", "pauvrete": "poverty", "premier": "first",
+    "premiere": "first", "deuxieme": "second", "troisieme": "third", "region": "region",
+    # es
+    "proyectos": "projects", "proyecto": "project", "cooperacion": "cooperation",
+    "desarrollo": "development", "sostenible": "sustainable", "investigacion": "research",
+    "mujeres": "women", "jovenes": "youth", "salud": "health", "medio": "environment",
+    "ambiente": "environment", "cambio": "change", "climatico": "climate", "fondo": "fund",
+    "conjunto": "joint", "financiacion": "funding", "financiamiento": "funding",
+    "caribe": "caribbean", "pequenos": "small", "estados": "states", "insulares": "island",
+    "datos": "data", "asociacion": "partnership", "fond": "fund", "etat": "states",
+    "actividades": "activities",
+    "educacion": "education", "primera": "first", "segunda": "second",
+}  # fmt: skip
+
+# Funders that appear under several names. Each group: spellings folded to plain lower case.
+_FUNDER_GROUPS: dict[str, tuple[str, ...]] = {
+    "eu": (
+        "european commission", "european union", "commission europeenne", "union europeenne",
+        "comision europea", "union europea", "eu", "ec", "eacea", "rea", "eismea", "hadea",
+        "cinea", "ercea", "europeaid", "intpa", "dg intpa", "eurohpc", "eurohpc joint undertaking",
+        "circular bio-based europe joint undertaking", "cbe ju", "horizon europe",
+    ),
+    "afd": ("agence francaise de developpement", "afd", "french development agency"),
+    "anr": ("agence nationale de la recherche", "anr", "french national research agency"),
+    "interreg_caraibes": (
+        "interreg caraibes", "interreg caribbean", "programme interreg caraibes",
+        "interreg caribe",
+    ),
+    "fcdo": ("fcdo", "foreign commonwealth and development office", "uk government"),
+    "cdb": ("caribbean development bank", "cdb", "banque de developpement des caraibes"),
+    "undp": ("undp", "united nations development programme", "pnud"),
+    "meae": (
+        "ministere de l europe et des affaires etrangeres",
+        "ministere des affaires etrangeres", "french ministry for europe and foreign affairs",
+        "meae", "maedi", "daect",
+    ),
+}  # fmt: skip
+# A programme run with another funder's money may be named after either (Interreg is ERDF).
+_FUNDER_PARENT = {"interreg_caraibes": "eu"}
+
+
+# --------------------------------------------------------------------------------------------
+# Text helpers
+
+
+def fold(text: str | None) -> str:
+    """Lower case, no accents, punctuation as spaces: the form every comparison uses."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def _strip_boilerplate(folded: str) -> str:
+    for phrase in _BOILERPLATE:
+        if phrase in folded:
+            folded = re.sub(rf"\b{phrase}\b", " ", folded)
+    return re.sub(r"\s+", " ", folded).strip()
+
+
+def _stem(word: str) -> str:
+    """Plural to singular, crudely ("caraibes" -> "caraibe", "projects" -> "project"): titles
+    of one call disagree on number more often than on anything else."""
+    if len(word) >= 5 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _stem_all(folded: str) -> str:
+    return " ".join(_stem(w) for w in folded.split())
+
+
+def _content_tokens(folded: str, *, translate: bool) -> list[str]:
+    words = []
+    for w in folded.split():
+        if w in _STOP or len(w) < 2 or w.isdigit():
+            continue
+        if translate:
+            w = _GLOSSARY.get(w, w)
+        words.append(_stem(w))
+    return words
+
+
+def _identifiers(*texts: str | None) -> frozenset[str]:
+    found: set[str] = set()
+    for t in texts:
+        if t:
+            found.update(m.group(0).upper() for m in _IDENT.finditer(t))
+    return frozenset(i for i in found if any(c.isdigit() for c in i) and len(i) >= 8)
+
+
+def _editions(folded: str) -> frozenset[int]:
+    found: set[int] = set()
+    for m in _EDITION.finditer(folded):
+        raw = m.group(1) or m.group(2)
+        n = int(raw) if raw.isdigit() else _ROMAN.get(raw)
+        if n is not None:
+            found.add(n)
+    for w in folded.split():
+        if w in _ORDINALS:
+            found.add(_ORDINALS[w])
+        elif w in _ROMAN and w not in ("i", "v", "x"):  # "Sargassum III"; not a lone i/v/x
+            found.add(_ROMAN[w])
+    return frozenset(found)
+
+
+# --------------------------------------------------------------------------------------------
+# The view of a record that the decision reads
+
+
+@dataclass(frozen=True)
+class Record:
+    """What matching needs from a call, built from a `Call`, a dict or a database row."""
+
+    source: str | None
+    source_ref: str | None
+    url: str | None  # canonical when known
+    title: str
+    funder: str | None
+    language: str | None
+    deadlines: tuple[datetime, ...]
+    text: str  # summary head, searched for identifiers only
+
+
+@lru_cache(maxsize=65536)
+def _title_features(title: str) -> tuple[str, frozenset[str], frozenset[int], tuple[str, ...],
+                                        tuple[str, ...]]:  # fmt: skip
+    """(boilerplate-free folded title, years, editions, content words, translated words)."""
+    no_ids = title
+    for i in _identifiers(title):
+        no_ids = re.sub(re.escape(i), " ", no_ids, flags=re.IGNORECASE)
+    years = frozenset(_YEAR.findall(no_ids))
+    folded = _strip_boilerplate(fold(no_ids))
+    return (
+        _stem_all(folded),
+        years,
+        _editions(fold(no_ids)),
+        tuple(_content_tokens(folded, translate=False)),
+        tuple(_content_tokens(folded, translate=True)),
+    )
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        # a bare date is "by the end of that day"; UTC end of day is within the tolerance
+        return datetime.combine(value, time(23, 59), tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if len(value) <= 10:  # "2026-03-31"
+            return parsed.replace(hour=23, minute=59, tzinfo=UTC)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def as_record(obj: Any) -> Record:
+    """A `Record` from a `Call`, a `CallRow`, a mapping with call-record field names, or a
+    labelled call of `../eval/` (`deadline` as an ISO date, `text` for the summary)."""
+    if isinstance(obj, Record):
+        return obj
+    raw_deadlines: Iterable[Any] = _get(obj, "deadlines") or []
+    if not raw_deadlines and _get(obj, "deadline") is not None:
+        raw_deadlines = [_get(obj, "deadline")]
+    deadlines = tuple(sorted(d for d in (_as_datetime(v) for v in raw_deadlines) if d))
+    extra = _get(obj, "extra") or {}
+    url = _get(obj, "canonical_url") or (extra.get("canonical_url") if extra else None)
+    text = _get(obj, "summary") or _get(obj, "text") or ""
+    return Record(
+        source=_get(obj, "source"),
+        source_ref=_get(obj, "source_ref"),
+        url=url or _get(obj, "url"),
+        title=_get(obj, "title") or "",
+        funder=_get(obj, "funder"),
+        language=_get(obj, "language"),
+        deadlines=deadlines,
+        text=text[:2000] if isinstance(text, str) else "",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Agreement of single facts: "agree", "disagree" or "unknown"
+
+
+def funder_group(name: str | None) -> str | None:
+    """The known funder behind a name ("Commission européenne" -> "eu"), or None."""
+    folded = fold(name)
+    if not folded:
+        return None
+    padded = f" {folded} "
+    for group, names in _FUNDER_GROUPS.items():
+        if any(f" {n} " in padded for n in names):
+            return group
+    return None
+
+
+def funder_spellings(name: str | None) -> frozenset[str]:
+    """Folded spellings of the funder's group, for narrowing candidates by funder."""
+    group = funder_group(name)
+    return frozenset(_FUNDER_GROUPS[group]) if group else frozenset()
+
+
+def _acronym(folded: str) -> str:
+    return "".join(w[0] for w in folded.split() if w not in _STOP)
+
+
+# Words of organisation names that say what kind of body it is, not which one.
+_GENERIC_ORG_WORDS = frozenset(
+    """agence agency fonds fund funds foundation fondation fundacion bank banque banco programme
+    program programa ministry ministere ministerio government gouvernement gobierno national
+    nationale nacional international internationale internacional european europeenne europea
+    regional regionale development developpement desarrollo cooperation cooperacion caribbean
+    caraibe caraibes caribe office institute institut instituto union commission comision
+    department council conseil consejo region embassy ambassade embajada facility secretariat
+    organisation organization organizacion united nations states etats grants small global world
+    research recherche investigacion environment environnement""".split()  # noqa: SIM905
+)
+
+
+def _distinctive_word_shared(wa: set[str], wb: set[str]) -> bool:
+    """Both names share a word that names the body ("mercociudades", "darwin"), allowing a
+    letter or two of spelling difference between languages."""
+    da = [w for w in wa if len(w) >= 5 and w not in _GENERIC_ORG_WORDS]
+    db = [w for w in wb if len(w) >= 5 and w not in _GENERIC_ORG_WORDS]
+    return any(fuzz.ratio(x, y) >= 90 for x in da for y in db)
+
+
+def funders_agree(a: str | None, b: str | None) -> str:
+    fa, fb = fold(a), fold(b)
+    if not fa or not fb:
+        return "unknown"
+    ga, gb = funder_group(a), funder_group(b)
+    if ga and gb:
+        related = ga == gb or _FUNDER_PARENT.get(ga) == gb or _FUNDER_PARENT.get(gb) == ga
+        return "agree" if related else "disagree"
+    if fuzz.token_set_ratio(fa, fb) >= 85:
+        return "agree"
+    wa, wb = set(fa.split()), set(fb.split())
+    acro_a, acro_b = _acronym(fa), _acronym(fb)
+    if (len(acro_a) >= 2 and acro_a in wb) or (len(acro_b) >= 2 and acro_b in wa):
+        return "agree"  # "Agence nationale de la recherche" / "ANR"
+    if _distinctive_word_shared(wa, wb):
+        return "agree"  # "Red Mercociudades – Programa …" / "Mercocidades"
+    if fuzz.token_set_ratio(fa, fb) < FUNDER_DIFFERENT:
+        return "disagree"
+    # an intermediary or a partner named instead of the funder ("CPVA", "via GCFI"): not a
+    # disagreement, but not agreement either
+    return "unknown"
+
+
+def deadlines_agree(a: tuple[datetime, ...], b: tuple[datetime, ...]) -> str:
+    if not a or not b:
+        return "unknown"
+    for x in a:
+        for y in b:
+            if abs(x - y) <= DEADLINE_TOLERANCE:
+                return "agree"
+    return "disagree"
+
+
+def _idents_related(x: str, y: str) -> bool:
+    """Equal, or one is the other's call prefix (a call id and one of its topics)."""
+    return x == y or x.startswith(y + "-") or y.startswith(x + "-")
+
+
+# --------------------------------------------------------------------------------------------
+# Title similarity
+
+
+_ACRONYM = re.compile(r"\b[A-Z]{3,6}\b")
+
+
+@lru_cache(maxsize=65536)
+def _acronyms(title: str) -> frozenset[str]:
+    """Upper-case words that may stand for a name: DAGS, FLAG, CFLI (not II, III, IV)."""
+    return frozenset(
+        m.group(0).lower() for m in _ACRONYM.finditer(title) if m.group(0).lower() not in _ROMAN
+    )
+
+
+def _collapse_acronyms(folded: str, acronyms: frozenset[str]) -> str:
+    """Write "direct assistance grant scheme" as "dags" when either title uses the acronym,
+    so the spelt-out and the short form of one name compare equal."""
+    if not acronyms:
+        return folded
+    words = folded.split()
+    # skip only little grammatical words: "Direct Assistance *Grant* Scheme" keeps "grant"
+    content = [i for i, w in enumerate(words) if not (len(w) <= 3 and w in _STOP)]
+    for acro in acronyms:
+        n = len(acro)
+        for k in range(len(content) - n + 1):
+            idx = content[k : k + n]
+            if all(words[i] for i in idx) and "".join(words[i][0] for i in idx) == acro:
+                words[idx[0]] = acro
+                for i in idx[1:]:
+                    words[i] = ""
+                break
+    return " ".join(w for w in words if w)
+
+
+def title_similarity(a: str, b: str, *, subset_words: int = 3) -> float:
+    """0-100, same-language: rapidfuzz token ratios on boilerplate-free folded titles.
+
+    A title whose words are all in the other scores 100 (token_set) when it has at least
+    `subset_words` words: aggregators add the funder, the acronym or the year to a title.
+    """
+    fa, fb = _title_features(a)[0], _title_features(b)[0]
+    if not fa or not fb:
+        return 0.0
+    acronyms = _acronyms(a) | _acronyms(b)
+    fa, fb = _collapse_acronyms(fa, acronyms), _collapse_acronyms(fb, acronyms)
+    sort = fuzz.token_sort_ratio(fa, fb)
+    shorter = min(len(fa.split()), len(fb.split()))
+    # token_set is 100 when one title's words are a subset of the other's: only trust that
+    # when the smaller title says enough on its own
+    tset = fuzz.token_set_ratio(fa, fb) if shorter >= subset_words else 0.0
+    score = max(sort, tset)
+    truncated = a.rstrip().endswith(("…", "...")) or b.rstrip().endswith(("…", "..."))
+    if truncated and shorter >= 4:
+        score = max(score, fuzz.partial_ratio(fa, fb))
+    return float(score)
+
+
+def _coverage(words: tuple[str, ...], other: tuple[str, ...]) -> float:
+    """Share of `words` (weighted by length) found in `other`, exactly or as a cognate."""
+    if not words:
+        return 0.0
+    others = set(other)
+    long_others = [o for o in others if len(o) >= COGNATE_MIN_LEN]
+    total = matched = 0.0
+    for w in words:
+        weight = float(len(w))
+        total += weight
+        if w in others:
+            matched += weight
+        elif len(w) >= COGNATE_MIN_LEN and long_others:
+            best = max(JaroWinkler.similarity(w, o) for o in long_others)
+            if best >= COGNATE_JW:
+                matched += weight
+    return matched / total
+
+
+def cross_language_similarity(a: str, b: str) -> float:
+    """0-1: the smaller share of each title's content words matched in the other."""
+    ta, tb = _title_features(a)[4], _title_features(b)[4]
+    if len(ta) < 2 or len(tb) < 2:
+        return 0.0
+    return min(_coverage(ta, tb), _coverage(tb, ta))
+
+
+# --------------------------------------------------------------------------------------------
+# The decision
+
+
+def same_call(a: Any, b: Any) -> tuple[bool, str]:
+    """(True, why) when `a` and `b` are one funding call; (False, why not) otherwise.
+
+    `a` and `b` are `Call`s, database rows or plain dicts with call-record field names.
+    """
+    same, reason, _ = judge(a, b)
+    return same, reason
+
+
+def judge(a: Any, b: Any) -> tuple[bool, str, float]:
+    """`same_call` plus a strength (0-100) to pick the best of several candidates."""
+    ra, rb = as_record(a), as_record(b)
+
+    # 1. identifiers
+    ref_a = (ra.source_ref or "").strip().upper()
+    ref_b = (rb.source_ref or "").strip().upper()
+    if ra.source and ra.source == rb.source and ref_a and ref_b:
+        if ref_a == ref_b:
+            return True, f"same identifier {ra.source_ref}", 100.0
+        why = f"different identifiers from {ra.source} ({ra.source_ref}, {rb.source_ref})"
+        return False, why, 0.0
+    # an identifier in a title, URL or source_ref names the call; one in a summary may be a
+    # neighbour ("see also topic …"), so it can confirm a match but never rule one out
+    ids_a = _identifiers(ra.title, ra.url) | ({ref_a} if _looks_like_id(ref_a) else set())
+    ids_b = _identifiers(rb.title, rb.url) | ({ref_b} if _looks_like_id(ref_b) else set())
+    shared = (ids_a & (ids_b | _identifiers(rb.text))) | (ids_b & _identifiers(ra.text))
+    if shared:
+        return True, f"same funder identifier {sorted(shared)[0]}", 100.0
+    if ids_a and ids_b and not any(_idents_related(x, y) for x in ids_a for y in ids_b):
+        return False, "different funder identifiers", 0.0
+
+    # 2. canonical URL
+    if ra.url and rb.url and ra.url.rstrip("/") == rb.url.rstrip("/"):
+        return True, "same page", 100.0
+
+    # 3. title, funder and deadline together
+    fa, years_a, ed_a, _, _ = _title_features(ra.title)
+    fb, years_b, ed_b, _, _ = _title_features(rb.title)
+    if not fa or not fb:
+        return False, "a title is missing", 0.0
+    if years_a and years_b and not (years_a & years_b):
+        ya, yb = "/".join(sorted(years_a)), "/".join(sorted(years_b))
+        why = f"same title, different year ({ya} vs {yb})"
+        return False, why, 0.0
+    if ed_a and ed_b and not (ed_a & ed_b):
+        return False, "different round or edition of a call", 0.0
+    funder = funders_agree(ra.funder, rb.funder)
+    if funder == "disagree":
+        return False, f"different funders ({ra.funder} / {rb.funder})", 0.0
+    deadline = deadlines_agree(ra.deadlines, rb.deadlines)
+    if deadline == "disagree":
+        return False, "deadlines differ", 0.0
+
+    # One site's call page and its own news of the launch, or its page in the other language:
+    # a site that numbers its rounds gives both the same number and the very same deadline.
+    if (
+        ra.source
+        and ra.source == rb.source
+        and ed_a
+        and ed_a == ed_b
+        and ra.deadlines
+        and ra.deadlines == rb.deadlines
+    ):
+        return True, "same source, same round and the very same deadline", 90.0
+
+    both = deadline == "agree" and funder == "agree"
+    # with the deadline and the funder agreeing, a two-word title inside the other is enough
+    # ("Appel à projets générique 2023" in "… générique 2023 (AAPG 2023) – ANR")
+    sim = title_similarity(ra.title, rb.title, subset_words=2 if both else 3)
+    same_language = not (ra.language and rb.language and ra.language != rb.language)
+    if same_language:
+        if both and sim >= TITLE_SAME:
+            return True, f"similar title ({sim:.0f}), same funder and deadline", sim
+        if (deadline == "agree" or funder == "agree") and sim >= TITLE_STRICT:
+            known = "deadline" if deadline == "agree" else "funder"
+            return True, f"near-identical title ({sim:.0f}) and same {known}", sim
+    # titles in two languages; a pair in one language never gets here (sibling topics of one
+    # call share many words, so this weaker test would merge them)
+    cross = cross_language_similarity(ra.title, rb.title)
+    if (
+        both
+        and not (ra.language and rb.language and ra.language == rb.language)
+        and cross >= CROSS_SAME
+    ):
+        why = f"same call in two languages (words {cross:.0%}), same funder and deadline"
+        return True, why, cross * 100
+    why = f"titles differ (similarity {sim:.0f}, across languages {cross:.0%})"
+    return False, why, max(sim, cross * 100)
+
+
+def _looks_like_id(ref: str) -> bool:
+    """A source_ref worth searching for in another record's text (not "123" or a slug)."""
+    return bool(ref) and len(ref) >= 8 and bool(_IDENT.fullmatch(ref))
