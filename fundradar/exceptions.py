@@ -68,3 +68,38 @@ class MailError(FundradarError):
 
 class CrawlError(FundradarError):
     """A crawl child process failed to start or died; the source is reported unhealthy."""
+
+
+class CallNotFoundError(FundradarError):
+    """`fundradar review CALL` (or the review page) named no call, or a URL several calls share.
+
+    Raised by `pipeline.review.resolve_call`; the message says what was tried.
+    """
+
+    exit_code = 2
+
+
+class VerdictError(FundradarError):
+    """A verdict is not one of relevant / not-relevant / shortlist, or lacks a required reason.
+
+    Raised by `pipeline.review.record_verdict` (the review page requires a reason for
+    not-relevant; the command line only recommends one).
+    """
+
+    exit_code = 2
+
+
+class ExportError(FundradarError):
+    """An export file cannot be written (unwritable folder, full disk).
+
+    Raised by `pipeline.exports.files.atomic_text` (`fundradar export -o`, the CSV feed after a
+    crawl); a failed write leaves the previous file in place (writes go to a temporary file).
+    """
+
+    exit_code = 2
+
+
+class WebConfigError(FundradarError):
+    """`fundradar serve` was asked to listen beyond this machine without FUNDRADAR_WEB_TOKEN."""
+
+    exit_code = 2

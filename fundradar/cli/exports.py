@@ -1,0 +1,190 @@
+"""export csv | ics | atom | json | verdicts."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from fundradar.cli.common import check_config, echo_err
+from fundradar.settings import DISPLAY_TZ
+from pipeline.exports.query import STATUS_CHOICES, CallFilter
+from pipeline.record import BANDS
+
+_SPAN = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
+_SPAN_UNIT = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """`--since`: a span back from now (36h, 7d, 2w), a date (Saint Lucia midnight) or an ISO
+    date and time (Saint Lucia time when it has no offset)."""
+    if value is None or not value.strip():
+        return None
+    m = _SPAN.match(value)
+    if m:
+        return now - timedelta(**{_SPAN_UNIT[m.group(2).lower()]: int(m.group(1))})
+    try:
+        dt = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: give a date (2026-11-01), a date and time, or a span (36h, 7d, 2w)",
+            param_hint="--since",
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo(DISPLAY_TZ))
+    return dt.astimezone(UTC)
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The selection options every export shares (same meaning as the review page's filters)."""
+    options = [
+        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write to FILE (atomically) instead of standard output."),
+        click.option("--all", "all_", is_flag=True,
+                     help="Every status, closed calls included."),
+        click.option("--min-band", type=click.Choice(BANDS),
+                     help="Only calls in this band or better."),
+        click.option("--status", "statuses", multiple=True, type=click.Choice(STATUS_CHOICES),
+                     help="Only calls with this status (repeatable)."),
+        click.option("--since", help="Only calls first seen since: 7d, 2w, 2026-11-01, …"),
+        click.option("--theme", "themes", multiple=True, help="Only calls on this theme "
+                     "(repeatable: any of them)."),
+        click.option("--source", "sources", multiple=True,
+                     help="Only calls seen on this source (repeatable)."),
+        click.option("--include-dismissed", is_flag=True,
+                     help="Keep calls whose latest verdict is not-relevant."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def build_filter(base: CallFilter, opts: dict[str, Any], now: datetime) -> CallFilter:
+    changes: dict[str, Any] = {}
+    if opts["statuses"]:
+        changes["statuses"] = tuple(opts["statuses"])
+    elif opts["all_"]:
+        changes["statuses"] = ()
+    if opts["min_band"]:
+        changes["min_band"] = opts["min_band"]
+    since = parse_since(opts["since"], now)
+    if since is not None:
+        changes["since"] = since
+    if opts["themes"]:
+        changes["themes"] = tuple(opts["themes"])
+    if opts["sources"]:
+        changes["sources"] = tuple(opts["sources"])
+    if opts["include_dismissed"]:
+        changes["include_dismissed"] = True
+    return base.but(**changes)
+
+
+def emit(output: Path | None, produce: Callable[[Any, list[int]], Iterator[str]], what: str,
+         *, newline: str | None = None) -> None:  # fmt: skip
+    """Stream text chunks to stdout, or atomically to a file with a summary line on stderr."""
+    from pipeline import db
+    from pipeline.exports.files import atomic_text
+
+    counter: list[int] = []
+    with db.session_scope() as session:
+        if output is None:
+            # bytes, so the output is UTF-8 whatever the terminal's locale says
+            stdout = getattr(sys.stdout, "buffer", None)
+            for chunk in produce(session, counter):
+                if stdout is None:
+                    sys.stdout.write(chunk)
+                else:
+                    stdout.write(chunk.encode("utf-8"))
+            sys.stdout.flush()
+            return
+        with atomic_text(output, encoding="utf-8", newline=newline or "") as fh:
+            for chunk in produce(session, counter):
+                fh.write(chunk)
+    n = counter[0] if counter else 0
+    echo_err(f"wrote {n} {what}{'' if n == 1 else 's'} to {output}")
+
+
+@click.group("export")
+def export_group() -> None:
+    """Write calls as CSV (Excel), a deadlines calendar (ICS), Atom, JSON Lines, or verdicts."""
+
+
+@export_group.command("csv")
+@filter_options
+def export_csv(output: Path | None, **opts: Any) -> None:
+    """The CSV feed: best calls first; default open, forthcoming and undated calls.
+
+    UTF-8 with a byte-order mark (Excel shows accents), formulas neutralised.
+    """
+    from pipeline.exports.csv_feed import csv_chunks
+    from pipeline.models import utcnow
+
+    check_config()
+    now = utcnow()
+    flt = build_filter(CallFilter(), opts, now)
+    emit(output, lambda s, c: csv_chunks(s, flt, now=now, counter=c), "call")
+
+
+@export_group.command("ics")
+@filter_options
+def export_ics(output: Path | None, **opts: Any) -> None:
+    """Deadlines of open and forthcoming calls as a calendar (Saint Lucia time, stable UIDs)."""
+    from pipeline.exports.ics import default_filter, ics_chunks
+    from pipeline.models import utcnow
+
+    check_config()
+    now = utcnow()
+    flt = build_filter(default_filter(), opts, now)
+    emit(output, lambda s, c: ics_chunks(s, flt, now=now, counter=c), "deadline")
+
+
+@export_group.command("atom")
+@filter_options
+def export_atom(output: Path | None, **opts: Any) -> None:
+    """New relevant calls as an Atom feed (default: band medium or better, last 30 days)."""
+    from pipeline.exports.atom import atom_document, default_filter
+    from pipeline.models import utcnow
+
+    check_config()
+    now = utcnow()
+    flt = build_filter(default_filter(now), opts, now)
+
+    def produce(session: Any, counter: list[int]) -> Iterator[str]:
+        body = atom_document(session, flt, now=now).decode("utf-8")
+        counter.append(body.count("<entry>"))
+        yield body
+
+    emit(output, produce, "entry", newline="\n")
+
+
+@export_group.command("json")
+@filter_options
+def export_json(output: Path | None, **opts: Any) -> None:
+    """Calls as JSON Lines: one object a line, ISO 8601 dates, the latest verdict."""
+    from pipeline.exports.jsonl import json_lines
+    from pipeline.models import utcnow
+
+    check_config()
+    flt = build_filter(CallFilter(), opts, utcnow())
+    emit(output, lambda s, c: json_lines(s, flt, counter=c), "call", newline="\n")
+
+
+@export_group.command("verdicts")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE (atomically) instead of standard output.")  # fmt: skip
+def export_verdicts(output: Path | None) -> None:
+    """Officers' latest verdicts as JSONL in the `fundradar score` input shape, for re-tuning."""
+    from pipeline.exports.jsonl import verdict_lines
+
+    check_config()
+    emit(output, lambda s, c: verdict_lines(s, counter=c), "verdict", newline="\n")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(export_group)

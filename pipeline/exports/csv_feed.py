@@ -1,0 +1,171 @@
+"""The CSV feed officers open in Excel or Google Sheets between digests.
+
+Chosen for reading, not for completeness: twelve columns plus the link, best calls first (band,
+then soonest deadline). Written so a spreadsheet shows it right and can never be turned against
+the reader:
+
+- UTF-8 with a byte-order mark, or Excel on Windows shows "Ã©" for "é" (French and Spanish
+  titles are common);
+- ISO 8601 dates; the deadline in Saint Lucia time with its offset (`2026-03-31T12:00-04:00`),
+  the first-seen day as a Saint Lucia date; empty cells for unknowns, never "None" or "nan";
+- every text cell that a spreadsheet would read as a formula (starting with = + - @, tab or
+  carriage return, also after leading spaces) gets a leading apostrophe: scraped titles are
+  hostile, and `=HYPERLINK(...)` or `=cmd|...` in a cell runs on the officer's machine;
+- links only when they are http(s) (`pipeline.urls.safe_url`).
+
+`refresh_feed()` rewrites `$FUNDRADAR_HOME/exports/calls.csv` after every crawl, atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from fundradar import settings
+from fundradar.exceptions import ExportError
+from pipeline.dates import to_local
+from pipeline.exports import one_line
+from pipeline.exports.files import atomic_text
+from pipeline.exports.query import CallFilter, iter_calls
+from pipeline.models import utcnow
+from pipeline.record import Call
+from pipeline.urls import safe_url
+
+log = logging.getLogger(__name__)
+
+COLUMNS = (
+    "score", "band", "title", "funder", "programme", "deadline", "days_left", "status",
+    "budget", "themes", "reasons", "first_seen", "url",
+)  # fmt: skip
+# What the rows are built from (only these columns are read from the database).
+SOURCE_COLUMNS = (
+    "id", "score", "band", "title", "funder", "programme", "deadline", "status", "budget_min",
+    "budget_max", "currency", "budget_scope", "themes", "reasons", "first_seen", "url",
+)  # fmt: skip
+TOP_REASONS = 3
+BOM = "\ufeff"
+FEED_NAME = "calls.csv"
+_CHUNK_ROWS = 500
+
+# Characters a spreadsheet may read as the start of a formula (OWASP "CSV injection"), plus
+# their full-width forms, which some spreadsheet locales also accept.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise(cell: str) -> str:
+    """`'=1+1` for `=1+1` (and for `  =1+1`): shown as text, never evaluated."""
+    if cell.startswith(_FORMULA_START) or cell.lstrip().startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
+
+
+def _budget(row: Any) -> str:
+    # one wording for budgets everywhere: the call record's own display (duck-typed on the row)
+    return Call.budget_display(row)
+
+
+def _cell(value: Any) -> str | int:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return value  # numbers as numbers: -3 days left is a number, not a formula
+    return neutralise(str(value))
+
+
+def csv_row(row: Any, *, now: datetime, tz: str = settings.DISPLAY_TZ) -> list[str | int]:
+    """One call as the feed's cells, in COLUMNS order."""
+    deadline_iso: str | None = None
+    days_left: int | None = None
+    if row.deadline is not None:
+        local = to_local(row.deadline, tz)
+        deadline_iso = local.isoformat(timespec="minutes")
+        days_left = (local.date() - to_local(now, tz).date()).days
+    first_seen = to_local(row.first_seen, tz).date().isoformat() if row.first_seen else None
+    themes = "; ".join(one_line(str(t)) for t in (row.themes or ()) if t)
+    reasons = " | ".join(one_line(str(r)) for r in (row.reasons or ())[:TOP_REASONS] if r)
+    values = (
+        row.score, row.band, one_line(row.title), one_line(row.funder), one_line(row.programme),
+        deadline_iso, days_left, row.status, _budget(row), themes, reasons, first_seen,
+        safe_url(row.url),
+    )  # fmt: skip
+    return [_cell(v if v != "" else None) for v in values]
+
+
+def csv_chunks(
+    session: Session, flt: CallFilter | None = None, *, now: datetime | None = None,
+    tz: str = settings.DISPLAY_TZ, counter: list[int] | None = None,
+) -> Iterator[str]:  # fmt: skip
+    """The feed as text chunks (BOM and header first), streamed from the database.
+
+    `counter`, when given, receives the number of calls written (for a summary line).
+    """
+    now = now or utcnow()
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")  # CRLF: RFC 4180, what Excel writes
+    buf.write(BOM)
+    writer.writerow(COLUMNS)
+    n = 0
+    for row in iter_calls(session, flt or CallFilter(), SOURCE_COLUMNS):
+        writer.writerow(csv_row(row, now=now, tz=tz))
+        n += 1
+        if n % _CHUNK_ROWS == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+    if counter is not None:
+        counter.append(n)
+
+
+def write_csv(
+    out: IO[str], session: Session, flt: CallFilter | None = None, *,
+    now: datetime | None = None, tz: str = settings.DISPLAY_TZ,
+) -> int:  # fmt: skip
+    """Write the feed to a text stream opened with encoding utf-8 and newline=''.
+
+    Returns the number of calls written.
+    """
+    counter: list[int] = []
+    for chunk in csv_chunks(session, flt, now=now, tz=tz, counter=counter):
+        out.write(chunk)
+    return counter[0]
+
+
+def write_csv_file(
+    path: Path, session: Session, flt: CallFilter | None = None, *, now: datetime | None = None
+) -> int:
+    """Write the feed to `path` atomically; returns the number of calls."""
+    with atomic_text(path, encoding="utf-8", newline="") as fh:
+        return write_csv(fh, session, flt, now=now)
+
+
+def feed_path() -> Path:
+    return settings.load().exports / FEED_NAME
+
+
+def refresh_feed(now: datetime | None = None) -> Path | None:
+    """Rewrite the CSV feed after a crawl (default selection: calls not closed, not dismissed).
+
+    A failure to write is logged, not raised: the crawl's data is stored either way and the
+    old feed stays in place, complete.
+    """
+    from pipeline import db
+
+    path = feed_path()
+    try:
+        with db.session_scope() as session:
+            n = write_csv_file(path, session, CallFilter(), now=now)
+    except ExportError as exc:
+        log.error("CSV feed not refreshed: %s", exc)
+        return None
+    log.info("CSV feed: %d calls written to %s", n, path)
+    return path

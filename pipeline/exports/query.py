@@ -1,0 +1,176 @@
+"""Which calls an export or the review page shows, in which order: one selection for all of them.
+
+The CSV feed, the calendar, the Atom and JSON exports and the review page all filter the same
+way (`CallFilter`), so an officer who filters the page and then downloads `/calls.csv` gets the
+same calls in the same order.
+
+Exports are streamed (`yield_per`): 100,000 stored calls go out in batches, never all in memory,
+and callers that only need some columns ask for those (a Core row is several times cheaper to
+build than an ORM object, which matters at that size).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, Text, and_, case, cast, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from pipeline.models import CallRow, Sighting
+from pipeline.record import BANDS, STATUSES
+
+UNKNOWN_STATUS = "unknown"  # a call whose page gives no dates and no status
+STATUS_CHOICES = (*STATUSES, UNKNOWN_STATUS)
+# Default selection: everything not known to be closed. A call without a status may well be
+# open (a rolling call with no deadline); hiding it would be the worse mistake.
+DEFAULT_STATUSES = ("open", "forthcoming", UNKNOWN_STATUS)
+BATCH = 1000
+
+
+class FilterError(ValueError):
+    """A filter value that cannot be used (unknown band or status)."""
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """What to select. Empty tuples mean "no restriction"."""
+
+    min_band: str | None = None  # "medium": high and medium calls; unscored calls drop out
+    statuses: tuple[str, ...] = DEFAULT_STATUSES  # () = every status
+    since: datetime | None = None  # first seen on or after
+    themes: tuple[str, ...] = ()  # any of these themes
+    sources: tuple[str, ...] = ()  # first seen on, or also seen on, any of these sources
+    text: str | None = None  # words in title, summary, funder, programme or reference
+    include_dismissed: bool = False  # calls whose latest verdict is not-relevant
+    with_deadline: bool = False  # only calls with a deadline (the calendar)
+    extra: tuple[Any, ...] = field(default=(), compare=False)  # more SQL conditions (callers)
+
+    def __post_init__(self) -> None:
+        if self.min_band is not None and self.min_band not in BANDS:
+            raise FilterError(f"unknown band {self.min_band!r} (one of {', '.join(BANDS)})")
+        bad = [s for s in self.statuses if s not in STATUS_CHOICES]
+        if bad:
+            raise FilterError(
+                f"unknown status {', '.join(bad)} (one of {', '.join(STATUS_CHOICES)})"
+            )
+
+    def but(self, **changes: Any) -> CallFilter:
+        return replace(self, **changes)
+
+
+def band_rank() -> Any:
+    """high=0 … none=3, unscored last: the order officers read in."""
+    return case({b: i for i, b in enumerate(BANDS)}, value=CallRow.band, else_=len(BANDS))
+
+
+def ordering(order: str = "band") -> tuple[Any, ...]:
+    """Stable orders. "band": band, then deadline (soonest first, none last), then id;
+    "newest": first seen, newest first (the Atom feed)."""
+    if order == "newest":
+        return (CallRow.first_seen.desc(), CallRow.id.desc())
+    return (band_rank(), CallRow.deadline.is_(None), CallRow.deadline, CallRow.id)
+
+
+def _theme_condition(theme: str) -> Any:
+    # Themes are a JSON list; `"theme"` as a substring of its JSON text is portable across
+    # SQLite and PostgreSQL (the exact check is repeated in Python, see `theme_match`).
+    return cast(CallRow.themes, Text).contains(json.dumps(theme), autoescape=True)
+
+
+def theme_match(flt: CallFilter, themes: Sequence[str] | None) -> bool:
+    return not flt.themes or bool(set(flt.themes) & set(themes or ()))
+
+
+def conditions(flt: CallFilter) -> list[Any]:
+    from pipeline.review import dismissed_call_ids
+
+    conds: list[Any] = list(flt.extra)
+    if flt.min_band is not None:
+        conds.append(CallRow.band.in_(BANDS[: BANDS.index(flt.min_band) + 1]))
+    if flt.statuses:
+        known = [s for s in flt.statuses if s != UNKNOWN_STATUS]
+        either = [CallRow.status.in_(known)] if known else []
+        if UNKNOWN_STATUS in flt.statuses:
+            either.append(CallRow.status.is_(None))
+        conds.append(or_(*either))
+    if flt.since is not None:
+        conds.append(CallRow.first_seen >= flt.since)
+    if flt.themes:
+        conds.append(or_(*(_theme_condition(t) for t in flt.themes)))
+    if flt.sources:
+        also_seen = exists().where(
+            and_(Sighting.call_id == CallRow.id, Sighting.source.in_(flt.sources))
+        )
+        conds.append(or_(CallRow.source.in_(flt.sources), also_seen))
+    if flt.text and flt.text.strip():
+        for word in flt.text.split():
+            cols = (CallRow.title, CallRow.summary, CallRow.funder, CallRow.programme,
+                    CallRow.source_ref, CallRow.key)  # fmt: skip
+            conds.append(or_(*(c.icontains(word, autoescape=True) for c in cols)))
+    if not flt.include_dismissed:
+        conds.append(CallRow.id.not_in(dismissed_call_ids()))
+    if flt.with_deadline:
+        conds.append(CallRow.deadline.is_not(None))
+    return conds
+
+
+def statement(
+    flt: CallFilter, columns: Sequence[str] | None = None, *, order: str = "band"
+) -> Select[Any]:
+    """The SELECT for `flt`: whole `CallRow` objects, or just the named columns."""
+    if columns:
+        stmt: Select[Any] = select(*(getattr(CallRow, c) for c in columns))
+    else:
+        stmt = select(CallRow)
+    return stmt.where(*conditions(flt)).order_by(*ordering(order))
+
+
+def iter_calls(
+    session: Session, flt: CallFilter, columns: Sequence[str] | None = None, *,
+    order: str = "band", limit: int | None = None, batch: int = BATCH,
+) -> Iterator[Any]:  # fmt: skip
+    """Stream the selected calls in order, `batch` rows at a time.
+
+    With `columns`, yields Core rows with those attributes (`row.title`, `row.deadline`...);
+    without, `CallRow` objects. Either way an export reads the same attribute names.
+    """
+    if columns and flt.themes and "themes" not in columns:
+        columns = (*columns, "themes")
+    stmt = statement(flt, columns, order=order)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    stmt = stmt.execution_options(yield_per=batch)
+    result = session.execute(stmt) if columns else session.scalars(stmt)
+    if not flt.themes:
+        yield from result
+        return
+    for row in result:
+        if theme_match(flt, row.themes):
+            yield row
+
+
+def count_calls(session: Session, flt: CallFilter) -> int:
+    stmt = select(func.count()).select_from(CallRow).where(*conditions(flt))
+    return int(session.scalar(stmt) or 0)
+
+
+def page(session: Session, flt: CallFilter, *, offset: int, limit: int) -> list[CallRow]:
+    """One page of whole calls for the review page (small: relationships load per page)."""
+    stmt = statement(flt).offset(offset).limit(limit)
+    return [c for c in session.scalars(stmt) if theme_match(flt, c.themes)]
+
+
+def known_values(session: Session) -> dict[str, list[str]]:
+    """Sources and themes present in the database, for the review page's filter menus."""
+    sources = sorted(
+        set(session.scalars(select(CallRow.source).distinct()))
+        | set(session.scalars(select(Sighting.source).distinct()))
+    )
+    themes: set[str] = set()
+    for row in session.execute(select(CallRow.themes).execution_options(yield_per=BATCH)):
+        themes.update(t for t in (row.themes or ()) if isinstance(t, str))
+    return {"sources": sources, "themes": sorted(themes)}
