@@ -1,0 +1,291 @@
+"""The review page and the feeds, as a Flask application.
+
+- `GET /`: scored calls with filters (band, theme, source, status, text), each call's reasons,
+  versions (tracked changes), sightings and verdicts; buttons to mark it relevant, shortlisted or
+  not relevant (a reason is required for the last one); two charts.
+- `POST /calls/<id>/verdict`: the same verdicts as `fundradar review`, stored by
+  `pipeline.review.record_verdict`.
+- `GET /calls.csv`, `/calls.ics`, `/calls.atom`: the exports, with the page's filters, streamed.
+
+Everything works without JavaScript (the CSP forbids all script): filters are a GET form,
+verdicts are small POST forms with a CSRF token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, abort, flash, redirect, render_template, request, session
+from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
+
+from fundradar import settings
+from fundradar.exceptions import CallNotFoundError, VerdictError
+from fundradar.web import charts, security
+from pipeline import db
+from pipeline.dates import format_local, to_local
+from pipeline.exports.query import (
+    DEFAULT_STATUSES,
+    STATUS_CHOICES,
+    CallFilter,
+    count_calls,
+    known_values,
+    statement,
+)
+from pipeline.models import CallRow, utcnow
+from pipeline.record import BANDS, Call
+from pipeline.review import VERDICTS, record_verdict, resolve_call
+from pipeline.urls import safe_url
+
+PAGE_SIZE = 50
+MAX_TEXT = 200  # a search box, not a document
+STATUS_MENU = (("", "open, forthcoming or undated"), *((s, s) for s in STATUS_CHOICES),
+               ("all", "all, including closed"))  # fmt: skip
+BAND_MENU = (("", "any band"), ("high", "high"), ("medium", "medium or higher"),
+             ("low", "low or higher"), ("none", "scored (any band)"))  # fmt: skip
+VERDICT_LABELS = {"relevant": "Relevant", "not-relevant": "Not relevant", "shortlist": "Shortlist"}
+
+
+def _one(args: MultiDict[str, str], name: str, choices: Any = None) -> str:
+    value = (args.get(name) or "").strip()[:MAX_TEXT]
+    if choices is not None and value and value not in choices:
+        abort(400, f"unknown {name} {value!r}")
+    return value
+
+
+def filter_from_args(args: MultiDict[str, str], base: CallFilter | None = None) -> CallFilter:
+    """The filters in a query string (the page's form, or a feed URL) on top of `base`."""
+    base = base or CallFilter()
+    changes: dict[str, Any] = {}
+    band = _one(args, "band", BANDS)
+    if band:
+        changes["min_band"] = band
+    status = _one(args, "status", (*STATUS_CHOICES, "all"))
+    if status == "all":
+        changes["statuses"] = ()
+    elif status:
+        changes["statuses"] = (status,)
+    themes = tuple(t.strip()[:MAX_TEXT] for t in args.getlist("theme") if t.strip())
+    if themes:
+        changes["themes"] = themes
+    sources = tuple(s.strip()[:MAX_TEXT] for s in args.getlist("source") if s.strip())
+    if sources:
+        changes["sources"] = sources
+    text = _one(args, "q")
+    if text:
+        changes["text"] = text
+    if args.get("dismissed") == "1":
+        changes["include_dismissed"] = True
+    return base.but(**changes)
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after a POST: a path on this site only (never `//evil.example`)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _show_value(field: str, value: Any) -> str:
+    if value in (None, "", []):
+        return "—"
+    if field in ("deadline", "opens_at") and isinstance(value, str):
+        try:
+            return format_local(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    if field == "deadlines" and isinstance(value, list):
+        return ", ".join(_show_value("deadline", v) for v in value)
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def call_view(row: CallRow, now: datetime) -> dict[str, Any]:
+    """What the template shows of one call (plain values; Jinja escapes them)."""
+    days_left = None
+    if row.deadline is not None:
+        days_left = (to_local(row.deadline).date() - to_local(now).date()).days
+    latest = row.verdicts[-1] if row.verdicts else None
+    return {
+        "id": row.id,
+        "key": row.key,
+        "title": row.title or "(untitled call)",
+        "link": safe_url(row.url),
+        "url": row.url,
+        "funder": row.funder,
+        "programme": row.programme,
+        "source": row.source,
+        "deadline": format_local(row.deadline) if row.deadline else None,
+        "days_left": days_left,
+        "status": row.status or "unknown",
+        "budget": Call.budget_display(row),  # type: ignore[arg-type]
+        "score": row.score,
+        "band": row.band or "unscored",
+        "themes": [t for t in row.themes or () if isinstance(t, str)],
+        "reasons": [r for r in row.reasons or () if isinstance(r, str)],
+        "first_seen": format_local(row.first_seen, with_time=False),
+        "changes": [
+            {
+                "when": format_local(c.seen_at),
+                "field": c.field,
+                "old": _show_value(c.field, c.old_value),
+                "new": _show_value(c.field, c.new_value),
+            }
+            for c in reversed(row.changes)
+        ],
+        "sightings": [
+            {"source": s.source, "link": safe_url(s.url), "url": s.url, "listed": s.listed}
+            for s in row.sightings
+        ],
+        "verdicts": [
+            {
+                "verdict": v.verdict,
+                "reason": v.reason,
+                "author": v.author,
+                "when": format_local(v.created_at),
+            }
+            for v in reversed(row.verdicts)
+        ],
+        "verdict": latest.verdict if latest else None,
+    }
+
+
+def create_app(
+    *, token: str | None = None, secret_key: bytes | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Flask:  # fmt: skip
+    """The application. `token`: require it on every request (see `security`)."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secret_key or secrets.token_bytes(32),  # new per process: sessions end with it
+        FUNDRADAR_TOKEN=token,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="fundradar_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=64 * 1024,  # verdict forms are tiny; refuse anything else
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    security.install(app)
+
+    def feed_query() -> str:
+        keep = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "token")]
+        return urlencode(keep)
+
+    @app.get("/")
+    def review_page() -> str:
+        now = clock()
+        flt = filter_from_args(request.args)
+        try:
+            page_no = max(1, int(request.args.get("page", "1")))
+        except ValueError:
+            page_no = 1
+        with db.session_scope() as s:
+            total = count_calls(s, flt)
+            stmt = (
+                statement(flt)
+                .options(selectinload(CallRow.changes), selectinload(CallRow.sightings),
+                         selectinload(CallRow.verdicts))
+                .offset((page_no - 1) * PAGE_SIZE)
+                .limit(PAGE_SIZE)
+            )  # fmt: skip
+            calls = [call_view(r, now) for r in s.scalars(stmt)]
+            menus = known_values(s)
+            chart_list = charts.build(s, flt, now)
+        pages = max(1, -(-total // PAGE_SIZE))
+        args = request.args.to_dict(flat=False)
+
+        def page_url(n: int) -> str:
+            q = {**args, "page": [str(n)]}
+            return "/?" + urlencode([(k, v) for k, vs in q.items() for v in vs])
+
+        return render_template(
+            "review.html",
+            calls=calls, total=total, page=page_no, pages=pages, page_url=page_url,
+            flt=flt, args=request.args, menus=menus, charts=chart_list,
+            status_menu=STATUS_MENU, band_menu=BAND_MENU, verdict_labels=VERDICT_LABELS,
+            verdicts=VERDICTS, reviewer=session.get("reviewer", ""),
+            default_statuses=DEFAULT_STATUSES, feed_query=feed_query(),
+            here=request.full_path.rstrip("?"), now_text=format_local(now),
+        )  # fmt: skip
+
+    @app.post("/calls/<int:call_id>/verdict")
+    def mark(call_id: int) -> Response:
+        verdict = request.form.get("verdict", "")
+        reason = request.form.get("reason", "")
+        back = _safe_next(request.form.get("next"))
+        author = session.get("reviewer") or f"{settings.load().author} (web)"
+        try:
+            with db.session_scope() as s:
+                call = resolve_call(s, str(call_id))
+                v = record_verdict(
+                    s, call, verdict, reason=reason, author=author, require_reason=True,
+                    now=clock(),
+                )  # fmt: skip
+                title = call.title
+        except CallNotFoundError:
+            abort(404, f"no call {call_id}")
+        except VerdictError as exc:
+            flash(str(exc), "error")
+            return redirect(back, 303)  # type: ignore[return-value]
+        flash(f"Marked {VERDICT_LABELS[v.verdict].lower()}: {title}", "ok")
+        return redirect(back, 303)  # type: ignore[return-value]
+
+    @app.post("/reviewer")
+    def set_reviewer() -> Response:
+        name = " ".join(request.form.get("name", "").split())[:100]
+        session["reviewer"] = name
+        return redirect(_safe_next(request.form.get("next")), 303)  # type: ignore[return-value]
+
+    def stream(chunks: Callable[[Any], Iterator[str]]) -> Iterator[bytes]:
+        # the generator opens its own session: the response body is produced after the view
+        # returns, and a 100,000-call CSV should not wait in memory
+        with db.session_scope() as s:
+            for chunk in chunks(s):
+                yield chunk.encode("utf-8")
+
+    @app.get("/calls.csv")
+    def calls_csv() -> Response:
+        from pipeline.exports.csv_feed import csv_chunks
+
+        flt, now = filter_from_args(request.args), clock()
+        resp = Response(stream(lambda s: csv_chunks(s, flt, now=now)),
+                        mimetype="text/csv")  # fmt: skip
+        resp.headers["Content-Disposition"] = 'attachment; filename="calls.csv"'
+        resp.charset = "utf-8"
+        return resp
+
+    @app.get("/calls.ics")
+    def calls_ics() -> Response:
+        from pipeline.exports.ics import default_filter, ics_chunks
+
+        flt, now = filter_from_args(request.args, default_filter()), clock()
+        resp = Response(stream(lambda s: ics_chunks(s, flt, now=now)), mimetype="text/calendar")
+        resp.headers["Content-Disposition"] = 'inline; filename="calls.ics"'
+        return resp
+
+    @app.get("/calls.atom")
+    def calls_atom() -> Response:
+        from pipeline.exports.atom import atom_document, default_filter
+
+        now = clock()
+        flt = filter_from_args(request.args, default_filter(now))
+        with db.session_scope() as s:
+            body = atom_document(s, flt, now=now, self_url=request.base_url)
+        return Response(body, mimetype="application/atom+xml")
+
+    @app.errorhandler(400)
+    @app.errorhandler(403)
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    @app.errorhandler(413)
+    def error(exc: Any) -> tuple[str, int]:
+        code = getattr(exc, "code", 500) or 500
+        return render_template("message.html", code=code,
+                               message=getattr(exc, "description", str(exc))), code  # fmt: skip
+
+    return app
