@@ -1,0 +1,93 @@
+"""sources list | check [--live] | record SOURCE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fundradar.cli.common import check_config, table, when
+
+
+@click.group("sources")
+def sources_group() -> None:
+    """The funders crawled: their health, an offline or live check, fixture recording."""
+
+
+@sources_group.command("list")
+def list_cmd() -> None:
+    """Every configured source: id, kind, funder, enabled, last run, items, health."""
+    from fundradar.sources_check import source_rows
+
+    check_config()
+    rows = [
+        (r.id, r.kind, r.funder[:48], "yes" if r.enabled else "no", when(r.last_run),
+         "" if r.items is None else r.items, r.health[:60])
+        for r in source_rows()
+    ]  # fmt: skip
+    click.echo(table(("id", "kind", "funder", "enabled", "last run", "items", "health"), rows))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{round(value * 100):d}%"
+
+
+@sources_group.command("check")
+@click.argument("sources", nargs=-1)
+@click.option("--live", is_flag=True, help="Crawl the real sites instead of the bundled fixtures.")
+def check_cmd(sources: tuple[str, ...], live: bool) -> int:
+    """Crawl every enabled source (or those named) and report items and field coverage.
+
+    Offline by default: the bundled fixture pages through a local server. Runs in a temporary
+    data folder, so your database is not touched. Exit code 1 if a source yields no usable call.
+    """
+    from fundradar.sources_check import COVERAGE_COLUMNS, check_sources
+
+    check_config()
+    where = "the live sites" if live else "the bundled fixtures (offline)"
+    click.echo(f"checking {', '.join(sources) if sources else 'all enabled sources'} "
+               f"against {where} ...")  # fmt: skip
+    report = check_sources(
+        sources, live=live, on_done=lambda s: click.echo(f"  {s.source:<20} {s.status}")
+    )
+    headers = ("source", "status", "items", "usable", "requests",
+               *(h for _, h in COVERAGE_COLUMNS), "note")  # fmt: skip
+    rows = [
+        (r.source, r.status, r.items, r.usable, r.requests,
+         *(_pct(r.coverage.get(f)) for f, _ in COVERAGE_COLUMNS), r.message[:50])
+        for r in report.results
+    ]  # fmt: skip
+    click.echo()
+    click.echo(table(headers, rows))
+    bad = [r.source for r in report.results if not r.ok]
+    if bad:
+        click.echo(f"\nno usable call from: {', '.join(bad)}")
+        if report.home:
+            click.echo(f"crawl logs kept in {report.home / 'logs'}")
+        return 1
+    click.echo(f"\nall {len(report.results)} sources yield calls "
+               "(usable = title, URL and a deadline or a status)")  # fmt: skip
+    return 0
+
+
+@sources_group.command("record")
+@click.argument("source")
+@click.option(
+    "-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to save into (default: tests/fixtures/SOURCE/).",
+)  # fmt: skip
+@click.option("--fixture-server", hidden=True, help="Record from this server (tests only).")
+def record_cmd(source: str, output: Path | None, fixture_server: str | None) -> int:
+    """Crawl SOURCE live and save every response (URL, type, date) as its test fixtures."""
+    from fundradar.sources_check import record_source
+
+    check_config()
+    click.echo(f"recording {source} ...")
+    report = record_source(source, output=output, fixture_server=fixture_server)
+    click.echo(f"{report.responses} responses saved in {report.folder} (crawl: {report.status})")
+    click.echo("index.json now says origin: capture; update the spider's tests to the capture.")
+    return 0 if report.responses else 1
+
+
+def register(group: click.Group) -> None:
+    group.add_command(sources_group)
