@@ -96,13 +96,14 @@ def run_demo(*, port: int = 0, echo: Callable[[str], None] = print) -> int:
     failed = [s.source for s in summaries if s.status in ("failed", "empty")]
     echo(f"stored {total} sample calls from {len(summaries)} sources")
 
-    from pipeline.exports.csv_feed import write_csv
-
-    csv_path = env.exports / "calls.csv"
-    write_csv(csv_path, include_closed=True)
-    echo(f"CSV (every call, closed ones too): {csv_path}")
-
     from alerts.send import send_digest
+    from pipeline.exports.csv_feed import feed_path, write_csv_file
+    from pipeline.exports.query import CallFilter
+
+    with db.session_scope() as session:
+        every = write_csv_file(env.exports / "calls-all.csv", session, CallFilter(statuses=()))
+    echo(f"CSV feed (open and forthcoming calls): {feed_path()}")
+    echo(f"CSV of every call, closed ones too ({every} rows): {env.exports / 'calls-all.csv'}")
 
     report = send_digest(force=True)
     emls = sorted(env.outbox.glob("*.eml"))
