@@ -96,10 +96,11 @@ class FeedSpider(DetailPages, SourceSpider):
         html = content[0].get("value") if content else None
         html = html or item.get("summary") or item.get("description") or ""
         title = squash(item.get("title")) or None
-        published = _iso(item.get("published_parsed") or item.get("updated_parsed"))
+        # dict.get: feedparser's own get() maps a missing "updated" to "published" with a warning
+        published = _iso(dict.get(item, "published_parsed") or dict.get(item, "updated_parsed"))
         return self.entry_from(
             url=url, title=title, html=html, published=published,
-            stamp=str(item.get("updated") or item.get("published") or ""),
+            stamp=str(dict.get(item, "updated") or dict.get(item, "published") or ""),
             ref=None, language=self.entry_language(item, feed_language),
         )  # fmt: skip
 

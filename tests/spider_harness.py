@@ -112,3 +112,22 @@ def offline_crawl(spider_cls: type, *, folder: Path | None = None, known: dict |
             elif isinstance(out, Call):
                 result.items.append(out)
     return result
+
+
+def normalised(call: Call, now: Any) -> Call:
+    """A normalised copy (the pipeline's first stage), leaving the spider's item untouched."""
+    import copy
+
+    from pipeline.normalise import normalise
+
+    return normalise(copy.deepcopy(call), now=now)
+
+
+def assert_item_contract(call: Call, source: str) -> None:
+    """What every spider item must carry before the pipeline (raw fields, real URLs)."""
+    assert call.source == source
+    assert call.url.startswith(("http://", "https://")), call.url
+    assert call.title and call.title == call.title.strip() and "<" not in call.title
+    assert call.deadline_texts or call.status_text or call.period_text, call.title
+    assert call.extra.get("timezone"), "the source's time zone travels with the item"
+    assert call.funder
