@@ -19,12 +19,13 @@ Every reason is a sentence that quotes the call's own words, listed in the order
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.record import Call
-from pipeline.score_profile import Analysis, Hit, Profile, ProfileError, load_profile
+from pipeline.score_profile import Analysis, Hit, Profile, ProfileError, fold, load_profile
 
 __all__ = ["Profile", "ProfileError", "ScoreResult", "call_text", "load_profile", "score_call"]
 
@@ -66,6 +67,7 @@ class _Findings:
     countries: list[str] = field(default_factory=list)
     themes: list[str] = field(default_factory=list)
     cap: float = 100.0  # from instruments such as procurement
+    overseas_list: bool = False  # French associates named only in a list of all overseas France
 
 
 # ------------------------------------------------------------------------------------------------
@@ -188,9 +190,72 @@ def _resolve_ambiguous(hits: list[Hit]) -> list[Hit]:
 # ------------------------------------------------------------------------------------------------
 
 
-def _geography(hits: list[Hit], funder_at: int, p: Profile, f: _Findings) -> None:
+# between a wider region and a place it is narrowed to: only "of", "in", "du"... ("États
+# insulaires du Pacifique", "SIDS in the Pacific", "Pacific SIDS"); never "and" or a comma,
+# which would join two regions rather than narrow one
+_NARROWING_GAP = re.compile(
+    r"[\s'-]*(?:(?:of|in|the|du|de|des|del|la|les|el|d|l|en|dans|from)\b[\s'-]*)*",
+    re.IGNORECASE,
+)
+
+
+def _narrowed(text: str, hits: list[Hit], p: Profile) -> list[Hit]:
+    """Drop wider-region mentions narrowed to a place elsewhere: "island states of the Pacific"
+    is the Pacific, not every small island state."""
+    elsewhere = [h for h in hits if h.entry.kind == "elsewhere"]
+    if not elsewhere:
+        return hits
+
+    def next_to(a: Hit, b: Hit) -> bool:  # a just before b
+        if not a.end <= b.start <= a.end + 20:
+            return False
+        return _NARROWING_GAP.fullmatch(text[a.end : b.start]) is not None
+
+    out = []
+    for h in hits:
+        if (
+            h.entry.kind == "region"
+            and p.regions[h.entry.key].scope == "wider"
+            and any(next_to(h, e) or next_to(e, h) for e in elsewhere)
+        ):
+            continue
+        out.append(h)
+    return out
+
+
+def _eligible_places(hits: list[Hit], text: str, funder_at: int, p: Profile) -> list[Hit]:
+    """Places outside the OECS that say where the call is open, not who pays for it.
+
+    Dropped: places named in the funder field (its seat: "High Commission of Canada in
+    Barbados"), and places in a donor phrase ("Embassy of Japan", "Canada Fund").
+    """
+    out = []
+    for h in hits:
+        if h.start >= funder_at:
+            continue
+        if p.donor_before and p.donor_before.search(fold(text[max(0, h.start - 40) : h.start])):
+            continue
+        if p.donor_after and p.donor_after.search(fold(text[h.end : h.end + 40])):
+            continue
+        out.append(h)
+    return out
+
+
+def _overseas_elsewhere(
+    text: str, by_kind: dict[str, list[Hit]], funder_at: int, p: Profile
+) -> list[Hit]:
+    """Places outside the Caribbean named in the call itself (not the funder's seat)."""
+    return [
+        h
+        for h in _eligible_places(by_kind.get("elsewhere", []), text, funder_at, p)
+        if not p.elsewhere[h.entry.key].caribbean
+    ]
+
+
+def _geography(text: str, hits: list[Hit], funder_at: int, p: Profile, f: _Findings) -> None:
     geo = p.config.geography
     hits = _resolve_ambiguous([h for h in hits if h.entry.kind != "ignore"])
+    hits = _narrowed(text, hits, p)
     by_kind: dict[str, list[Hit]] = {}
     for h in hits:
         by_kind.setdefault(h.entry.kind, []).append(h)
@@ -205,12 +270,23 @@ def _geography(hits: list[Hit], funder_at: int, p: Profile, f: _Findings) -> Non
         f.countries = names
         sovereign = [n for n in names if not p.members[n].french]
         base = geo.members.points if sovereign else geo.members.french_associate_points
+        overseas = [] if sovereign else _overseas_elsewhere(text, by_kind, funder_at, p)
+        if overseas:
+            # Guadeloupe and Martinique listed with La Réunion or Mayotte: a French national
+            # call open to every overseas territory, not one written for the Caribbean
+            base = geo.members.french_overseas_list_points
+            f.overseas_list = True
         extra = min(
             geo.members.extra_member_max, geo.members.extra_member_points * (len(names) - 1)
         )
         member_hits = [members[n][0] for n in names]
         if sovereign:
             text = f"Open to OECS member states: {', '.join(names)} {_quotes(member_hits, 4)}"
+        elif overseas:
+            text = (
+                f"Names {', '.join(names)} among French overseas territories in other oceans: "
+                f"a French national call {_quotes(member_hits + overseas, 4)}"
+            )
         else:
             text = (
                 "Names OECS associate members (French territories): "
@@ -234,10 +310,12 @@ def _geography(hits: list[Hit], funder_at: int, p: Profile, f: _Findings) -> Non
     for i, r in enumerate(signals):
         f.reasons.append(r if i == 0 else _Reason(r.points * factor, r.text))
 
-    _restrictions(by_kind, funder_at, p, f)
+    _restrictions(text, by_kind, funder_at, p, f)
 
 
-def _restrictions(by_kind: dict[str, list[Hit]], funder_at: int, p: Profile, f: _Findings) -> None:
+def _restrictions(
+    text: str, by_kind: dict[str, list[Hit]], funder_at: int, p: Profile, f: _Findings
+) -> None:
     present = set(f.wider) | ({"oecs"} if f.oecs_specific else set())
     for rid, rhits in _group(by_kind.get("restriction", [])).items():
         restriction = p.restrictions[rid]
@@ -245,24 +323,25 @@ def _restrictions(by_kind: dict[str, list[Hit]], funder_at: int, p: Profile, f: 
             f.restricted = True
             f.gate.append(f"Restricted to {restriction.label}: not eligible {_quotes(rhits)}")
 
-    # the funder's own seat is not where the call is open: ignore places named only there
-    elsewhere = [h for h in by_kind.get("elsewhere", []) if h.start < funder_at]
+    elsewhere = _eligible_places(by_kind.get("elsewhere", []), text, funder_at, p)
     if not elsewhere or f.oecs_specific:
         return
-    caribbean_only = all(p.elsewhere[h.entry.key].caribbean for h in elsewhere)
-    if not f.wider:
-        labels = list(dict.fromkeys(p.elsewhere[h.entry.key].label for h in elsewhere))
-        f.restricted = True
-        f.gate.append(
-            f"Limited to places outside the OECS ({'; '.join(labels)}): not eligible "
-            f"{_quotes(elsewhere)}"
+    groups = {h.entry.key for h in elsewhere}
+    all_caribbean = all(p.elsewhere[g].caribbean for g in groups)
+
+    def outweighed(region_id: str) -> bool:
+        rule = p.regions[region_id].outweighed_by
+        return (rule == "caribbean_countries" and all_caribbean) or (
+            rule == "one_region" and len(groups) == 1
         )
-    elif f.wider <= {"caribbean"} and caribbean_only:
-        # "Caribbean" alone is wider than the OECS: Jamaica or Haiti named, no member, no SIDS
-        # or ACP scope -> the call is for those countries
+
+    if all(outweighed(r) for r in f.wider):
+        # no wider region, or only mentions that the named places outweigh: "Caribbean" with
+        # Jamaica alone, "SIDS" with Pacific countries alone -> the call is for those places
+        labels = "; ".join(dict.fromkeys(p.elsewhere[h.entry.key].label for h in elsewhere))
         f.restricted = True
         f.gate.append(
-            f"Limited to Caribbean countries outside the OECS: not eligible {_quotes(elsewhere)}"
+            f"Limited to places outside the OECS ({labels}): not eligible {_quotes(elsewhere)}"
         )
 
 
@@ -348,7 +427,7 @@ def score_call(call: Call | Mapping[str, Any], profile: Profile | None = None) -
         return [h for h in found.layer(layer) if id(h) not in dropped]
 
     f = _Findings()
-    _geography(kept("geo"), funder_at, p, f)
+    _geography(text, kept("geo"), funder_at, p, f)
     _applicants(kept("applicant"), p, f)
     _themes(kept("theme"), p, f)
     _funders(kept("funder"), p, f)
@@ -360,7 +439,7 @@ def score_call(call: Call | Mapping[str, Any], profile: Profile | None = None) -
         score = min(max(raw, 0.0) * s.restricted_factor, s.restricted_cap)
     elif f.closed:
         score = min(raw, s.closed_group_cap)
-    elif f.oecs_specific and raw < bands.medium:
+    elif f.oecs_specific and not f.overseas_list and raw < bands.medium:
         score = bands.medium
         notes.append("Kept at medium: written for the OECS area, even with a modest theme")
     else:

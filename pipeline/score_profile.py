@@ -144,6 +144,7 @@ class Member(_Strict):
 class Members(_Strict):
     points: float = Field(ge=0, le=100)
     french_associate_points: float = Field(ge=0, le=100)
+    french_overseas_list_points: float = Field(ge=0, le=100)
     extra_member_points: float = Field(ge=0, le=100)
     extra_member_max: float = Field(ge=0, le=100)
     # "list" in the YAML; renamed here because a field called `list` would shadow the type
@@ -159,6 +160,10 @@ class Organisation(_Strict):
 class Region(_WithId):
     label: str
     scope: Literal["oecs", "wider"]
+    # when the call names places outside the OECS (and no OECS place), this mention no longer
+    # keeps the OECS in if: every place named is a Caribbean country outside the OECS
+    # ("caribbean_countries"), or every place named lies in one other region ("one_region")
+    outweighed_by: Literal["caribbean_countries", "one_region"] | None = None
     points: float = Field(ge=0, le=100)
     terms: Terms
     ambiguous: list[str] = Field(default_factory=list)
@@ -179,6 +184,14 @@ class Restriction(_WithId):
     terms: Terms
 
 
+class DonorContext(_Strict):
+    """Words that mark a place as the funder, not where the call is open ("Embassy of Japan",
+    "Canada Fund"): such a mention never restricts a call."""
+
+    before: list[str] = Field(default_factory=list)
+    after: list[str] = Field(default_factory=list)
+
+
 class Geography(_Strict):
     organisation: Organisation
     members: Members
@@ -186,16 +199,7 @@ class Geography(_Strict):
     elsewhere: list[Elsewhere] = Field(default_factory=list)
     restrictions: list[Restriction] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _lifted_by_known(self) -> Geography:
-        known = {"oecs"} | {r.id for r in self.regions}
-        for r in self.restrictions:
-            for name in r.lifted_by:
-                if name not in known:
-                    raise ValueError(
-                        f"restriction {r.id!r}: lifted_by names from {sorted(known)}, got {name!r}"
-                    )
-        return self
+    donor_context: DonorContext | None = None
 
 
 class Applicant(_WithId):
@@ -514,6 +518,8 @@ class Profile:
     restrictions: dict[str, Restriction]
     applicants: dict[str, Applicant]
     funders: dict[str, Funder]
+    donor_before: re.Pattern[str] | None = None  # matched on folded text ending at a place
+    donor_after: re.Pattern[str] | None = None  # matched on folded text starting after it
 
     @property
     def bands(self) -> Bands:
@@ -532,6 +538,11 @@ class Profile:
         if score >= b.low:
             return "low"
         return "none"
+
+
+def _words_pattern(phrase: str) -> str:
+    """A folded phrase as a regex: its words in order, any non-word characters between."""
+    return r"\W+".join(re.escape(w) for w in _WORD.findall(fold(phrase).lower()))
 
 
 def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
@@ -567,8 +578,14 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
         where = f"geography.elsewhere[{i}] (id={els.id})"
         add_terms("geo", "elsewhere", els.id, els.terms.all() + els.ambiguous, where, els.ambiguous)
         add_terms("geo", "ignore", els.id, els.false_friends, where)
+    known = {"oecs"} | {r.id for r in geo.regions}
     for i, res in enumerate(geo.restrictions):
         where = f"geography.restrictions[{i}] (id={res.id})"
+        for name in res.lifted_by:
+            if name not in known:
+                raise ProfileError(
+                    path, f"{where}.lifted_by", f"names from {sorted(known)} (found {name!r})"
+                )
         add_terms("geo", "restriction", res.id, res.terms.all(), where)
     for i, th in enumerate(cfg.themes):
         add_terms("theme", "theme", th.id, th.terms.all(), f"themes[{i}] (id={th.id})")
@@ -579,7 +596,17 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
     if cfg.exclusion_cues:
         add_terms("cue", "cue", "exclusion", cfg.exclusion_cues.all(), "exclusion_cues")
 
+    donor_before = donor_after = None
+    if geo.donor_context and geo.donor_context.before:
+        words = "|".join(_words_pattern(w) for w in geo.donor_context.before)
+        donor_before = re.compile(rf"\b(?:{words})\W*$")
+    if geo.donor_context and geo.donor_context.after:
+        words = "|".join(_words_pattern(w) for w in geo.donor_context.after)
+        donor_after = re.compile(rf"^\W*(?:{words})\b")
+
     return Profile(
+        donor_before=donor_before,
+        donor_after=donor_after,
         path=path,
         config=cfg,
         matcher=m,
@@ -626,7 +653,9 @@ def _read(path: Path) -> PrioritiesFile:
     try:
         return PrioritiesFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # a misspelt key shows as "unknown key" and "missing key": name the misspelling
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         msg = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
         if err["type"] == "extra_forbidden":
             msg = "no such key (misspelt? see the comments at the top of the file)"
