@@ -1,0 +1,280 @@
+"""The weekly schedule: APScheduler 3.x with its job store in the project database.
+
+Two cron jobs from `recipients.yaml` `schedule:` (default Monday 05:00 crawl, Monday 07:00
+digest, America/St_Lucia). What makes a weekly job dependable:
+
+- **Persistent job store** (`SQLAlchemyJobStore`, table `apscheduler_jobs` in the project
+  database): the next run time survives a restart, so a run that fell due while the machine
+  was off is known at the next start.
+- **Misfire grace in hours** (`misfire_grace_hours`, default 12): a run late because the
+  machine was busy or restarting still runs; one later than that is logged as missed.
+- **coalesce**: several missed run times become one run, never a burst.
+- **max_instances=1**: a crawl still running when the next is due is not started twice.
+- **Catch-up at first start**: with no stored job yet (first start, or the cron line was
+  changed), the previous run time is used as the first run time when it is within the grace
+  and its work is not done (no crawl since then / the week's digest not sent to everyone),
+  so APScheduler runs it once at start through the same misfire rules.
+- The digest job waits for a crawl that is still running (one lock), and each crawl runs in
+  child processes (`fundradar.crawling.crawl`), since Scrapy's reactor cannot restart.
+- Every run, failure and missed run is logged (`fundradar.scheduler`).
+
+Job functions are referenced by name (`alerts.scheduler:crawl_job`) because the SQLAlchemy
+job store pickles jobs; tests pass their own functions the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine, select
+
+from config.loader import Schedule
+
+log = logging.getLogger("fundradar.scheduler")
+
+CRAWL_JOB = "weekly-crawl"
+DIGEST_JOB = "weekly-digest"
+JOBSTORE_TABLE = "apscheduler_jobs"
+DEFAULT_FUNCS = {CRAWL_JOB: "alerts.scheduler:crawl_job", DIGEST_JOB: "alerts.scheduler:digest_job"}
+
+# the crawl and the digest never overlap: a digest due while the crawl runs waits for it
+_work_lock = threading.Lock()
+
+
+# --------------------------------------------------------------------------------------------
+# The jobs
+
+
+def crawl_job() -> None:
+    """Crawl every enabled source, each in a child process."""
+    from fundradar.crawling import crawl
+
+    with _work_lock:
+        summaries = crawl([])
+    bad = [s for s in summaries if s.status in ("failed", "empty")]
+    for s in summaries:
+        level = logging.WARNING if s in bad else logging.INFO
+        log.log(level, "crawl %s: %s, %d calls (%d new, %d updated) %s", s.source, s.status,
+                s.calls, s.new, s.updated, s.message)  # fmt: skip
+    if bad:
+        log.warning("crawl finished with problems in %s", ", ".join(s.source for s in bad))
+
+
+def digest_job() -> None:
+    """Send this week's digest to whoever has not had it."""
+    from alerts.send import send_digest
+
+    with _work_lock:
+        report = send_digest(echo=log.info)
+    for problem in report.problems:
+        log.error("digest %s: %s", report.week, problem)
+    if not report.ok:
+        failed = [r.recipient for r in report.results if r.status == "failed"]
+        log.error("digest %s not delivered to %s", report.week, ", ".join(failed) or "anyone")
+
+
+# --------------------------------------------------------------------------------------------
+# Scheduler
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    job_id: str
+    name: str
+    cron: str
+    func: str
+
+
+def plans(schedule: Schedule, funcs: Mapping[str, str] | None = None) -> list[JobPlan]:
+    funcs = {**DEFAULT_FUNCS, **(funcs or {})}
+    return [
+        JobPlan(CRAWL_JOB, "weekly crawl", schedule.crawl, funcs[CRAWL_JOB]),
+        JobPlan(DIGEST_JOB, "weekly digest", schedule.digest, funcs[DIGEST_JOB]),
+    ]
+
+
+def trigger_for(cron: str, tz: str) -> CronTrigger:
+    return CronTrigger.from_crontab(cron, timezone=ZoneInfo(tz))
+
+
+def previous_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The last time the trigger fired at or before `now` (within the last 8 days)."""
+    t = trigger.get_next_fire_time(None, now - timedelta(days=8))
+    last = None
+    while t is not None and t <= now:
+        last = t
+        t = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
+    return last
+
+
+def _fmt(dt: datetime | None, tz: str) -> str:
+    if dt is None:
+        return "never"
+    return dt.astimezone(ZoneInfo(tz)).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def _on_event(tz: str, grace: timedelta):  # type: ignore[no-untyped-def]
+    def listener(event: JobEvent) -> None:
+        job = event.job_id
+        if event.code == EVENT_JOB_SUBMITTED:
+            when = ", ".join(_fmt(t, tz) for t in getattr(event, "scheduled_run_times", []))
+            log.info("run of %s started (due %s)", job, when)
+        elif event.code == EVENT_JOB_EXECUTED:
+            log.info("run of %s finished (due %s)", job, _fmt(event.scheduled_run_time, tz))
+        elif event.code == EVENT_JOB_ERROR:
+            log.error("run of %s failed (due %s): %r", job, _fmt(event.scheduled_run_time, tz),
+                      event.exception)  # fmt: skip
+        elif event.code == EVENT_JOB_MISSED:
+            log.warning(
+                "missed run of %s due %s: more than %s late, beyond the misfire grace",
+                job, _fmt(event.scheduled_run_time, tz), grace,
+            )  # fmt: skip
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            log.warning("run of %s skipped: the previous run is still going", job)
+
+    return listener
+
+
+def build_scheduler(schedule: Schedule, *, engine: Engine | None = None) -> BackgroundScheduler:
+    """A scheduler (not started) with the job store in the project database."""
+    from pipeline import db
+
+    grace = timedelta(hours=schedule.misfire_grace_hours)
+    scheduler = BackgroundScheduler(
+        jobstores={
+            "default": SQLAlchemyJobStore(
+                engine=engine or db.get_engine(), tablename=JOBSTORE_TABLE
+            )
+        },
+        # two threads: a digest due during a long crawl is submitted, then waits on the lock
+        executors={"default": ThreadPoolExecutor(max_workers=2)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": int(grace.total_seconds()),
+        },
+        timezone=ZoneInfo(schedule.timezone),
+    )
+    mask = (EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
+            | EVENT_JOB_MAX_INSTANCES)  # fmt: skip
+    scheduler.add_listener(_on_event(schedule.timezone, grace), mask)
+    return scheduler
+
+
+def work_done_since(job_id: str, since: datetime, schedule: Schedule) -> bool:
+    """Has the work of a run due at `since` been done some other way (e.g. `fundradar run`)?"""
+    from alerts.compose import iso_week
+    from config.loader import load_recipients
+    from pipeline import db
+    from pipeline.models import CrawlRun, Delivery, Digest
+
+    with db.session_scope() as s:
+        if job_id == CRAWL_JOB:
+            return (
+                s.scalars(select(CrawlRun.id).where(CrawlRun.started_at >= since)).first()
+                is not None
+            )
+        week = iso_week(since, schedule.timezone)
+        sent = set(
+            s.scalars(
+                select(Delivery.recipient)
+                .join(Digest, Digest.id == Delivery.digest_id)
+                .where(Digest.week == week, Delivery.status == "sent")
+            )
+        )
+    try:
+        wanted = {r.email.lower() for r in load_recipients().recipients}
+    except Exception:  # config trouble is reported by the digest run itself
+        return False
+    return bool(sent) and wanted <= sent
+
+
+def sync_jobs(
+    scheduler: BackgroundScheduler,
+    schedule: Schedule,
+    *,
+    funcs: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> dict[str, datetime | None]:
+    """Put the configured jobs in the store (the scheduler must be started, paused).
+
+    A stored job whose cron line and function are unchanged is kept as it is, with its next
+    run time: if that lies in the past, the run was missed while fundradar was not running,
+    and APScheduler catches it up once on resume (coalesce), within the grace.
+    Returns each job's next run time.
+    """
+    now = now or datetime.now(UTC)
+    grace = timedelta(hours=schedule.misfire_grace_hours)
+    out: dict[str, datetime | None] = {}
+    for plan in plans(schedule, funcs):
+        trigger = trigger_for(plan.cron, schedule.timezone)
+        job = scheduler.get_job(plan.job_id)
+        same = (
+            job is not None
+            and str(job.trigger) == str(trigger)
+            and str(getattr(job.trigger, "timezone", "")) == str(trigger.timezone)
+            and job.func_ref == plan.func
+        )
+        if same and job is not None:
+            due = job.next_run_time
+            if due is not None and due <= now:
+                late = now - due
+                verdict = "will run now" if late <= grace else "too late, skipped"
+                log.info("%s was due %s while fundradar was not running: %s",
+                         plan.job_id, _fmt(due, schedule.timezone), verdict)  # fmt: skip
+            out[plan.job_id] = due
+            continue
+        next_run = trigger.get_next_fire_time(None, now)
+        previous = previous_fire_time(trigger, now)
+        if (
+            previous is not None
+            and now - previous <= grace
+            and not work_done_since(plan.job_id, previous, schedule)
+        ):
+            log.info("%s was due %s and has not run: catching up now",
+                     plan.job_id, _fmt(previous, schedule.timezone))  # fmt: skip
+            next_run = previous
+        scheduler.add_job(
+            plan.func, trigger, id=plan.job_id, name=plan.name, replace_existing=True,
+            next_run_time=next_run,
+        )  # fmt: skip
+        out[plan.job_id] = next_run
+    return out
+
+
+def start(
+    schedule: Schedule,
+    *,
+    funcs: Mapping[str, str] | None = None,
+    engine: Engine | None = None,
+) -> BackgroundScheduler:
+    """Build, sync and start the scheduler in background threads; the caller waits."""
+    scheduler = build_scheduler(schedule, engine=engine)
+    scheduler.start(paused=True)  # paused: nothing runs before the jobs are in order
+    plans_next = sync_jobs(scheduler, schedule, funcs=funcs)
+    for job_id, when in plans_next.items():
+        log.info("scheduled %s: next run %s", job_id, _fmt(when, schedule.timezone))
+    scheduler.resume()
+    return scheduler
+
+
+def next_runs(scheduler: BackgroundScheduler) -> dict[str, Any]:
+    return {job.id: job.next_run_time for job in scheduler.get_jobs()}
