@@ -103,3 +103,13 @@ class WebConfigError(FundradarError):
     """`fundradar serve` was asked to listen beyond this machine without FUNDRADAR_WEB_TOKEN."""
 
     exit_code = 2
+
+
+class DigestBusyError(FundradarError):
+    """Another `digest send` (or the scheduler's digest job) holds the digest lock right now.
+
+    Raised by `alerts.send` so two senders never mail the same people at the same time; wait
+    for the other one to finish and run again (it sends nothing already sent).
+    """
+
+    exit_code = 4
