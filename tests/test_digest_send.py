@@ -365,3 +365,15 @@ def test_cli_preview_text_and_html(config_dir: Path, tmp_path: Path) -> None:
     assert html.exit_code == 0 and "<html" in out.read_text(encoding="utf-8")
     with db.session_scope() as s:  # preview records nothing
         assert s.scalars(select(Delivery)).all() == []
+
+
+def test_a_second_sender_at_the_same_time_is_refused(fundradar_home: Path) -> None:
+    from alerts.send import digest_lock
+    from fundradar.exceptions import DigestBusyError
+
+    add_call()
+    with digest_lock(fundradar_home), pytest.raises(DigestBusyError, match="another digest"):
+        send_digest(now=MON, config=recipients_config(THREE[:1]))
+    with db.session_scope() as s:  # nothing was claimed by the refused run
+        assert s.scalars(select(Delivery)).all() == []
+    assert send_digest(now=MON, config=recipients_config(THREE[:1])).count("sent") == 1
