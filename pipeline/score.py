@@ -62,6 +62,7 @@ class _Findings:
     restricted: bool = False
     closed: bool = False
     oecs_specific: bool = False
+    any_geography: bool = False  # the OECS, a member or any region that includes them
     wider: set[str] = field(default_factory=set)
     public_applicants: bool = False
     countries: list[str] = field(default_factory=list)
@@ -304,6 +305,7 @@ def _geography(text: str, hits: list[Hit], funder_at: int, p: Profile, f: _Findi
         p.regions[h.entry.key].scope == "oecs" for h in by_kind.get("region", [])
     )
 
+    f.any_geography = bool(signals)
     # the best geography signal counts fully, the others only add a little
     signals.sort(key=lambda r: -r.points)
     factor = p.scoring.second_region_factor
@@ -442,6 +444,10 @@ def score_call(call: Call | Mapping[str, Any], profile: Profile | None = None) -
     elif f.oecs_specific and not f.overseas_list and raw < bands.medium:
         score = bands.medium
         notes.append("Kept at medium: written for the OECS area, even with a modest theme")
+    elif not f.any_geography and raw > s.no_geography_cap:
+        # eligibility gates: a call that names no place at all may be domestic anywhere
+        score = s.no_geography_cap
+        notes.append("No place or region named: eligibility unknown, so at most low")
     else:
         score = raw
     score_int = max(0, min(100, round(min(score, f.cap))))
@@ -457,6 +463,8 @@ def score_call(call: Call | Mapping[str, Any], profile: Profile | None = None) -
 
     ranked = sorted(f.reasons, key=lambda r: -abs(r.points))
     reasons = f.gate + [r.text for r in ranked] + notes
+    if not reasons:
+        reasons = ["Nothing in the OECS profile: no OECS place, priority theme or known funder"]
     return ScoreResult(
         score=score_int,
         band=p.band(score_int),

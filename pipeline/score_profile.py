@@ -115,6 +115,7 @@ class Scoring(_Strict):
     second_region_factor: float = Field(ge=0, le=1)
     only_civil_or_research_points: float = Field(ge=-50, le=0)
     closed_group_cap: float = Field(ge=0, le=100)
+    no_geography_cap: float = Field(ge=0, le=100)
     restricted_factor: float = Field(ge=0, le=1)
     restricted_cap: float = Field(ge=0, le=100)
 

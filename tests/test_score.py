@@ -232,6 +232,19 @@ def test_excluded_applicants_are_not_read_as_eligible(profile: Profile) -> None:
     assert result.score <= profile.scoring.closed_group_cap
 
 
+def test_a_call_naming_no_place_is_at_most_low(profile: Profile) -> None:
+    # a perfect theme and public applicants, but it could be a domestic call anywhere
+    result = score(profile, "Coastal resilience call", PERFECT_THEME + " Public authorities apply.")
+    assert result.band == "low"
+    assert result.eligible is None
+    assert "No place or region named" in result.reasons[-1]
+    # the same call for the Caribbean region is flagged
+    caribbean = score(
+        profile, "Coastal resilience call", PERFECT_THEME + " Public authorities of the Caribbean."
+    )
+    assert caribbean.band in FLAGGED
+
+
 def test_closed_group_caps_at_low(profile: Profile) -> None:
     result = score(
         profile,
@@ -498,6 +511,9 @@ def test_funder_seat_and_donor_names_do_not_restrict(profile: Profile) -> None:
 def test_empty_call_scores_zero(profile: Profile) -> None:
     result = score_call({"title": "   "}, profile)
     assert (result.score, result.band) == (0, "none")
+    unrelated = score(profile, "Quantum software stack")
+    assert (unrelated.score, unrelated.band) == (0, "none")
+    assert unrelated.reasons and "Nothing in the OECS profile" in unrelated.reasons[0]
 
 
 def test_default_profile_is_the_packaged_file() -> None:
