@@ -103,9 +103,12 @@ def fold(text: str) -> str:
     return "".join(out)
 
 
+LINE = "\ue000"  # marks a <br> or block boundary; newlines in the HTML source mean nothing
+
+
 def squash(text: str) -> str:
-    """Fold runs of spaces (not newlines: they separate `<br>` lines)."""
-    lines = [re.sub(r"[ \t\r\f\v\u00a0\u202f]+", " ", ln).strip() for ln in text.split("\n")]
+    """Fold whitespace; keep one line per `<br>` / block boundary (joined with newlines)."""
+    lines = [re.sub(r"\s+", " ", ln).strip() for ln in text.replace("\n", " ").split(LINE)]
     return "\n".join(ln for ln in lines if ln)
 
 
@@ -176,9 +179,9 @@ def _prepare(root: Any) -> Any:
     # `<br>` and block boundaries separate label lines: make them newlines in the text, so a
     # table row reads "Closing date\n15 January 2027", not "Closing date15 January 2027"
     for br in root.iter("br"):
-        br.tail = "\n" + (br.tail or "")
+        br.tail = LINE + (br.tail or "")
     for el in root.iter(*LINE_TAGS):
-        el.tail = "\n" + (el.tail or "")
+        el.tail = LINE + (el.tail or "")
     for bad in list(root.iter(*SKIP_TAGS)):
         parent = bad.getparent()
         if parent is not None:
@@ -208,7 +211,7 @@ def _value_for(el: Any, field: str) -> str | None:
         own, whole = _text(el), _text(parent)
         at = whole.find(own)
         if at >= 0:
-            rest = whole[at + len(own) :].lstrip(SEPARATORS)
+            rest = whole[at + len(own) :].lstrip(SEPARATORS + "\n")
             line = rest.split("\n")[0].strip() if field not in VALUE_MAX else rest.strip()
             if line and label_field(line) is None:
                 return line
