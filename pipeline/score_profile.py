@@ -351,6 +351,7 @@ class _Words:
     starts: list[int]
     ends: list[int]
     prev: list[str | None]
+    prev_start: list[int]
 
 
 def _content_words(text: str) -> _Words:
@@ -359,7 +360,9 @@ def _content_words(text: str) -> _Words:
     starts: list[int] = []
     ends: list[int] = []
     prev: list[str | None] = []
+    prev_start: list[int] = []
     before: str | None = None
+    before_start = 0
     stems_cache = _STEMS
     for m in _WORD.finditer(folded):
         word = m.group()
@@ -370,8 +373,9 @@ def _content_words(text: str) -> _Words:
             starts.append(a)
             ends.append(b)
             prev.append(before)
-        before = word
-    return _Words(stems, starts, ends, prev)
+            prev_start.append(before_start)
+        before, before_start = word, m.start()
+    return _Words(stems, starts, ends, prev, prev_start)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -496,8 +500,10 @@ class Matcher:
             last, entries = best
             start, end = starts[j], ends[last]
             sentence = bisect.bisect_right(bounds, start)
-            quote = text[start:end]
-            hits.extend(Hit(e, start, end, sentence, quote) for e in entries)
+            for e in entries:
+                # "la Dominique": the quote keeps the article the phrase asked for
+                s = words.prev_start[j] if e.preceded_by else start
+                hits.append(Hit(e, s, end, sentence, text[s:end]))
             j = last + 1
         return hits
 

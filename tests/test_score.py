@@ -77,6 +77,8 @@ def test_dominica_is_found_in_three_languages(profile: Profile, text: str) -> No
     result = score(profile, "Climate resilience grants", text)
     assert result.countries == ["Dominica"]
     assert result.eligible is True
+    if "la Dominique" in text:
+        assert "“la Dominique”" in reasons_text(result)  # the quote keeps the article
 
 
 def test_dominique_as_a_first_name_is_not_dominica(profile: Profile) -> None:
