@@ -164,10 +164,12 @@ def describe(
     last_new: dict[str, Any] = {}
     when: dict[str, datetime | None] = {}
     for ch in changes:
-        name = ch.field
+        name, old, new = ch.field, ch.old_value, ch.new_value
+        if name == "deadline":  # a single ISO string, as some writers record it
+            name, old, new = "deadlines", [old] if old else [], [new] if new else []
         if name not in first_old:
-            first_old[name] = ch.old_value
-        last_new[name] = ch.new_value
+            first_old[name] = old
+        last_new[name] = new
         when[name] = getattr(ch, "seen_at", None)
 
     out: list[str] = []

@@ -322,6 +322,12 @@ def compose(
     carried = _carried(session, email, exclude_delivery)
     verdicts = {cid: v.verdict for cid, v in latest_verdicts(session).items()}
     allowed_bands = BANDS[: _band_rank(recipient.min_band) + 1]
+    # a call the scorer has not rated yet (band NULL) only reaches those who want every band
+    band_ok = (
+        CallRow.band.in_(allowed_bands) | CallRow.band.is_(None)
+        if recipient.min_band == "none"
+        else CallRow.band.in_(allowed_bands)
+    )
     claimed: set[int] = set()
 
     def not_dismissed(row: CallRow) -> bool:
@@ -330,7 +336,7 @@ def compose(
     # --- new and relevant
     rows = session.scalars(
         select(CallRow).where(
-            CallRow.band.in_(allowed_bands),
+            band_ok,
             (CallRow.status.is_(None)) | (CallRow.status != "closed"),
             (CallRow.deadline.is_(None)) | (CallRow.deadline >= now),
         )
@@ -412,7 +418,7 @@ def compose(
     horizon = now + timedelta(days=settings.closing_within_days + 1)
     rows = session.scalars(
         select(CallRow).where(
-            CallRow.band.in_(allowed_bands),
+            band_ok,
             (CallRow.status.is_(None)) | (CallRow.status != "closed"),
             CallRow.deadline >= now,
             CallRow.deadline < horizon,

@@ -267,6 +267,10 @@ def start(
     engine: Engine | None = None,
 ) -> BackgroundScheduler:
     """Build, sync and start the scheduler in background threads; the caller waits."""
+    from pipeline import db
+
+    if engine is None:
+        db.init()  # the project schema first; the job store adds its own table beside it
     scheduler = build_scheduler(schedule, engine=engine)
     scheduler.start(paused=True)  # paused: nothing runs before the jobs are in order
     plans_next = sync_jobs(scheduler, schedule, funcs=funcs)

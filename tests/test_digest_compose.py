@@ -247,3 +247,10 @@ def test_change_sentences() -> None:
     assert changes.describe([changes.Change("status", "closed", "open")], today=today) == [
         "reopened"
     ]
+
+
+def test_a_single_deadline_change_reads_the_same() -> None:
+    one = [changes.Change("deadline", "2027-03-31T22:59:00+00:00", "2027-04-30T22:59:00+00:00")]
+    assert changes.describe(one, today=dt.date(2026, 11, 23)) == [
+        "deadline moved from 31 March to 30 April"
+    ]
