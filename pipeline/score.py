@@ -2,7 +2,7 @@
 
 Pure functions: no Scrapy, no database. The profile (`config/priorities.yaml`, loaded and
 compiled by `pipeline.score_profile`) holds every word list and number; this module holds the
-logic, which follows docs' DOMAIN.md: **eligibility gates, themes rank**.
+logic, which follows shared/design/DOMAIN.md: **eligibility gates, themes rank**.
 
 1. Geography: the OECS, a member, the Eastern Caribbean (written for the OECS), or a wider
    region that includes the members (Caribbean, SIDS, ACP...). The best signal counts fully.
@@ -282,18 +282,18 @@ def _geography(text: str, hits: list[Hit], funder_at: int, p: Profile, f: _Findi
         )
         member_hits = [members[n][0] for n in names]
         if sovereign:
-            text = f"Open to OECS member states: {', '.join(names)} {_quotes(member_hits, 4)}"
+            sentence = f"Open to OECS member states: {', '.join(names)} {_quotes(member_hits, 4)}"
         elif overseas:
-            text = (
+            sentence = (
                 f"Names {', '.join(names)} among French overseas territories in other oceans: "
                 f"a French national call {_quotes(member_hits + overseas, 4)}"
             )
         else:
-            text = (
+            sentence = (
                 "Names OECS associate members (French territories): "
                 f"{', '.join(names)} {_quotes(member_hits, 4)}"
             )
-        signals.append(_Reason(base + extra, text))
+        signals.append(_Reason(base + extra, sentence))
     for rid, rhits in _group(by_kind.get("region", [])).items():
         region = p.regions[rid]
         if region.scope == "oecs":
