@@ -390,6 +390,27 @@ SYNTHETIC: list[tuple[str, dict[str, str], tuple[str, ...], bool | None]] = [
         False,
     ),
     (
+        "sids_named_with_pacific_countries_only",
+        {
+            "title": "Pacific Resilience Facility: call for concept notes",
+            "text": "Community climate adaptation in Pacific Island Countries. As small island "
+            "developing states they face rising seas. Government agencies of Fiji, Tonga and "
+            "Samoa may apply.",
+        },
+        ("none", "low"),
+        False,
+    ),
+    (
+        "sids_in_the_pacific_and_the_caribbean",
+        {
+            "title": "Ocean resilience in SIDS",
+            "text": "Government agencies in small island developing states, including in the "
+            "Pacific and the Caribbean, for coastal resilience and sustainable fisheries.",
+        },
+        ("medium", "high"),
+        True,
+    ),
+    (
         "french_overseas_list",
         {
             "title": "Appel à projets national sur les territoires ultramarins",
