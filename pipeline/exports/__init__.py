@@ -20,9 +20,11 @@ def clean_text(value: str | None) -> str:
     """Text fit for any export: controls removed, '' for None."""
     if not value:
         return ""
-    return _CONTROL.sub("", value)
+    return _CONTROL.sub("", value) if _CONTROL.search(value) else value
 
 
 def one_line(value: str | None) -> str:
     """Text on one line (a summary line, an event title): whitespace runs folded to one space."""
+    if not value:
+        return ""
     return " ".join(clean_text(value).split())
