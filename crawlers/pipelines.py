@@ -9,22 +9,24 @@ Order (see ITEM_PIPELINES in settings.py), and why:
   500 Store      last: writes only what passed every stage; idempotent upsert + change log.
 
 A refused item is quarantined with its reason (never silently lost) and dropped with a
-`DropItem` message that names it.
+`DropItem` message that names it. Bad input that can be repaired (`pipeline.badinput`: huge or
+mis-encoded text, scripts, impossible dates) is repaired, counted as `fundradar/bad_input/<kind>`
+and kept in quarantine as evidence, and the call goes on to be stored.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pipeline.score import load_profile, score_call
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawlers.runlog import COVERAGE_FIELDS, RunLog
-from pipeline import store
+from pipeline import badinput, store
 from pipeline.dedupe import SeenInRun
 from pipeline.normalise import Rejected, normalise
 from pipeline.record import Call
+from pipeline.score import load_profile, score_call
 
 
 def _name(item: Call) -> str:
@@ -45,19 +47,33 @@ class _Stage:
         self.runlog.quarantine(item, reason)
         return DropItem(f"{_name(item)}: {reason}")
 
+    def note_bad_input(self, item: Call, findings: list[badinput.Finding]) -> None:
+        """Count each finding; keep the repaired ones as evidence (the fatal one is refused)."""
+        for f in findings:
+            self.stats.inc_value(f"fundradar/bad_input/{f.kind}")
+            if not f.fatal:
+                self.runlog.quarantine(item, f.reason, refused=False)
+
 
 class NormalisePipeline(_Stage):
     def process_item(self, item: Call) -> Call:
         if not isinstance(item, Call):
             raise DropItem(f"not a Call item: {type(item).__name__}")
         self.stats.inc_value("fundradar/items_seen")
+        findings = badinput.screen(item)
+        self.note_bad_input(item, findings)
+        fatal = next((f for f in findings if f.fatal), None)
+        if fatal is not None:
+            raise self.refuse(item, fatal.reason)
         try:
-            return normalise(item, now=datetime.now(UTC))
+            normalise(item, now=datetime.now(UTC))
         except Rejected as exc:
             raise self.refuse(item, str(exc)) from None
         except Exception as exc:  # a parser bug must cost one item, never the crawl
             self.stats.inc_value("fundradar/errors/normalise")
             raise self.refuse(item, f"normalise failed: {type(exc).__name__}: {exc}") from None
+        self.note_bad_input(item, badinput.after_normalise(item))
+        return item
 
 
 class ValidatePipeline(_Stage):

@@ -86,7 +86,7 @@ class RunLog:
         }  # fmt: skip
         run.status, run.message = self.verdict(session, run, reason, valid)
         if reason == "finished" and valid > 0:
-            store.mark_unlisted(session, self.source, self.started, now)
+            store.mark_unlisted(session, self.source, self.started, now, run_id=self.run_id)
         session.commit()
         session.close()
 
@@ -121,17 +121,25 @@ class RunLog:
         return "ok", "; ".join(problems) or f"{valid} calls"
 
     # --- used by the pipelines -------------------------------------------------------------
-    def quarantine(self, call: Call | None, reason: str, *, url: str | None = None) -> None:
+    def quarantine(
+        self, call: Call | None, reason: str, *, url: str | None = None, refused: bool = True
+    ) -> None:
+        """Keep `call` with its reason. `refused=False`: repaired and passed on, kept as evidence
+        (counted as quarantined, not as dropped)."""
         session = self.open()
         payload = call.to_dict() if call is not None else None
+        if payload is not None:
+            payload["repaired"] = not refused
+        source = call.source if call is not None else self.source
+        where = url or (call.url if call is not None else None)
         store.quarantine(
-            session,
-            source=call.source if call is not None else self.source,
-            url=url or (call.url if call is not None else None),
-            reason=reason,
-            payload=payload,
-            run_id=self.run_id,
+            session, source=source, url=where, reason=reason, payload=payload, run_id=self.run_id
         )
+        if refused:
+            # a page still listed but refused this time is not a call withdrawn
+            store.touch_seen(session, source, where, datetime.now(UTC))
         session.commit()
-        self.stats.inc_value("fundradar/dropped")
-        self.stats.inc_value(f"fundradar/dropped_reason/{reason.split(':')[0][:40]}")
+        self.stats.inc_value("fundradar/quarantined")
+        if refused:
+            self.stats.inc_value("fundradar/dropped")
+            self.stats.inc_value(f"fundradar/dropped_reason/{reason.split(':')[0][:40]}")
