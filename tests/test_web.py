@@ -313,3 +313,31 @@ def test_real_server_with_token_keeps_token_out_of_logs(calls, caplog) -> None: 
     logged = caplog.text
     assert "/calls.csv?token=[redacted]" in logged
     assert TOKEN not in logged
+
+
+def test_fundradar_serve_command_serves_on_loopback(calls) -> None:  # type: ignore[no-untyped-def]
+    """The real command in its own process: prints its address, serves the page and feeds."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fundradar", "serve", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        m = re.match(r"review page on (http://127\.0\.0\.1:\d+/)", line)
+        assert m, (line, proc.stderr.read() if proc.poll() is not None else "")  # type: ignore[union-attr]
+        with urllib.request.urlopen(m.group(1), timeout=10) as resp:
+            html = resp.read().decode("utf-8")
+            assert "Ocean governance in the Eastern Caribbean" in html
+            assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        with urllib.request.urlopen(m.group(1) + "calls.ics", timeout=10) as resp:
+            assert resp.headers["Content-Type"].startswith("text/calendar")
+            assert len(list(Calendar.from_ical(resp.read()).walk("VEVENT"))) == 2
+    finally:
+        proc.terminate()
+        proc.wait(10)

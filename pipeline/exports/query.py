@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +47,6 @@ class CallFilter:
     text: str | None = None  # words in title, summary, funder, programme or reference
     include_dismissed: bool = False  # calls whose latest verdict is not-relevant
     with_deadline: bool = False  # only calls with a deadline (the calendar)
-    extra: tuple[Any, ...] = field(default=(), compare=False)  # more SQL conditions (callers)
 
     def __post_init__(self) -> None:
         if self.min_band is not None and self.min_band not in BANDS:
@@ -88,7 +87,7 @@ def theme_match(flt: CallFilter, themes: Sequence[str] | None) -> bool:
 def conditions(flt: CallFilter) -> list[Any]:
     from pipeline.review import dismissed_call_ids
 
-    conds: list[Any] = list(flt.extra)
+    conds: list[Any] = []
     if flt.min_band is not None:
         conds.append(CallRow.band.in_(BANDS[: BANDS.index(flt.min_band) + 1]))
     if flt.statuses:
@@ -156,12 +155,6 @@ def iter_calls(
 def count_calls(session: Session, flt: CallFilter) -> int:
     stmt = select(func.count()).select_from(CallRow).where(*conditions(flt))
     return int(session.scalar(stmt) or 0)
-
-
-def page(session: Session, flt: CallFilter, *, offset: int, limit: int) -> list[CallRow]:
-    """One page of whole calls for the review page (small: relationships load per page)."""
-    stmt = statement(flt).offset(offset).limit(limit)
-    return [c for c in session.scalars(stmt) if theme_match(flt, c.themes)]
 
 
 def known_values(session: Session) -> dict[str, list[str]]:
