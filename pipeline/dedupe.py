@@ -17,12 +17,13 @@ Order of evidence, strongest first, each an indexed lookup:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from pipeline.dedupe_match import (
@@ -46,7 +47,8 @@ GATE_SAME_LANGUAGE = 55.0
 GATE_CROSS_LANGUAGE = 30.0
 
 
-_aggregators: tuple[object, dict[str, str]] | None = None
+_aggregators: tuple[float, dict[str, str]] | None = None
+_AGGREGATORS_TTL = 30.0  # seconds: config is re-read at most this often, not once per item
 
 
 def aggregator_sources() -> dict[str, str]:
@@ -57,19 +59,20 @@ def aggregator_sources() -> dict[str, str]:
     spider reads the real one, and that name says nothing about who funds the call.
     """
     global _aggregators
+    now = time.monotonic()
+    if _aggregators is not None and now - _aggregators[0] < _AGGREGATORS_TTL:
+        return _aggregators[1]
     try:
         from config.loader import load_sources
 
-        sources = load_sources()
-    except Exception:  # no readable config (a bare test database): no aggregators
-        return {}
-    if _aggregators is None or _aggregators[0] is not sources:
         found = {
-            s.id: s.funder for s in sources.sources
+            s.id: s.funder for s in load_sources().sources
             if s.options.get("aggregator") or "aggregator" in s.funder.lower()
         }  # fmt: skip
-        _aggregators = (sources, found)
-    return _aggregators[1]
+    except Exception:  # no readable config (a bare test database): no aggregators
+        found = {}
+    _aggregators = (now, found)
+    return found
 
 
 def effective_funder(source: str | None, funder: str | None) -> str | None:
@@ -97,64 +100,104 @@ def _canon(call: Call) -> str:
     return call.extra.get("canonical_url") or call.url
 
 
+# Statements built once (with bind parameters) so each lookup costs a cached compile, not a
+# statement construction: dedupe runs for every item of every crawl.
+# page, key, URL (as a call's address, then as any sighting's): one round trip for the
+# common case of a call never seen, each branch on an index
+_KNOWN = (
+    union_all(
+        select(literal(1).label("how"), Sighting.call_id.label("id")).where(
+            Sighting.source == bindparam("source"), Sighting.canonical_url == bindparam("canon")
+        ),
+        select(literal(2), CallRow.id).where(CallRow.key == bindparam("key")),
+        select(literal(3), CallRow.id).where(CallRow.canonical_url == bindparam("canon")),
+        select(literal(4), Sighting.call_id).where(Sighting.canonical_url == bindparam("canon")),
+    )
+    .order_by("how")
+    .limit(1)
+)
+_HOW = {1: ("page", "this page, seen before"), 2: ("ref", "same key"),
+        3: ("url", "same page seen by another source"),
+        4: ("url", "same page seen by another source")}  # fmt: skip
+_IDENT = (
+    select(CallRow.id, CallRow.source, CallRow.source_ref)
+    .where(CallRow.source_ref.in_(bindparam("refs", expanding=True)))
+    .order_by(CallRow.id)
+)
+_COLUMNS = (
+    CallRow.id, CallRow.source, CallRow.source_ref, CallRow.canonical_url, CallRow.title,
+    CallRow.funder, CallRow.language, CallRow.deadlines, CallRow.deadline,
+)  # fmt: skip
+_BY_WINDOW = (
+    select(*_COLUMNS)
+    .where(CallRow.deadline.between(bindparam("lo"), bindparam("hi")))
+    .order_by(CallRow.id.desc())
+    .limit(MAX_CANDIDATES)
+)
+# the first deadline's window, or a stored call without a deadline from the same funder
+_BY_WINDOW_OR_FUNDER = (
+    select(*_COLUMNS)
+    .where(
+        or_(
+            CallRow.deadline.between(bindparam("lo"), bindparam("hi")),
+            and_(CallRow.deadline.is_(None), CallRow.funder == bindparam("funder")),
+        )
+    )
+    .order_by(CallRow.id.desc())
+    .limit(MAX_CANDIDATES)
+)
+_BY_FUNDER = (
+    select(*_COLUMNS)
+    .where(CallRow.funder == bindparam("funder"))
+    .order_by(CallRow.id.desc())
+    .limit(MAX_CANDIDATES)
+)
+
+
 def find_match(session: Session, call: Call) -> Match | None:
+    # Core on the session's connection: same transaction (earlier upserts are flushed), none
+    # of the ORM's per-statement bookkeeping
+    conn = session.connection()
     canon = _canon(call)
-    sighting = session.scalars(
-        select(Sighting).where(Sighting.source == call.source, Sighting.canonical_url == canon)
-    ).first()
-    if sighting is not None:
-        return Match(sighting.call, "page", "this page, seen before")
-    row = session.scalars(select(CallRow).where(CallRow.key == call_key(call))).first()
-    if row is not None:
-        return Match(row, "ref", f"same key {row.key}")
-    row = session.scalars(select(CallRow).where(CallRow.canonical_url == canon)).first()
-    if row is None:
-        sighting = session.scalars(select(Sighting).where(Sighting.canonical_url == canon)).first()
-        row = sighting.call if sighting is not None else None
-    if row is not None:
-        return Match(row, "url", "same page seen by another source")
-    idents = set(identifiers(call.title, call.url, upper=False))
+    known = conn.execute(_KNOWN, {"source": call.source, "canon": canon, "key": call_key(call)})
+    hit = known.first()
+    if hit is not None:
+        how, why = _HOW[hit.how]
+        return Match(session.get_one(CallRow, hit.id), how, why)
+    refs = set(identifiers(call.title, call.url, upper=False))
     if call.source_ref:
-        idents.add(call.source_ref)
-    if idents:
-        row = session.scalars(
-            select(CallRow).where(CallRow.source_ref.in_(sorted(idents))).order_by(CallRow.id)
-        ).first()
-        if row is not None and not (
-            row.source == call.source and row.source_ref != call.source_ref
-        ):
-            return Match(row, "identifier", f"funder identifier {row.source_ref}")
+        refs.add(call.source_ref)
+    if refs:
+        for row_id, source, ref in conn.execute(_IDENT, {"refs": sorted(refs)}):
+            if source == call.source and ref != call.source_ref:
+                continue  # another call of the same source (its own identifier differs)
+            return Match(session.get_one(CallRow, row_id), "identifier", f"funder identifier {ref}")
     return _fuzzy_match(session, call)
 
 
 # --- fuzzy stage ------------------------------------------------------------------------------
 
-_COLUMNS = (
-    CallRow.id, CallRow.source, CallRow.source_ref, CallRow.canonical_url, CallRow.title,
-    CallRow.funder, CallRow.language, CallRow.deadlines, CallRow.deadline,
-)  # fmt: skip
-
 
 def candidates(session: Session, call: Call) -> list[dict[str, Any]]:
     """Stored calls that could be `call` by deadline or funder, as plain dicts (not ORM rows:
     loading a few hundred full rows per item would cost more than judging them)."""
-    deadlines = list(call.deadlines) or ([call.deadline] if call.deadline else [])
-    conds = [
-        CallRow.deadline.between(d - CANDIDATE_WINDOW, d + CANDIDATE_WINDOW) for d in deadlines
-    ]
+    conn = session.connection()
+    deadlines = sorted(call.deadlines) or ([call.deadline] if call.deadline else [])
     funder = effective_funder(call.source, call.funder)
-    if funder:
-        if deadlines:
-            # a stored call without a deadline can only be matched through its funder
-            conds.append(and_(CallRow.deadline.is_(None), CallRow.funder == funder))
+    found: dict[int, dict[str, Any]] = {}
+    for i, d in enumerate(deadlines):
+        lo, hi = deadline_window(d)
+        if i == 0 and funder:
+            rows = conn.execute(_BY_WINDOW_OR_FUNDER, {"lo": lo, "hi": hi, "funder": funder})
         else:
-            conds.append(CallRow.funder == funder)
-    if not conds:
-        return []
-    rows = session.execute(
-        select(*_COLUMNS).where(or_(*conds)).order_by(CallRow.id.desc()).limit(MAX_CANDIDATES)
-    ).all()
-    return [row._asdict() for row in rows]
+            rows = conn.execute(_BY_WINDOW, {"lo": lo, "hi": hi})
+        for row in rows:
+            found.setdefault(row.id, row._asdict())
+    if not deadlines and funder:
+        # without a deadline, the funder is the only narrowing left
+        for row in conn.execute(_BY_FUNDER, {"funder": funder}):
+            found.setdefault(row.id, row._asdict())
+    return list(found.values())
 
 
 def _gate(item: Record, cand: dict[str, Any]) -> bool:

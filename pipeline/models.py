@@ -67,7 +67,7 @@ class CallRow(Base):
     canonical_url: Mapped[str] = mapped_column(String(2000), index=True)
     title: Mapped[str] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
-    funder: Mapped[str | None] = mapped_column(String(300))
+    funder: Mapped[str | None] = mapped_column(String(300), index=True)  # dedupe candidates
     programme: Mapped[str | None] = mapped_column(String(300))
     instrument: Mapped[str | None] = mapped_column(String(300))
     language: Mapped[str | None] = mapped_column(String(8))
@@ -119,7 +119,7 @@ class Sighting(Base):
     source: Mapped[str] = mapped_column(String(50))
     source_ref: Mapped[str | None] = mapped_column(String(300))
     url: Mapped[str] = mapped_column(String(2000))
-    canonical_url: Mapped[str] = mapped_column(String(2000))
+    canonical_url: Mapped[str] = mapped_column(String(2000), index=True)  # dedupe by URL
     title: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
     # hash of the listing entry: a detail page is fetched again only when this changes

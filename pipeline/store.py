@@ -157,12 +157,18 @@ def _relist(session: Session, row: CallRow, now: datetime, run_id: int | None) -
     row.listed, row.unlisted_at = True, None
 
 
+_SEARCH = Match.__new__(Match)  # sentinel: "look it up" (None means "looked: no match")
+
+
 def upsert(
     session: Session, call: Call, *, now: datetime, run_id: int | None = None,
-    match: Match | None = None,
+    match: Match | None = _SEARCH,
 ) -> Stored:  # fmt: skip
-    """Insert or update one normalised, scored call. Flushes; the caller commits."""
-    if match is None:
+    """Insert or update one normalised, scored call. Flushes; the caller commits.
+
+    `match`: what `pipeline.dedupe.find_match` found, when the caller already asked it.
+    """
+    if match is _SEARCH:
         match = find_match(session, call)
     if match is None:
         row = CallRow(key=call_key(call), source=call.source, first_seen=now, last_seen=now)

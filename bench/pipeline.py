@@ -1,0 +1,269 @@
+"""Pipeline speed: normalise + dedupe + score + store on N generated calls, beside a plain
+SQLite bulk insert of the same rows in the same run.
+
+    /work/venv/bin/python bench/pipeline.py              # 10,000 calls
+    /work/venv/bin/python bench/pipeline.py -n 2000 --seed 3
+
+The calls are generated (reconstructed — not captures): titles drawn from the vocabulary of real
+call titles in English and French, 40 funders, 14 sources, deadlines spread over two years and
+written as funders write them ("31 mars 2027", "March 31, 2027 17:00 CET", "31/03/2027"),
+budget texts, HTML summaries of 1-3 kB. About 12% are planted duplicates: the same call from an
+aggregator (title reworded, date only) or the other language page of the funder's site, so the
+fuzzy stage has real work; about 5% are the same item again (a re-crawl).
+
+Each call goes through the same functions a crawl uses, in the same order: `badinput.screen`,
+`normalise`, `validate`, `score_call`, `store.upsert` (which runs `dedupe.find_match`), with a
+commit per call as `StorePipeline` does. The figure to report is the ratio of the two speeds
+(pipeline calls/s over bulk-insert rows/s); the stage times say where the time goes. Also
+printed: how many planted duplicates were merged (a sanity check of dedupe at scale, not a
+quality figure — the labelled pairs are that).
+
+Prints; asserts nothing (benchmarks report, tests assert).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+             "septembre", "octobre", "novembre", "décembre"]  # fmt: skip
+MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December"]  # fmt: skip
+TOPICS_EN = [
+    "climate adaptation", "coastal resilience", "marine protected areas", "sargassum",
+    "renewable energy", "circular economy", "waste management", "food security", "fisheries",
+    "youth employment", "gender equality", "digital skills", "public health", "education",
+    "disaster risk reduction", "biodiversity", "water and sanitation", "sustainable tourism",
+    "regional cooperation", "civil society", "social protection", "blue economy", "agriculture",
+    "data and statistics", "governance", "migration", "culture", "research infrastructure",
+]  # fmt: skip
+TOPICS_FR = {
+    "climate adaptation": "adaptation au changement climatique",
+    "coastal resilience": "résilience du littoral", "sargassum": "sargasses",
+    "renewable energy": "énergies renouvelables", "circular economy": "économie circulaire",
+    "food security": "sécurité alimentaire", "youth employment": "emploi des jeunes",
+    "gender equality": "égalité femmes-hommes", "public health": "santé publique",
+    "biodiversity": "biodiversité", "regional cooperation": "coopération régionale",
+    "civil society": "société civile", "blue economy": "économie bleue",
+}  # fmt: skip
+PLACES = ["the Caribbean", "small island states", "the Eastern Caribbean", "Africa", "the Pacific",
+          "Latin America", "the OECS", "overseas territories", "Europe", "the Sahel"]  # fmt: skip
+KINDS_EN = ["Call for proposals", "Call for projects", "Grant programme", "Open call",
+            "Call for expressions of interest", "Small grants", "Joint call"]  # fmt: skip
+KINDS_FR = ["Appel à projets", "Appel à propositions", "Appel à manifestation d'intérêt"]
+SOURCES = ["eu_ft", "afd", "anr", "auf", "ird", "expertise_france", "interreg_caraibes",
+           "fcr_martinique", "fcr_guadeloupe", "region_guadeloupe", "ambafrance_lc",
+           "karib_horizon", "undp_sgp", "cdb"]  # fmt: skip
+AGGREGATOR = "fundsforngos"
+TZ = ["Europe/Paris", "America/Guadeloupe", "America/St_Lucia", "Europe/Brussels"]
+
+
+def deadline_text(rng: random.Random, when: datetime, lang: str) -> str:
+    style = rng.randrange(4)
+    if lang == "fr" and style < 2:
+        return f"Date limite : {when.day} {MONTHS_FR[when.month - 1]} {when.year} à 12h00"
+    if style == 0:
+        return f"Deadline: {MONTHS_EN[when.month - 1]} {when.day}, {when.year} 17:00 CET"
+    if style == 1:
+        return f"{when.day} {MONTHS_EN[when.month - 1]} {when.year}"
+    if style == 2:
+        return when.strftime("%d/%m/%Y")
+    return when.strftime("%Y-%m-%d")
+
+
+def generate(n: int, seed: int) -> tuple[list, int]:  # type: ignore[type-arg]
+    """n raw calls; returns them and the number of planted duplicates of another call."""
+    from pipeline.record import Call
+
+    rng = random.Random(seed)
+    funders = [f"Funder {i} {rng.choice(['Foundation', 'Agency', 'Fund', 'Programme'])}"
+               for i in range(36)] + ["European Commission", "Agence française de développement",
+                                      "Région Guadeloupe", "Agence nationale de la recherche"]  # fmt: skip
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    calls: list[Call] = []
+    originals: list[tuple[Call, datetime, str, str]] = []
+    planted = 0
+    serial = 0
+    while len(calls) < n:
+        roll = rng.random()
+        if originals and roll < 0.12:
+            base, when, topic, place = rng.choice(originals)
+            planted += 1
+            if rng.random() < 0.6 or base.language != "fr" and topic not in TOPICS_FR:
+                # an aggregator's copy: reworded title, date only, aggregator's own funder name
+                title = f"{base.funder}: {base.title}" if rng.random() < 0.5 else (
+                    base.title.replace("Call for proposals", "Grants for").replace(
+                        "Appel à projets", "AAP"))  # fmt: skip
+                calls.append(Call(source=AGGREGATOR, url=f"https://www2.fundsforngos.org/"
+                                  f"grant-{serial}/", title=title,
+                                  funder="fundsforNGOs (aggregator)",
+                                  summary=base.summary, language=base.language,
+                                  deadline_texts=[when.strftime("%Y-%m-%d")]))  # fmt: skip
+            else:
+                # the funder's page in the other language
+                fr = base.language != "fr"
+                t = TOPICS_FR.get(topic, topic) if fr else topic
+                title = (f"{rng.choice(KINDS_FR)} : {t}" if fr else f"Call for projects: {t}")
+                title += f" {when.year}"
+                calls.append(Call(source=base.source, url=base.url.rstrip("/") + ("-fr" if fr
+                                  else "-en"), title=title, funder=base.funder,
+                                  language="fr" if fr else "en",
+                                  deadline_texts=[deadline_text(rng, when, "fr" if fr else "en")]))  # fmt: skip
+            serial += 1
+            continue
+        if calls and roll < 0.17:
+            again = rng.choice(calls)  # a re-crawl of a page already seen
+            calls.append(Call(**{k: copy.deepcopy(v) for k, v in again.__dict__.items() if k not in (
+                "notes", "deadlines", "eligible_countries", "eligible_applicants",
+                "themes", "reasons")}))  # fmt: skip
+            continue
+        lang = "fr" if rng.random() < 0.35 else "en"
+        topic, place = rng.choice(TOPICS_EN), rng.choice(PLACES)
+        when = start + timedelta(days=rng.randrange(730), hours=rng.randrange(24))
+        if lang == "fr":
+            title = f"{rng.choice(KINDS_FR)} : {TOPICS_FR.get(topic, topic)} ({place}) {when.year}"
+        else:
+            title = f"{rng.choice(KINDS_EN)}: {topic} in {place} {when.year}"
+        source = rng.choice(SOURCES)
+        summary = "<div>" + "".join(
+            f"<p>{rng.choice(KINDS_EN)} on {rng.choice(TOPICS_EN)} for organisations in "
+            f"{rng.choice(PLACES)}; co-financing up to {rng.randrange(50, 90)} %.</p>"
+            for _ in range(rng.randrange(8, 25))
+        ) + "</div>"  # fmt: skip
+        budget = rng.choice([f"up to EUR {rng.randrange(50, 900)},000 per project",
+                             f"enveloppe de {rng.randrange(1, 9)},5 M€", None,
+                             f"USD {rng.randrange(10, 99)},000 – {rng.randrange(100, 500)},000"])  # fmt: skip
+        call = Call(
+            source=source, url=f"https://{source}.example.org/calls/{serial}",
+            source_ref=f"REF-{serial}" if source == "eu_ft" else None,
+            title=title, summary=summary, funder=rng.choice(funders), language=lang,
+            deadline_texts=[deadline_text(rng, when, lang)], budget_text=budget,
+        )  # fmt: skip
+        call.extra["timezone"] = rng.choice(TZ)
+        serial += 1
+        calls.append(call)
+        originals.append((call, when, topic, place))
+    return calls, planted
+
+
+def run_pipeline(calls: list, now: datetime) -> dict:  # type: ignore[type-arg]
+
+
+    from crawlers.pipelines import validate
+    from pipeline import badinput, db, store
+    from pipeline.normalise import Rejected, normalise
+    from pipeline.score import load_profile, score_call
+
+    profile = load_profile()
+    session = db.session_factory()()
+    stage = Counter[str]()
+    outcomes = Counter[str]()
+    matches = Counter[str]()
+    total_start = time.perf_counter()
+    for raw in calls:
+        call = copy.deepcopy(raw)
+        t0 = time.perf_counter()
+        findings = badinput.screen(call)
+        if any(f.fatal for f in findings):
+            outcomes["refused"] += 1
+            continue
+        try:
+            normalise(call, now=now)
+        except Rejected:
+            outcomes["refused"] += 1
+            continue
+        t1 = time.perf_counter()
+        if validate(call):
+            outcomes["invalid"] += 1
+            continue
+        result = score_call(call, profile)
+        call.score, call.band, call.eligible = result.score, result.band, result.eligible
+        call.themes, call.reasons = list(result.themes), list(result.reasons)
+        t2 = time.perf_counter()
+        from pipeline.dedupe import find_match
+
+        match = find_match(session, call)
+        t3 = time.perf_counter()
+        stored = store.upsert(session, call, now=now, match=match)
+        session.commit()  # per item, as StorePipeline does
+        t4 = time.perf_counter()
+        stage["normalise"] += t1 - t0
+        stage["score"] += t2 - t1
+        stage["dedupe"] += t3 - t2
+        stage["store"] += t4 - t3
+        outcomes[stored.outcome] += 1
+        if stored.match:
+            matches[stored.match] += 1
+    elapsed = time.perf_counter() - total_start
+    session.close()
+    return {"elapsed": elapsed, "stage": stage, "outcomes": outcomes, "matches": matches}
+
+
+def bulk_insert(db_path: Path) -> tuple[float, int]:
+    """The same stored rows, into an empty copy of the calls table, in one executemany."""
+    src = sqlite3.connect(db_path)
+    rows = src.execute("SELECT * FROM calls").fetchall()
+    columns = [d[0] for d in src.execute("SELECT * FROM calls LIMIT 1").description]
+    ddl = src.execute("SELECT sql FROM sqlite_master WHERE name = 'calls'").fetchone()[0]
+    src.close()
+    target = db_path.with_name("bulk.db")
+    conn = sqlite3.connect(target)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # the same pragmas as pipeline.db
+    conn.execute(ddl)
+    marks = ", ".join("?" for _ in columns)
+    start = time.perf_counter()
+    with conn:
+        conn.executemany(f"INSERT INTO calls ({', '.join(columns)}) VALUES ({marks})", rows)
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed, len(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=10_000, help="calls to generate (10,000)")
+    parser.add_argument("--seed", type=int, default=20261127)
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="fundradar-bench-"))
+    os.environ["FUNDRADAR_HOME"] = str(home)
+    from pipeline import db
+
+    db.init()
+    calls, planted = generate(args.n, args.seed)
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    result = run_pipeline(calls, now)
+    db_path = Path(db.get_engine().url.database or "")
+    bulk_s, bulk_rows = bulk_insert(db_path)
+
+    n = len(calls)
+    speed = n / result["elapsed"]
+    bulk_speed = bulk_rows / bulk_s
+    print(f"pipeline: {n:,} generated calls in {result['elapsed']:.1f} s = {speed:,.0f} calls/s")
+    print(f"  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in result["stage"].most_common()))
+    print(f"  outcomes: {dict(result['outcomes'])}")
+    print(f"  linked by: {dict(result['matches'])}")
+    print(f"  planted duplicates of another call: {planted:,}; merged as sightings or takeovers: "
+          f"{result['outcomes']['sighting']:,}")  # fmt: skip
+    print(f"plain SQLite bulk insert (executemany, one transaction) of the {bulk_rows:,} stored "
+          f"rows: {bulk_s:.3f} s = {bulk_speed:,.0f} rows/s")  # fmt: skip
+    print(f"ratio: the pipeline runs at 1/{bulk_speed / speed:,.0f} of a bulk insert "
+          f"({speed / bulk_speed:.2%})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
