@@ -47,8 +47,12 @@ def generic_spider(source: Source) -> type[SourceSpider]:
         "Caveats: none known; behaviour comes from the config entry alone.\n"
         "Fixture: none bundled unless tests/fixtures/<id>/ exists."
     )
-    return type(class_name(source.id), (base,), {"name": source.id, "__module__": __name__,
-                                                  "__doc__": doc})  # fmt: skip
+
+    def load_source(self: SourceSpider) -> Source:
+        return source  # the entry this class was made from (same file the crawl reads)
+
+    attrs = {"name": source.id, "__module__": __name__, "__doc__": doc, "load_source": load_source}
+    return type(class_name(source.id), (base,), attrs)
 
 
 def _generate() -> list[str]:
