@@ -111,3 +111,25 @@ def test_parse_since() -> None:
     assert parse_since("2026-11-01", now) == datetime(2026, 11, 1, 4, 0, tzinfo=UTC)
     assert parse_since("2026-11-01T10:00+00:00", now) == datetime(2026, 11, 1, 10, tzinfo=UTC)
     assert parse_since(None, now) is None
+
+
+def test_broken_pipe_is_a_quiet_success() -> None:
+    """`fundradar export csv | head -c 200`: the reader stops early; no error, exit code 0."""
+    import os
+    import subprocess
+    import sys
+
+    with db.session_scope() as s:
+        for i in range(800):  # ~250 KB of CSV: more than a pipe buffer holds
+            add_call(s, i + 1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fundradar", "export", "csv"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    head = proc.stdout.read(200)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(30) == 0, err
+    assert head.startswith(b"\xef\xbb\xbfscore,band,title")
+    assert err == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -85,6 +86,24 @@ def build_filter(base: CallFilter, opts: dict[str, Any], now: datetime) -> CallF
     return base.but(**changes)
 
 
+def _to_stdout(chunks: Iterator[str]) -> None:
+    # bytes, so the output is UTF-8 whatever the terminal's locale says
+    stdout = getattr(sys.stdout, "buffer", None)
+    try:
+        for chunk in chunks:
+            if stdout is None:
+                sys.stdout.write(chunk)
+            else:
+                stdout.write(chunk.encode("utf-8"))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `fundradar export csv | head`: the reader has what it wanted; stop quietly with
+        # success, as `cat` does (click would turn the broken pipe into exit code 1), and point
+        # stdout at /dev/null so the interpreter's final flush does not fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def emit(output: Path | None, produce: Callable[[Any, list[int]], Iterator[str]], what: str,
          *, newline: str | None = None) -> None:  # fmt: skip
     """Stream text chunks to stdout, or atomically to a file with a summary line on stderr."""
@@ -94,14 +113,7 @@ def emit(output: Path | None, produce: Callable[[Any, list[int]], Iterator[str]]
     counter: list[int] = []
     with db.session_scope() as session:
         if output is None:
-            # bytes, so the output is UTF-8 whatever the terminal's locale says
-            stdout = getattr(sys.stdout, "buffer", None)
-            for chunk in produce(session, counter):
-                if stdout is None:
-                    sys.stdout.write(chunk)
-                else:
-                    stdout.write(chunk.encode("utf-8"))
-            sys.stdout.flush()
+            _to_stdout(produce(session, counter))
             return
         with atomic_text(output, encoding="utf-8", newline=newline or "") as fh:
             for chunk in produce(session, counter):
