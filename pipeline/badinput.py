@@ -90,7 +90,9 @@ def screen(call: Call) -> list[Finding]:
         if _MOJIBAKE.search(value):
             fixed = _fix_mojibake(value)
             if fixed is not None:
-                found.append(Finding("encoding", f"{name} was UTF-8 read as Latin-1; repaired"))
+                found.append(
+                    Finding("encoding", f"{name} was UTF-8 read as Latin-1, decoded again")
+                )
                 value = fixed
         bad = value.count("\ufffd")
         if bad:
@@ -102,13 +104,27 @@ def screen(call: Call) -> list[Finding]:
 
     if not (call.title or "").strip() and not any(f.fatal for f in found):
         found.append(Finding("no_title", "no title", fatal=True))
-    return found
+    return _one_per_kind(found)
+
+
+def _one_per_kind(found: list[Finding]) -> list[Finding]:
+    """One finding per kind and call (a page counts once as mis-encoded, not once a field)."""
+    merged: dict[str, Finding] = {}
+    for f in found:
+        if f.kind in merged:
+            first = merged[f.kind]
+            merged[f.kind] = Finding(f.kind, f"{first.detail}; {f.detail}", first.fatal or f.fatal)
+        else:
+            merged[f.kind] = f
+    return list(merged.values())
 
 
 def after_normalise(call: Call) -> list[Finding]:
     """Findings normalise left in the call's notes (dates it refused)."""
-    return [
-        Finding("bad_date", note)
-        for note in call.notes
-        if note.startswith(("deadline rejected", "opening date rejected", "period rejected"))
-    ]
+    return _one_per_kind(
+        [
+            Finding("bad_date", note)
+            for note in call.notes
+            if note.startswith(("deadline rejected", "opening date rejected", "period rejected"))
+        ]
+    )
