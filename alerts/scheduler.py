@@ -65,9 +65,11 @@ _work_lock = threading.Lock()
 
 def crawl_job() -> None:
     """Crawl every enabled source, each in a child process."""
-    from fundradar.crawling import crawl
-
+    # the lock first, before any slow import: when a crawl and a digest are both caught up at
+    # start, the crawl (submitted first) takes it and the digest waits for fresh calls
     with _work_lock:
+        from fundradar.crawling import crawl
+
         summaries = crawl([])
     bad = [s for s in summaries if s.status in ("failed", "empty")]
     for s in summaries:
