@@ -72,8 +72,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
-    except BrokenPipeError:  # `fundradar export csv | head`
-        sys.exit(0)
     except Exception as exc:  # a bug: one line for the user, the traceback in a log file
         where = _save_traceback()
         click.echo(f"fundradar: unexpected error: {type(exc).__name__}: {exc} ({where})", err=True)
