@@ -12,12 +12,13 @@ Evidence, strongest first, and why in this order:
 2. **The canonical URL.** Feeds often link straight to the funder's page.
 3. **Title, funder and deadline together.** A title alone is never enough: funders reuse titles
    every year ("Je coopère avec les pays de l'OECO" 2021 and 2022), so a different year or
-   round in the titles, a funder that disagrees, or deadlines more than a day and a half apart
-   rule a pair out; then rapidfuzz's token ratios decide for titles in one language. For titles
-   in two languages (the AFD and Interreg Caraïbes pages exist in French and English) a small
-   glossary maps common French and Spanish call words to English and rapidfuzz's Jaro-Winkler
-   similarity pairs cognates ("coopération"/"cooperation", "sargasses"/"sargassum"); because
-   that is weaker evidence it needs the deadlines and the funders to agree, never "unknown".
+   round in the titles, different places (the scorer's geography), a funder that disagrees,
+   or deadlines more than a day and a half apart rule a pair out; then rapidfuzz's token
+   ratios decide for titles in one language. For titles in two languages (the AFD and
+   Interreg Caraïbes pages exist in French and English) a small glossary maps common French
+   and Spanish call words to English and rapidfuzz's Jaro-Winkler similarity pairs cognates
+   ("coopération"/"cooperation", "sargasses"/"sargassum"); because that is weaker evidence it
+   needs the deadlines and the funders to agree, never "unknown".
 
 Missing values are "unknown", never agreement: a record without a deadline matches only on a
 near-identical title from a funder that agrees.
@@ -51,7 +52,6 @@ TITLE_STRICT = 93.0  # when one of them is unknown (different calls reached 74 o
 CROSS_SAME = 0.55
 COGNATE_JW = 0.9  # Jaro-Winkler similarity for two words to count as cognates
 COGNATE_MIN_LEN = 5  # shorter words must match exactly ("data" is not "date")
-FUNDER_DIFFERENT = 40.0  # funder names this unlike (and no known alias) are two funders
 
 _YEAR = re.compile(r"(?<![\d/.-])(19[5-9]\d|20\d\d)(?![\d/])")
 # Funders' identifiers: EU topic ids (HORIZON-CL4-2025-03-DIGITAL-EMERGING-02), EuropeAid
@@ -209,12 +209,16 @@ def _content_tokens(folded: str, *, translate: bool) -> list[str]:
     return words
 
 
-def _identifiers(*texts: str | None) -> frozenset[str]:
-    found: set[str] = set()
-    for t in texts:
-        if t:
-            found.update(m.group(0).upper() for m in _IDENT.finditer(t))
+@lru_cache(maxsize=65536)
+def _ids_in(text: str) -> frozenset[str]:
+    found = (m.group(0) for m in _IDENT.finditer(text))
     return frozenset(i for i in found if any(c.isdigit() for c in i) and len(i) >= 8)
+
+
+def identifiers(*texts: str | None, upper: bool = True) -> frozenset[str]:
+    """Funders' identifiers written in the texts (upper-cased unless `upper=False`)."""
+    found: frozenset[str] = frozenset().union(*(_ids_in(t) for t in texts if t))
+    return frozenset(i.upper() for i in found) if upper else found
 
 
 def _editions(folded: str) -> frozenset[int]:
@@ -251,11 +255,11 @@ class Record:
 
 
 @lru_cache(maxsize=65536)
-def _title_features(title: str) -> tuple[str, frozenset[str], frozenset[int], tuple[str, ...],
+def title_features(title: str) -> tuple[str, frozenset[str], frozenset[int], tuple[str, ...],
                                         tuple[str, ...]]:  # fmt: skip
     """(boilerplate-free folded title, years, editions, content words, translated words)."""
     no_ids = title
-    for i in _identifiers(title):
+    for i in identifiers(title):
         no_ids = re.sub(re.escape(i), " ", no_ids, flags=re.IGNORECASE)
     years = frozenset(_YEAR.findall(no_ids))
     folded = _strip_boilerplate(fold(no_ids))
@@ -352,19 +356,29 @@ _GENERIC_ORG_WORDS = frozenset(
     caraibe caraibes caribe office institute institut instituto union commission comision
     department council conseil consejo region embassy ambassade embajada facility secretariat
     organisation organization organizacion united nations states etats grants small global world
-    research recherche investigacion environment environnement""".split()  # noqa: SIM905
+    research recherche investigacion environment environnement via and des the pour for public
+    publique state etat government""".split()  # noqa: SIM905
 )
 
 
 def _distinctive_word_shared(wa: set[str], wb: set[str]) -> bool:
     """Both names share a word that names the body ("mercociudades", "darwin"), allowing a
     letter or two of spelling difference between languages."""
-    da = [w for w in wa if len(w) >= 5 and w not in _GENERIC_ORG_WORDS]
-    db = [w for w in wb if len(w) >= 5 and w not in _GENERIC_ORG_WORDS]
-    return any(fuzz.ratio(x, y) >= 90 for x in da for y in db)
+    da = [w for w in wa if _distinctive(w)]
+    db = [w for w in wb if _distinctive(w)]
+    # short names ("ACP", "OECS") must be equal; longer ones may differ by a letter or two
+    return any(x == y or (min(len(x), len(y)) >= 5 and fuzz.ratio(x, y) >= 90)
+               for x in da for y in db)  # fmt: skip
 
 
+def _distinctive(word: str) -> bool:
+    return len(word) >= 3 and not word.isdigit() and word not in _GENERIC_ORG_WORDS \
+        and word not in _STOP  # fmt: skip
+
+
+@lru_cache(maxsize=65536)
 def funders_agree(a: str | None, b: str | None) -> str:
+    """ "agree", "disagree" or "unknown" (one is missing, or an intermediary is named)."""
     fa, fb = fold(a), fold(b)
     if not fa or not fb:
         return "unknown"
@@ -380,11 +394,9 @@ def funders_agree(a: str | None, b: str | None) -> str:
         return "agree"  # "Agence nationale de la recherche" / "ANR"
     if _distinctive_word_shared(wa, wb):
         return "agree"  # "Red Mercociudades – Programa …" / "Mercocidades"
-    if fuzz.token_set_ratio(fa, fb) < FUNDER_DIFFERENT:
-        return "disagree"
-    # an intermediary or a partner named instead of the funder ("CPVA", "via GCFI"): not a
-    # disagreement, but not agreement either
-    return "unknown"
+    # two names with nothing in common name two bodies. (An intermediary named instead of the
+    # funder — "via CPVA" — shares a word with it, or is missing: "unknown", not this.)
+    return "disagree"
 
 
 def deadlines_agree(a: tuple[datetime, ...], b: tuple[datetime, ...]) -> str:
@@ -395,6 +407,49 @@ def deadlines_agree(a: tuple[datetime, ...], b: tuple[datetime, ...]) -> str:
             if abs(x - y) <= DEADLINE_TOLERANCE:
                 return "agree"
     return "disagree"
+
+
+@lru_cache(maxsize=65536)
+def places(title: str) -> frozenset[str]:
+    """Where a title says the call is for, from the scorer's geography (one source of truth,
+    in three languages): "oecs:Dominica" for a member, "oecs:*" for the OECS or the Eastern
+    Caribbean as a whole, "else:<id>" for a region elsewhere ("else:africa"). Wide regions
+    (the Caribbean, SIDS, ACP) are left out: copies of one call widen or narrow them freely."""
+    try:
+        from pipeline.score_profile import fold as profile_fold
+        from pipeline.score_profile import load_profile
+
+        profile = load_profile()
+        hits = profile.matcher.analyse(title).layer("geo")
+    except Exception:  # no readable profile: no place evidence, never a crash
+        return frozenset()
+    found: set[str] = set()
+    before, after = profile.donor_before, profile.donor_after
+    for hit in hits:
+        # a place in a donor phrase ("Canada Fund", "Embassy of Japan") says who pays, as the
+        # scorer reads it too
+        if before and before.search(profile_fold(title[max(0, hit.start - 40) : hit.start])):
+            continue
+        if after and after.search(profile_fold(title[hit.end : hit.end + 40])):
+            continue
+        kind, key = hit.entry.kind, hit.entry.key
+        if kind == "member":
+            found.add(f"oecs:{key}")
+        elif kind == "org" or (kind == "region" and key == "eastern_caribbean"):
+            found.add("oecs:*")
+        elif kind == "elsewhere":
+            found.add(f"else:{key}")
+    return frozenset(found)
+
+
+def places_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Both titles name places and none of them can be the same place."""
+    if not a or not b or a & b:
+        return False
+    # "the OECS" as a whole and one of its members can be the same call
+    whole_a = "oecs:*" in a and any(x.startswith("oecs:") for x in b)
+    whole_b = "oecs:*" in b and any(x.startswith("oecs:") for x in a)
+    return not (whole_a or whole_b)
 
 
 def _idents_related(x: str, y: str) -> bool:
@@ -443,7 +498,7 @@ def title_similarity(a: str, b: str, *, subset_words: int = 3) -> float:
     A title whose words are all in the other scores 100 (token_set) when it has at least
     `subset_words` words: aggregators add the funder, the acronym or the year to a title.
     """
-    fa, fb = _title_features(a)[0], _title_features(b)[0]
+    fa, fb = title_features(a)[0], title_features(b)[0]
     if not fa or not fb:
         return 0.0
     acronyms = _acronyms(a) | _acronyms(b)
@@ -479,9 +534,15 @@ def _coverage(words: tuple[str, ...], other: tuple[str, ...]) -> float:
     return matched / total
 
 
+def _translated(title: str) -> bool:
+    """Does the glossary change any of the title's words (is it French or Spanish)?"""
+    f = title_features(title)
+    return f[3] != f[4]
+
+
 def cross_language_similarity(a: str, b: str) -> float:
     """0-1: the smaller share of each title's content words matched in the other."""
-    ta, tb = _title_features(a)[4], _title_features(b)[4]
+    ta, tb = title_features(a)[4], title_features(b)[4]
     if len(ta) < 2 or len(tb) < 2:
         return 0.0
     return min(_coverage(ta, tb), _coverage(tb, ta))
@@ -514,9 +575,9 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
         return False, why, 0.0
     # an identifier in a title, URL or source_ref names the call; one in a summary may be a
     # neighbour ("see also topic …"), so it can confirm a match but never rule one out
-    ids_a = _identifiers(ra.title, ra.url) | ({ref_a} if _looks_like_id(ref_a) else set())
-    ids_b = _identifiers(rb.title, rb.url) | ({ref_b} if _looks_like_id(ref_b) else set())
-    shared = (ids_a & (ids_b | _identifiers(rb.text))) | (ids_b & _identifiers(ra.text))
+    ids_a = identifiers(ra.title, ra.url) | ({ref_a} if _looks_like_id(ref_a) else set())
+    ids_b = identifiers(rb.title, rb.url) | ({ref_b} if _looks_like_id(ref_b) else set())
+    shared = (ids_a & (ids_b | identifiers(rb.text))) | (ids_b & identifiers(ra.text))
     if shared:
         return True, f"same funder identifier {sorted(shared)[0]}", 100.0
     if ids_a and ids_b and not any(_idents_related(x, y) for x in ids_a for y in ids_b):
@@ -527,8 +588,8 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
         return True, "same page", 100.0
 
     # 3. title, funder and deadline together
-    fa, years_a, ed_a, _, _ = _title_features(ra.title)
-    fb, years_b, ed_b, _, _ = _title_features(rb.title)
+    fa, years_a, ed_a, _, _ = title_features(ra.title)
+    fb, years_b, ed_b, _, _ = title_features(rb.title)
     if not fa or not fb:
         return False, "a title is missing", 0.0
     if years_a and years_b and not (years_a & years_b):
@@ -537,6 +598,10 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
         return False, why, 0.0
     if ed_a and ed_b and not (ed_a & ed_b):
         return False, "different round or edition of a call", 0.0
+    # one programme's regional variants share title, funder and deadline ("CFLI – Eastern
+    # Caribbean" and "CFLI – Jamaica"): geography decides
+    if places_conflict(places(ra.title), places(rb.title)):
+        return False, "different places named", 0.0
     funder = funders_agree(ra.funder, rb.funder)
     if funder == "disagree":
         return False, f"different funders ({ra.funder} / {rb.funder})", 0.0
@@ -568,17 +633,18 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
             known = "deadline" if deadline == "agree" else "funder"
             return True, f"near-identical title ({sim:.0f}) and same {known}", sim
     # titles in two languages; a pair in one language never gets here (sibling topics of one
-    # call share many words, so this weaker test would merge them)
-    cross = cross_language_similarity(ra.title, rb.title)
-    if (
-        both
-        and not (ra.language and rb.language and ra.language == rb.language)
-        and cross >= CROSS_SAME
-    ):
-        why = f"same call in two languages (words {cross:.0%}), same funder and deadline"
-        return True, why, cross * 100
-    why = f"titles differ (similarity {sim:.0f}, across languages {cross:.0%})"
-    return False, why, max(sim, cross * 100)
+    # call share many words, so this weaker test would merge them). The language tags come
+    # from the whole page and can both say "en" for a French title on a page with an English
+    # summary, so the titles' own words count too.
+    if both and (not (ra.language and rb.language and ra.language == rb.language)
+                 or _translated(ra.title) != _translated(rb.title)):  # fmt: skip
+        cross = cross_language_similarity(ra.title, rb.title)
+        if cross >= CROSS_SAME:
+            why = f"same call in two languages (words {cross:.0%}), same funder and deadline"
+            return True, why, cross * 100
+        why = f"titles differ (similarity {sim:.0f}, across languages {cross:.0%})"
+        return False, why, max(sim, cross * 100)
+    return False, f"titles differ (similarity {sim:.0f})", sim
 
 
 def _looks_like_id(ref: str) -> bool:

@@ -163,3 +163,36 @@ def test_works_on_call_records_too() -> None:
 )
 def test_funder_agreement(a: str | None, b: str, expected: str) -> None:
     assert funders_agree(a, b) == expected
+
+
+def test_regional_variants_of_one_programme_are_different_calls() -> None:
+    """Same funder, same deadline, same wording: the places decide (the scorer's geography)."""
+    a = {
+        "title": "Canada Fund for Local Initiatives – Eastern Caribbean call for proposals 2027",
+        "funder": "Global Affairs Canada",
+        "deadline": "2027-05-03",
+        "url": "https://c.example/1",
+    }
+    b = dict(a, title="Canada Fund for Local Initiatives – Jamaica call for proposals 2027",
+             url="https://c.example/2")  # fmt: skip
+    assert same_call(a, b) == (False, "different places named")
+    # the OECS as a whole and one of its members can be the same call
+    c = dict(a, title="Canada Fund for Local Initiatives – Saint Lucia call for proposals 2027",
+             url="https://c.example/3")  # fmt: skip
+    d = dict(a, title="Canada Fund for Local Initiatives – OECS call for proposals 2027",
+             url="https://c.example/4")  # fmt: skip
+    assert same_call(c, d)[0]
+
+
+def test_a_french_title_tagged_english_still_matches_across_languages() -> None:
+    """Page language comes from the whole page; the title's own words say French."""
+    fr = {
+        "title": "Appel à projets : emploi des jeunes dans la Caraïbe 2027",
+        "language": "en",
+        "funder": "World Bank",
+        "deadline": "2027-04-30",
+        "url": "https://w.example/fr",
+    }
+    en = dict(fr, title="Call for projects: youth employment in the Caribbean 2027",
+              url="https://w.example/en")  # fmt: skip
+    assert same_call(fr, en)[0]
