@@ -583,8 +583,8 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
     if ids_a and ids_b and not any(_idents_related(x, y) for x in ids_a for y in ids_b):
         return False, "different funder identifiers", 0.0
 
-    # 2. canonical URL
-    if ra.url and rb.url and ra.url.rstrip("/") == rb.url.rstrip("/"):
+    # 2. canonical URL (http/https and www. or not: one page)
+    if ra.url and rb.url and _page_identity(ra.url) == _page_identity(rb.url):
         return True, "same page", 100.0
 
     # 3. title, funder and deadline together
@@ -645,6 +645,10 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
         why = f"titles differ (similarity {sim:.0f}, across languages {cross:.0%})"
         return False, why, max(sim, cross * 100)
     return False, f"titles differ (similarity {sim:.0f})", sim
+
+
+def _page_identity(url: str) -> str:
+    return re.sub(r"^[a-z]+://(www\.)?", "", url.strip().lower()).rstrip("/")
 
 
 def _looks_like_id(ref: str) -> bool:
