@@ -50,7 +50,7 @@ def test_order_of_evidence(session) -> None:  # type: ignore[no-untyped-def]
                                     url=eu.url, title="Changed title"))  # fmt: skip
     assert page is not None and (page.row.id, page.how) == (eu.id, "page")
     moved = find_match(session, call(source="eu_ft", source_ref="HORIZON-CL6-2026-01-OCEAN-02",
-                                     url="https://ec.europa.eu/new-address", title="x"))  # fmt: skip
+                                     url="https://ec.europa.eu/new", title="x"))  # fmt: skip
     assert moved is not None and (moved.row.id, moved.how) == (eu.id, "ref")
     linked = find_match(session, call(source="fundsforngos", url=eu.url, title="y"))
     assert linked is not None and (linked.row.id, linked.how) == (eu.id, "url")
