@@ -182,6 +182,7 @@ def run_pipeline(calls: list, now: datetime) -> dict:  # type: ignore[type-arg]
 
     from crawlers.pipelines import validate
     from pipeline import badinput, db, store
+    from pipeline.dedupe import find_match
     from pipeline.normalise import Rejected, normalise
     from pipeline.score import load_profile, score_call
 
@@ -213,8 +214,6 @@ def run_pipeline(calls: list, now: datetime) -> dict:  # type: ignore[type-arg]
         call.score, call.band, call.eligible = result.score, result.band, result.eligible
         call.themes, call.reasons = list(result.themes), list(result.reasons)
         t2 = time.perf_counter()
-        from pipeline.dedupe import find_match
-
         match = find_match(session, call)
         t3 = time.perf_counter()
         stored = store.upsert(session, call, now=now, match=match)

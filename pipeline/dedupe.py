@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -37,9 +37,10 @@ from pipeline.dedupe_match import (
 from pipeline.models import CallRow, Sighting
 from pipeline.record import Call
 
-# SQL window around each deadline: the decision's own tolerance, plus a margin for the stored
-# `deadline` being the *next* deadline of a multi-stage call rather than the one the item has.
-CANDIDATE_WINDOW = DEADLINE_TOLERANCE + timedelta(hours=12)
+# SQL window around each of the item's deadlines: the decision's own tolerance, so nothing it
+# would accept is left out. (The stored `deadline` is the call's *next* deadline: a copy that
+# gives only a stage already past is found through its identifier or its URL, not here.)
+CANDIDATE_WINDOW = DEADLINE_TOLERANCE
 MAX_CANDIDATES = 400  # a window this full means a generated or broken feed; keep it bounded
 # Cheap gate before the full decision (rapidfuzz, 0-100). Well under the decision's own
 # thresholds: it only spares `judge` the obviously different titles.

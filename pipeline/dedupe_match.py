@@ -534,10 +534,19 @@ def _coverage(words: tuple[str, ...], other: tuple[str, ...]) -> float:
     return matched / total
 
 
-def _translated(title: str) -> bool:
-    """Does the glossary change any of the title's words (is it French or Spanish)?"""
+def _foreign_share(title: str) -> float:
+    """Share of the title's content words the glossary translates (French or Spanish ones)."""
     f = title_features(title)
-    return f[3] != f[4]
+    if not f[3]:
+        return 0.0
+    return sum(1 for a, b in zip(f[3], f[4], strict=True) if a != b) / len(f[3])
+
+
+def _titles_in_two_languages(a: str, b: str) -> bool:
+    """One title is clearly French or Spanish (40% of its words in the glossary), the other
+    has none: the page tags said one language, the titles' own words say two."""
+    sa, sb = _foreign_share(a), _foreign_share(b)
+    return max(sa, sb) >= 0.4 and min(sa, sb) == 0.0
 
 
 def cross_language_similarity(a: str, b: str) -> float:
@@ -637,7 +646,7 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
     # from the whole page and can both say "en" for a French title on a page with an English
     # summary, so the titles' own words count too.
     if both and (not (ra.language and rb.language and ra.language == rb.language)
-                 or _translated(ra.title) != _translated(rb.title)):  # fmt: skip
+                 or _titles_in_two_languages(ra.title, rb.title)):  # fmt: skip
         cross = cross_language_similarity(ra.title, rb.title)
         if cross >= CROSS_SAME:
             why = f"same call in two languages (words {cross:.0%}), same funder and deadline"

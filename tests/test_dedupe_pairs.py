@@ -196,3 +196,17 @@ def test_a_french_title_tagged_english_still_matches_across_languages() -> None:
     en = dict(fr, title="Call for projects: youth employment in the Caribbean 2027",
               url="https://w.example/en")  # fmt: skip
     assert same_call(fr, en)[0]
+
+
+def test_one_glossary_word_does_not_make_a_second_language() -> None:
+    """Two French calls of one funder with the same deadline, on different topics."""
+    a = {
+        "title": "Appel à propositions : culture (Caraïbe orientale) 2028",
+        "language": "fr",
+        "funder": "ANR",
+        "deadline": "2028-07-21",
+        "url": "https://anr.example/1",
+    }
+    b = dict(a, title="Appel à manifestation d'intérêt : biodiversité (Caraïbe orientale) 2028",
+             url="https://anr.example/2")  # fmt: skip
+    assert not same_call(a, b)[0]
