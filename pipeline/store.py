@@ -266,7 +266,9 @@ def mark_unlisted(
     """After a complete crawl: sightings of `source` not seen in it are no longer listed.
 
     Calls are never deleted; a call is unlisted when none of its sightings is listed any more,
-    and that is recorded as a change (field `listed`, True -> False).
+    and that is recorded as a change (field `listed`, True -> False). When the page that owned
+    the call's data is the one gone (a site moved its page), the best-ranked place still
+    listing it becomes the owner, so the next crawl of that place keeps the call up to date.
     """
     stale = session.scalars(
         select(Sighting).where(
@@ -276,11 +278,16 @@ def mark_unlisted(
     for s in stale:
         s.listed = False
         call = s.call
-        if call.listed and not any(o.listed for o in call.sightings if o is not s):
+        others = [o for o in call.sightings if o is not s and o.listed]
+        if call.listed and not others:
             call.listed = False
             call.unlisted_at = now
             session.add(CallChange(call=call, run_id=run_id, field="listed", old_value=True,
                                    new_value=False, seen_at=now))  # fmt: skip
+        elif others and _owner(call) == (s.source, s.canonical_url):
+            heir = min(others, key=lambda o: (source_rank(o.source), -o.last_seen.timestamp()))
+            call.extra = {**(call.extra or {}), "data_source": heir.source,
+                          "data_page": heir.canonical_url}  # fmt: skip
     session.flush()
     return len(stale)
 

@@ -219,3 +219,17 @@ def test_quarantine_counts_per_source(session) -> None:  # type: ignore[no-untyp
     assert store.quarantine_counts(session) == {"afd": 2, "anr": 1}
     kept = session.scalars(select(Quarantine)).first()
     assert kept is not None and len(kept.payload["summary"]) == 2001  # cut: evidence, not a copy
+
+
+def test_a_moved_page_hands_the_call_to_the_page_still_listing_it(session) -> None:  # type: ignore[no-untyped-def]
+    """The funder moves its page (no identifier): the new address is linked by title; once the
+    old one is gone from the listing, the new one owns the call and its edits are tracked."""
+    t = datetime(2026, 11, 20, tzinfo=UTC)
+    old = store.upsert(session, _call(), now=t).row
+    moved = {"url": "https://www.afd.fr/fr/appels-a-projets/fisong-2026-economie-bleue"}
+    assert store.upsert(session, _call(**moved), now=t + timedelta(days=7)).outcome == "sighting"
+    store.mark_unlisted(session, "afd", t + timedelta(days=7), t + timedelta(days=7))
+    assert old.listed is True and old.extra["data_page"] == moved["url"]
+    later = store.upsert(session, _call(**moved, deadline_texts=["13 mars 2027 à 12h00"]),
+                         now=t + timedelta(days=14))  # fmt: skip
+    assert later.outcome == "updated" and later.changes == ("deadlines",)
