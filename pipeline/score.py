@@ -4,21 +4,31 @@ Pure functions: no Scrapy, no database. The profile (`config/priorities.yaml`, l
 compiled by `pipeline.score_profile`) holds every word list and number; this module holds the
 logic, which follows shared/design/DOMAIN.md: **eligibility gates, themes rank**.
 
+0. Cues: words that change what the names near them mean. "X are not eligible" / "excluding X"
+   remove X (an applicant type or a place) in either direction within its clause; "partners
+   from X" makes X a partner, not the applicant; "such as X" makes the countries X examples.
+   Names inside other names count for nothing ("Santo Domingo" is no health theme, "Asociación
+   de Estados del Caribe" no NGO), nor does the funder's own name (its seat, its mandate).
 1. Geography: the OECS, a member, the Eastern Caribbean (written for the OECS), or a wider
    region that includes the members (Caribbean, SIDS, ACP...). The best signal counts fully.
+   A list of countries inside a wider region that leaves out every OECS place decides ("Latin
+   America and the Caribbean: Bolivia, Cuba, Haiti...").
 2. Themes: OECS priorities found in the text, strongest first, with diminishing returns.
-3. Applicants: governments / regional bodies add points; NGO- or university-only routes lose a
-   few; firms-only, individuals-only or closed groups are capped at "low".
-4. Funder and instrument priors (Interreg Caraïbes +, ANR -, procurement -).
+3. Applicants: governments / regional bodies add points; routes led only by NGOs,
+   universities or firms lose points; firms-only, individuals-only or closed groups are capped
+   at "low".
+4. Funder and instrument priors (Interreg Caraïbes +, ANR -, procurement and recruitment -).
 5. Gates: restricted elsewhere (another region only, EU Member States, French labs, US domestic)
-   -> score halved and capped at "low", eligible False. Written for the OECS area -> "medium" at
-   least.
+   -> score halved and capped at "low", eligible False. "High" needs OECS-specific geography, a
+   real priority theme and the Commission or a government as a plausible applicant; a call
+   without one of them stays at upper "medium". Written for the OECS area -> "medium" at least.
 
 Every reason is a sentence that quotes the call's own words, listed in the order they weigh.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -59,16 +69,29 @@ class _Findings:
 
     reasons: list[_Reason] = field(default_factory=list)
     gate: list[str] = field(default_factory=list)  # restriction / closed-group sentences
+    notes: list[str] = field(default_factory=list)  # caps and floors, shown last
     restricted: bool = False
     closed: bool = False
-    oecs_specific: bool = False
-    any_geography: bool = False  # the OECS, a member or any region that includes them
+    # where the call is for: "oecs" (the OECS, a sovereign or British member, the Eastern
+    # Caribbean, or a French instrument pairing its associates with Caribbean partners),
+    # "associate" (Martinique, Guadeloupe or Saint-Martin alone: a local call), "overseas" (those
+    # named among all French overseas territories), "wider" (a region that includes the OECS),
+    # or "none"
+    tier: str = "none"
     wider: set[str] = field(default_factory=set)
     public_applicants: bool = False
+    partner_route: bool = False  # only NGOs, universities or firms lead
+    associates_only: bool = False  # an EU/France-wide call the French associates may enter
     countries: list[str] = field(default_factory=list)
     themes: list[str] = field(default_factory=list)
+    theme_points: float = 0.0
     cap: float = 100.0  # from instruments such as procurement
     overseas_list: bool = False  # French associates named only in a list of all overseas France
+
+    @property
+    def oecs_named(self) -> bool:
+        """Any OECS place named, the French associates included."""
+        return self.tier in ("oecs", "associate", "overseas")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -148,20 +171,6 @@ def _cap_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _excluded(found: Analysis) -> set[int]:
-    """ids of hits that follow an exclusion cue ("Not eligible: ...") in the same sentence."""
-    first_cue: dict[int, int] = {}
-    for cue in found.layer("cue"):
-        first_cue[cue.sentence] = min(cue.start, first_cue.get(cue.sentence, cue.start))
-    out: set[int] = set()
-    for layer in ("geo", "theme", "applicant", "funder"):
-        for h in found.layer(layer):
-            cue_at = first_cue.get(h.sentence)
-            if cue_at is not None and h.start > cue_at:
-                out.add(id(h))
-    return out
-
-
 def _group(hits: list[Hit]) -> dict[str, list[Hit]]:
     out: dict[str, list[Hit]] = {}
     for h in hits:
@@ -184,6 +193,85 @@ def _resolve_ambiguous(hits: list[Hit]) -> list[Hit]:
                 continue
         out.append(h)
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Cues: exclusion, partner and example scopes
+# ------------------------------------------------------------------------------------------------
+
+# a partner cue reaches only a few words: "In partnership with a public body, NGOs may apply"
+# keeps NGOs as the applicant
+_PARTNER_REACH = 60
+_COLON_NEXT = re.compile(r"[^\S\n]*:")
+_WORD_CHAR = re.compile(r"[^\W_]")
+
+Span = tuple[int, int]
+
+
+@dataclass
+class _Scopes:
+    """Character spans that each kind of cue points at (exclusion, partner, example)."""
+
+    spans: dict[str, list[Span]] = field(default_factory=dict)
+
+    def covers(self, kind: str, hit: Hit) -> bool:
+        return any(a <= hit.start and hit.end <= b for a, b in self.spans.get(kind, ()))
+
+
+def _scopes(text: str, found: Analysis, p: Profile) -> _Scopes:
+    """Where each cue reaches, in either direction, never past its clause.
+
+    A `before` cue ("excluding") reaches forward to the end of its clause; an `after` cue ("are
+    not eligible") back to the start of its clause, unless it opens the clause or a colon follows
+    it ("Not eligible: start-ups; NGOs."), when it reaches forward to the end of the sentence.
+    """
+    cues = found.layer("cue")
+    out = _Scopes()
+    if not cues:
+        return out
+    bounds = found.bounds  # offsets where sentences end
+    puncts: list[int] = []  # ; and : (a list after a colon is still the same sentence)
+    words: list[Span] = []  # but, however, mais, pero...
+    if p.clause_break is not None:
+        for m in p.clause_break.finditer(fold(text)):
+            if m.group() in ";:":
+                puncts.append(m.start())
+            else:
+                words.append(m.span())
+
+    for cue in cues:
+        i = bisect.bisect_right(bounds, cue.start)
+        sentence_start = bounds[i - 1] + 1 if i else 0
+        sentence_end = bounds[i] if i < len(bounds) else len(text)
+        clause_start = max(
+            [sentence_start]
+            + [x + 1 for x in puncts if sentence_start <= x < cue.start]
+            + [b for a, b in words if sentence_start <= a and b <= cue.start]
+        )
+        word_break = min([a for a, _ in words if cue.end <= a < sentence_end] + [sentence_end])
+        clause_end = min([x for x in puncts if cue.end <= x < sentence_end] + [word_break])
+
+        forward = cue.entry.kind == "before"
+        colon = _COLON_NEXT.match(text, cue.end) is not None
+        if not forward and (colon or not _WORD_CHAR.search(text, clause_start, cue.start)):
+            forward = True
+        if forward:
+            # "Not eligible: a; b; c." -- after a colon the list runs to the sentence's end
+            end = word_break if colon else clause_end
+            span = (cue.end, end)
+            if cue.entry.key == "partner":
+                span = (cue.end, min(end, cue.end + _PARTNER_REACH))
+        else:
+            span = (clause_start, cue.start)
+            if cue.entry.key == "partner":
+                span = (max(clause_start, cue.start - _PARTNER_REACH), cue.start)
+        out.spans.setdefault(cue.entry.key, []).append(span)
+    return out
+
+
+def _inside(hit: Hit, names: list[Span]) -> bool:
+    """The hit overlaps one of the spans (a place or proper name that holds its words)."""
+    return any(hit.start < b and a < hit.end for a, b in names)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -224,16 +312,11 @@ def _narrowed(text: str, hits: list[Hit], p: Profile) -> list[Hit]:
     return out
 
 
-def _eligible_places(hits: list[Hit], text: str, funder_at: int, p: Profile) -> list[Hit]:
-    """Places outside the OECS that say where the call is open, not who pays for it.
-
-    Dropped: places named in the funder field (its seat: "High Commission of Canada in
-    Barbados"), and places in a donor phrase ("Embassy of Japan", "Canada Fund").
-    """
+def _eligible_places(hits: list[Hit], text: str, p: Profile) -> list[Hit]:
+    """Places outside the OECS that say where the call is open, not who pays for it: places in
+    a donor phrase ("Embassy of Japan", "Canada Fund", "a UK Government scheme") are dropped."""
     out = []
     for h in hits:
-        if h.start >= funder_at:
-            continue
         if p.donor_before and p.donor_before.search(fold(text[max(0, h.start - 40) : h.start])):
             continue
         if p.donor_after and p.donor_after.search(fold(text[h.end : h.end + 40])):
@@ -242,19 +325,10 @@ def _eligible_places(hits: list[Hit], text: str, funder_at: int, p: Profile) -> 
     return out
 
 
-def _overseas_elsewhere(
-    text: str, by_kind: dict[str, list[Hit]], funder_at: int, p: Profile
-) -> list[Hit]:
-    """Places outside the Caribbean named in the call itself (not the funder's seat)."""
-    return [
-        h
-        for h in _eligible_places(by_kind.get("elsewhere", []), text, funder_at, p)
-        if not p.elsewhere[h.entry.key].caribbean
-    ]
-
-
-def _geography(text: str, hits: list[Hit], funder_at: int, p: Profile, f: _Findings) -> None:
-    geo = p.config.geography
+def _geography(
+    text: str, hits: list[Hit], scopes: _Scopes, funders: set[str], p: Profile, f: _Findings
+) -> None:
+    geo, s = p.config.geography, p.scoring
     hits = _resolve_ambiguous([h for h in hits if h.entry.kind != "ignore"])
     hits = _narrowed(text, hits, p)
     by_kind: dict[str, list[Hit]] = {}
@@ -266,12 +340,14 @@ def _geography(text: str, hits: list[Hit], funder_at: int, p: Profile, f: _Findi
         signals.append(
             _Reason(geo.organisation.points, f"Written for {geo.organisation.label} {_quotes(org)}")
         )
+    french_only = False
     if members := _group(by_kind.get("member", [])):
         names = sorted(members, key=lambda n: members[n][0].start)
         f.countries = names
         sovereign = [n for n in names if not p.members[n].french]
+        french_only = not sovereign
         base = geo.members.points if sovereign else geo.members.french_associate_points
-        overseas = [] if sovereign else _overseas_elsewhere(text, by_kind, funder_at, p)
+        overseas = [] if sovereign else _overseas_elsewhere(text, by_kind, p)
         if overseas:
             # Guadeloupe and Martinique listed with La Réunion or Mayotte: a French national
             # call open to every overseas territory, not one written for the Caribbean
@@ -301,45 +377,85 @@ def _geography(text: str, hits: list[Hit], funder_at: int, p: Profile, f: _Findi
         else:
             f.wider.add(rid)
             signals.append(_Reason(region.points, f"Covers {region.label} {_quotes(rhits)}"))
-    f.oecs_specific = bool(by_kind.get("org") or by_kind.get("member")) or any(
-        p.regions[h.entry.key].scope == "oecs" for h in by_kind.get("region", [])
+
+    regions = [p.regions[h.entry.key] for h in by_kind.get("region", [])]
+    # Interreg Caraïbes, the FCR: French-territory instruments that pair Martinique, Guadeloupe
+    # or Saint-Martin with Caribbean partners, the OECS states first among them
+    partnering = any(p.funders[x].oecs_partners for x in funders) and (
+        french_only or any(r.caribbean for r in regions)
     )
+    if (
+        by_kind.get("org")
+        or any(r.scope == "oecs" for r in regions)
+        or (members and not french_only)
+    ):
+        f.tier = "oecs"
+    elif french_only and f.overseas_list:
+        f.tier = "overseas"
+    elif partnering:
+        f.tier = "oecs"
+        f.notes.append(
+            "An instrument that pairs the French associate members with Caribbean partners: "
+            "cooperation with the OECS"
+        )
+    elif french_only:
+        f.tier = "associate"  # Martinique, Guadeloupe or Saint-Martin alone: a local call
+    elif signals:
+        f.tier = "wider"
 
-    f.any_geography = bool(signals)
-    # the best geography signal counts fully, the others only add a little
+    # the best geography signal counts fully, the others only add a little, and geography
+    # together stays under a ceiling: themes and applicants must rank the calls of one place
     signals.sort(key=lambda r: -r.points)
-    factor = p.scoring.second_region_factor
+    room = s.geography_max_points
     for i, r in enumerate(signals):
-        f.reasons.append(r if i == 0 else _Reason(r.points * factor, r.text))
+        points = min(room, r.points if i == 0 else r.points * s.second_region_factor)
+        room -= points
+        f.reasons.append(_Reason(points, r.text))
 
-    _restrictions(text, by_kind, funder_at, p, f)
+    _restrictions(text, by_kind, scopes, p, f)
+
+
+def _overseas_elsewhere(text: str, by_kind: dict[str, list[Hit]], p: Profile) -> list[Hit]:
+    """Places outside the Caribbean named in the call itself (not as the donor)."""
+    return [
+        h
+        for h in _eligible_places(by_kind.get("elsewhere", []), text, p)
+        if not p.elsewhere[h.entry.key].caribbean
+    ]
 
 
 def _restrictions(
-    text: str, by_kind: dict[str, list[Hit]], funder_at: int, p: Profile, f: _Findings
+    text: str, by_kind: dict[str, list[Hit]], scopes: _Scopes, p: Profile, f: _Findings
 ) -> None:
-    present = set(f.wider) | ({"oecs"} if f.oecs_specific else set())
+    present = set(f.wider)
+    if f.tier == "oecs":
+        present.add("oecs")
+    elif f.oecs_named:
+        # Martinique, Guadeloupe, Saint-Martin are EU outermost regions and overseas France
+        present.add("outermost_regions")
     for rid, rhits in _group(by_kind.get("restriction", [])).items():
         restriction = p.restrictions[rid]
-        if not present & set(restriction.lifted_by):
-            f.restricted = True
-            f.gate.append(f"Restricted to {restriction.label}: not eligible {_quotes(rhits)}")
+        if present & set(restriction.lifted_by):
+            continue
+        if present & set(restriction.opened_to_associates_by):
+            f.associates_only = True
+            f.notes.append(
+                f"Restricted to {restriction.label}, which the French associate members may "
+                f"enter: at most low {_quotes(rhits)}"
+            )
+            continue
+        f.restricted = True
+        f.gate.append(f"Restricted to {restriction.label}: not eligible {_quotes(rhits)}")
 
-    elsewhere = _eligible_places(by_kind.get("elsewhere", []), text, funder_at, p)
-    if not elsewhere or f.oecs_specific:
+    elsewhere = _eligible_places(by_kind.get("elsewhere", []), text, p)
+    if not elsewhere or f.oecs_named:
         return
-    groups = {h.entry.key for h in elsewhere}
-    all_caribbean = all(p.elsewhere[g].caribbean for g in groups)
-
-    def outweighed(region_id: str) -> bool:
-        rule = p.regions[region_id].outweighed_by
-        return (rule == "caribbean_countries" and all_caribbean) or (
-            rule == "one_region" and len(groups) == 1
-        )
-
-    if all(outweighed(r) for r in f.wider):
-        # no wider region, or only mentions that the named places outweigh: "Caribbean" with
-        # Jamaica alone, "SIDS" with Pacific countries alone -> the call is for those places
+    # countries named outside the OECS (not as examples) decide over a wider region that
+    # contains them: "Latin America and the Caribbean: Bolivia, Cuba, Haiti" is for those
+    # countries; "SIDS, LDCs and African States" (regions) or "such as Jamaica" are not a list
+    listed = {h.entry.key for h in elsewhere if h.entry.country and not scopes.covers("example", h)}
+    open_regions = [r for r in f.wider if not listed & set(p.regions[r].contains)]
+    if not open_regions:
         labels = "; ".join(dict.fromkeys(p.elsewhere[h.entry.key].label for h in elsewhere))
         f.restricted = True
         f.gate.append(
@@ -347,7 +463,10 @@ def _restrictions(
         )
 
 
-def _applicants(hits: list[Hit], p: Profile, f: _Findings) -> None:
+def _applicants(hits: list[Hit], partners: list[Hit], p: Profile, f: _Findings) -> None:
+    if partners:
+        labels = " and ".join(dict.fromkeys(p.applicants[h.entry.key].label for h in partners))
+        f.notes.append(f"Named as partners, not as the applicant: {labels} {_quotes(partners)}")
     groups = _group(hits)
     if not groups:
         return
@@ -365,7 +484,9 @@ def _applicants(hits: list[Hit], p: Profile, f: _Findings) -> None:
             f"Only {' and '.join(a.label for a in who)} may apply: at most low {_quotes(quoted)}"
         )
         return
-    if kinds <= {"civil", "research"}:
+    if not kinds & {"public", "local"}:
+        # NGOs, universities or firms lead: governments and the Commission at most as partners
+        f.partner_route = True
         points = max(a.points for a in ordered) + p.scoring.only_civil_or_research_points
         quoted = [h for a in ordered for h in groups[a.id]]
         labels = " and ".join(a.label for a in ordered)
@@ -398,6 +519,7 @@ def _themes(hits: list[Hit], p: Profile, f: _Findings) -> None:
         points.append(s.theme_unit_points * strength * decay)
     total = sum(points)
     scale = min(1.0, s.theme_max_points / total) if total else 1.0
+    f.theme_points = total * scale
     for pts, (_, tid, thits) in zip(points, strengths, strict=True):
         f.themes.append(tid)
         f.reasons.append(_Reason(pts * scale, f"Theme: {p.themes[tid].label} {_quotes(thits)}"))
@@ -416,6 +538,44 @@ def _funders(hits: list[Hit], p: Profile, f: _Findings) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
+def _gates(raw: float, p: Profile, f: _Findings) -> float:
+    """The score after the eligibility gates, caps and floor; notes say which ones bit."""
+    s, bands = p.scoring, p.bands
+    if f.restricted:
+        return min(max(raw, 0.0) * s.restricted_factor, s.restricted_cap)
+    if f.closed:
+        return min(raw, s.closed_group_cap)
+    if f.tier == "none":
+        if raw > s.no_geography_cap:
+            # eligibility gates: a call that names no place at all may be domestic anywhere
+            f.notes.append("No place or region named: eligibility unknown, so at most low")
+        return min(raw, s.no_geography_cap)
+
+    caps: list[tuple[float, str]] = []
+    if f.associates_only:
+        caps.append((s.associates_only_cap, ""))  # its note is written with the restriction
+    if f.tier == "wider":
+        caps.append((s.wider_region_cap, "Open to a wider region, not written for the OECS"))
+    elif f.tier in ("associate", "overseas"):
+        caps.append(
+            (s.associate_local_cap, "A call of the French associate members without OECS partners")
+        )
+    if f.partner_route:
+        caps.append((s.partner_route_cap, "Governments and the Commission at most as partners"))
+    if f.theme_points < s.high_theme_min_points:
+        caps.append((s.no_theme_cap, "No clear OECS priority theme"))
+    score = raw
+    for cap, why in sorted(caps):
+        if score > cap:
+            score = cap
+            if why:
+                f.notes.append(f"{why}: at most {p.band(cap)}")
+    if f.tier in ("oecs", "associate") and not f.associates_only and score < bands.medium:
+        score = bands.medium
+        f.notes.append("Kept at medium: written for the OECS area, even with a modest theme")
+    return score
+
+
 def score_call(call: Call | Mapping[str, Any], profile: Profile | None = None) -> ScoreResult:
     """Score one call (a pipeline.record.Call or a mapping with the score-contract fields)."""
     p = profile or load_profile()
@@ -423,46 +583,49 @@ def score_call(call: Call | Mapping[str, Any], profile: Profile | None = None) -
     if not text.strip():
         return ScoreResult(0, "none", None, [], ["No text to score"], [])
     found = p.matcher.analyse(text)
-    dropped = _excluded(found)
+    scopes = _scopes(text, found, p)
 
-    def kept(layer: str) -> list[Hit]:
-        return [h for h in found.layer(layer) if id(h) not in dropped]
+    # names that hold other words: a theme or applicant word inside a place or a proper name
+    # ("Santo Domingo", "Asociación de Estados del Caribe") is part of that name
+    geo_all = found.layer("geo")
+    places = [(h.start, h.end) for h in geo_all if h.entry.kind != "restriction"]
+    proper = [(h.start, h.end) for h in geo_all if h.entry.kind == "ignore"]
+
+    def body(layer: str) -> list[Hit]:
+        # the funder's own name is who pays, not where the call is open, what it is about or
+        # who may apply ("U.S. Embassy Bridgetown (Barbados, the Eastern Caribbean and the OECS)")
+        return [h for h in found.layer(layer) if h.start < funder_at]
+
+    geo = [h for h in body("geo") if not scopes.covers("exclusion", h)]
+    applicants, partners = [], []
+    for h in body("applicant"):
+        if _inside(h, places) or scopes.covers("exclusion", h):
+            continue
+        (partners if scopes.covers("partner", h) else applicants).append(h)
+    themes = [h for h in body("theme") if not _inside(h, places)]
+    funder_hits = [h for h in found.layer("funder") if not _inside(h, proper)]
 
     f = _Findings()
-    _geography(text, kept("geo"), funder_at, p, f)
-    _applicants(kept("applicant"), p, f)
-    _themes(kept("theme"), p, f)
-    _funders(kept("funder"), p, f)
+    _funders(funder_hits, p, f)
+    _geography(text, geo, scopes, {h.entry.key for h in funder_hits}, p, f)
+    _applicants(applicants, partners, p, f)
+    _themes(themes, p, f)
 
     raw = sum(r.points for r in f.reasons)
-    s, bands = p.scoring, p.bands
-    notes: list[str] = []
-    if f.restricted:
-        score = min(max(raw, 0.0) * s.restricted_factor, s.restricted_cap)
-    elif f.closed:
-        score = min(raw, s.closed_group_cap)
-    elif f.oecs_specific and not f.overseas_list and raw < bands.medium:
-        score = bands.medium
-        notes.append("Kept at medium: written for the OECS area, even with a modest theme")
-    elif not f.any_geography and raw > s.no_geography_cap:
-        # eligibility gates: a call that names no place at all may be domestic anywhere
-        score = s.no_geography_cap
-        notes.append("No place or region named: eligibility unknown, so at most low")
-    else:
-        score = raw
+    score = _gates(raw, p, f)
     score_int = max(0, min(100, round(min(score, f.cap))))
 
     if f.restricted:
         eligible: bool | None = False
     elif f.closed:
         eligible = None
-    elif f.oecs_specific or (f.wider and f.public_applicants):
+    elif f.oecs_named or (f.wider and f.public_applicants):
         eligible = True
     else:
         eligible = None
 
     ranked = sorted(f.reasons, key=lambda r: -abs(r.points))
-    reasons = f.gate + [r.text for r in ranked] + notes
+    reasons = f.gate + [r.text for r in ranked] + f.notes
     if not reasons:
         reasons = ["Nothing in the OECS profile: no OECS place, priority theme or known funder"]
     return ScoreResult(

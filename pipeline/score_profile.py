@@ -9,9 +9,11 @@ Matching rules (what a maintainer writes in the YAML must match the way text is 
 * Text is folded to lower case without accents, one character for one character, so offsets in
   the folded text are offsets in the original and reasons can quote the call's own words.
 * Words are cut at anything that is not a letter or digit ("Sainte-Lucie" -> sainte, lucie).
-* Each word is reduced by a light stemmer (plural -s/-es/-ies, French -aux, a final -e/-a/-o,
-  a doubled final consonant): "caribéennes" and "caribéen" both become "caribeen". No heavy NLP:
-  the stemmer only has to map a word and its inflections to the same key, consistently.
+* Each word is reduced by a light stemmer (plural -s/-es/-ies, French -aux, a final -e/-a/-o
+  on words of six letters or more, a doubled final consonant): "caribéennes" and "caribéen" both
+  become "caribeen". Short words keep their last letter, so "santé" never reads as "Santa" and
+  "portés" never as "port". No heavy NLP: the stemmer only has to map a word and its inflections
+  to the same key, consistently.
 * Small connector words (and, of, the, et, de, la, y...) are skipped inside phrases, so
   "Antigua & Barbuda" matches "Antigua and Barbuda". A connector written at the start of a
   phrase ("la Dominique") must stand right before it in the text.
@@ -38,6 +40,7 @@ from fundradar.exceptions import ConfigError
 
 PROFILE_FILE = "priorities.yaml"
 LAYERS = ("geo", "theme", "applicant", "funder", "cue")
+CUE_KINDS = ("exclusion", "partner", "example")
 
 
 class ProfileError(ConfigError, ValueError):
@@ -118,6 +121,13 @@ class Scoring(_Strict):
     no_geography_cap: float = Field(ge=0, le=100)
     restricted_factor: float = Field(ge=0, le=1)
     restricted_cap: float = Field(ge=0, le=100)
+    geography_max_points: float = Field(gt=0, le=100)
+    high_theme_min_points: float = Field(ge=0, le=100)
+    no_theme_cap: float = Field(ge=0, le=100)
+    wider_region_cap: float = Field(ge=0, le=100)
+    partner_route_cap: float = Field(ge=0, le=100)
+    associate_local_cap: float = Field(ge=0, le=100)
+    associates_only_cap: float = Field(ge=0, le=100)
 
     @field_validator("theme_decay")
     @classmethod
@@ -161,10 +171,13 @@ class Organisation(_Strict):
 class Region(_WithId):
     label: str
     scope: Literal["oecs", "wider"]
-    # when the call names places outside the OECS (and no OECS place), this mention no longer
-    # keeps the OECS in if: every place named is a Caribbean country outside the OECS
-    # ("caribbean_countries"), or every place named lies in one other region ("one_region")
-    outweighed_by: Literal["caribbean_countries", "one_region"] | None = None
+    # ids of `elsewhere` groups whose countries lie inside this region: when a call names such
+    # countries (and no OECS place), its list decides and this region no longer keeps the OECS in
+    # ("Latin America and the Caribbean: Bolivia, Cuba, Haiti..."). Empty for membership groups
+    # (CARICOM, ACP): naming them says their members, the OECS states among them, are eligible.
+    contains: list[str] = Field(default_factory=list)
+    # a region of the Caribbean itself: where an `oecs_partners` instrument finds its partners
+    caribbean: bool = False
     points: float = Field(ge=0, le=100)
     terms: Terms
     ambiguous: list[str] = Field(default_factory=list)
@@ -174,14 +187,26 @@ class Region(_WithId):
 class Elsewhere(_WithId):
     label: str
     caribbean: bool = False
-    terms: Terms
+    terms: Terms | None = None  # names of regions ("the Pacific", "West Africa")
+    # names of countries, territories and cities: only these make a list that decides eligibility
+    # ("focus countries: Kenya, Peru") -- a region named beside a wider one is one more region
+    countries: Terms | None = None
     ambiguous: list[str] = Field(default_factory=list)
     false_friends: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some_names(self) -> Elsewhere:
+        if self.terms is None and self.countries is None:
+            raise ValueError("terms or countries (or both)")
+        return self
 
 
 class Restriction(_WithId):
     label: str
     lifted_by: list[str] = Field(default_factory=list)
+    # regions that open the call to the French associate members only (the EU outermost
+    # regions): not restricted, but capped at `associates_only_cap`
+    opened_to_associates_by: list[str] = Field(default_factory=list)
     terms: Terms
 
 
@@ -199,6 +224,10 @@ class Geography(_Strict):
     regions: list[Region] = Field(min_length=1)
     elsewhere: list[Elsewhere] = Field(default_factory=list)
     restrictions: list[Restriction] = Field(default_factory=list)
+    # names that contain a place, theme or applicant word but are something else: a city where
+    # an office sits ("Puerto España"), a programme ("Horizon Europe"), a portal ("Funding &
+    # Tenders Portal"). They consume their words and count for nothing.
+    proper_names: Terms | None = None
 
     donor_context: DonorContext | None = None
 
@@ -214,7 +243,28 @@ class Funder(_WithId):
     label: str
     points: float = Field(ge=-50, le=50)
     cap: float | None = Field(default=None, ge=0, le=100)  # the score never goes above this
+    # a French-territory instrument whose projects pair Guadeloupe, Martinique or Saint-Martin
+    # with Caribbean partners (Interreg Caraïbes, the FCR): naming those associates is then
+    # cooperation with the OECS, not a local call
+    oecs_partners: bool = False
     terms: Terms
+
+
+class CueWords(_Strict):
+    """Words that point at the words before them (`after`: "X are not eligible") or after them
+    (`before`: "excluding X"). An `after` cue that opens its clause ("Not eligible: X") or is
+    followed by a colon points forward."""
+
+    before: Terms | None = None
+    after: Terms | None = None
+
+
+class Cues(_Strict):
+    exclusion: CueWords | None = None  # what they point at is not eligible
+    partner: CueWords | None = None  # what they point at joins as a partner, not the applicant
+    example: CueWords | None = None  # places they point at are examples, not a closed list
+    # words that end a clause: a cue never reaches past them ("...; firms are not eligible")
+    clause_breaks: list[str] = Field(default_factory=list)
 
 
 class PrioritiesFile(_Strict):
@@ -224,7 +274,7 @@ class PrioritiesFile(_Strict):
     themes: list[Theme] = Field(min_length=1)
     geography: Geography
     applicants: list[Applicant] = Field(default_factory=list)
-    exclusion_cues: Terms | None = None
+    cues: Cues | None = None
     funders: list[Funder] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -297,9 +347,11 @@ _STEMS: dict[str, str] = {}
 def stem(word: str) -> str:
     """A light, consistent stem of a folded word: the same key for its simple inflections.
 
-    Plural -s/-es/-ies (en, fr, es), French -aux, a final gender -e/-a/-o, and the doubled
-    consonant of French feminines (caribéenne -> caribeen). Words of 3 letters or fewer are left
-    alone (SIDS -> sid, but OECS -> oec and EU -> eu stay distinct).
+    Plural -s/-es/-ies (en, fr, es), French -aux, a final gender -e/-a/-o on words of six letters
+    or more, and the doubled consonant of French feminines (caribéenne -> caribeen). Words of 3
+    letters or fewer are left alone (SIDS -> sid, but OECS -> oec and EU -> eu stay distinct);
+    five-letter words keep their last letter, so "santé", "Santa" and "Santo" stay apart, and
+    "portés" (carried) never becomes "port".
     """
     cached = _STEMS.get(word)
     if cached is not None:
@@ -315,7 +367,7 @@ def stem(word: str) -> str:
             w = w[:-3] + "y"  # agencies -> agency
         elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
             w = w[:-1]
-        if len(w) > 4 and w[-1] in "eao":
+        if len(w) > 5 and w[-1] in "eao":
             w = w[:-1]
         if len(w) > 4 and w[-2:] in ("nn", "ll", "tt"):
             w = w[:-1]
@@ -387,8 +439,9 @@ def _content_words(text: str) -> _Words:
 class Entry:
     """One phrase of the profile, as compiled.
 
-    kind: org | member | region | elsewhere | restriction | ignore (false friend) | theme |
-    applicant | funder | cue. `key` is the id (or member name) the phrase belongs to.
+    kind: org | member | region | elsewhere | restriction | ignore (false friend, proper name) |
+    theme | applicant | funder | before / after (cues). `key` is the id (or member name) the
+    phrase belongs to; for cues, what they mark (exclusion, partner, example).
     """
 
     layer: str
@@ -397,6 +450,7 @@ class Entry:
     phrase: str
     ambiguous: bool = False
     preceded_by: str | None = None
+    country: bool = False  # a country, territory or city (not a region)
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,6 +466,7 @@ class Hit:
 class Analysis:
     text: str
     hits: dict[str, list[Hit]] = field(default_factory=dict)
+    bounds: list[int] = field(default_factory=list)  # where each sentence ends (offsets)
 
     def layer(self, name: str) -> list[Hit]:
         return self.hits.get(name, [])
@@ -446,7 +501,15 @@ class Matcher:
                 "", where, f"a phrase with at least one content word, got {entry.phrase!r}"
             )
         if lead is not None:
-            entry = Entry(entry.layer, entry.kind, entry.key, entry.phrase, entry.ambiguous, lead)
+            entry = Entry(
+                entry.layer,
+                entry.kind,
+                entry.key,
+                entry.phrase,
+                entry.ambiguous,
+                lead,
+                entry.country,
+            )
         node = self._tries[entry.layer]
         for s in stems:
             node = node.setdefault(s, {})
@@ -464,7 +527,7 @@ class Matcher:
     def analyse(self, text: str) -> Analysis:
         words = _content_words(text)
         bounds = [m.start() for m in _SENTENCE_END.finditer(text)]
-        out = Analysis(text)
+        out = Analysis(text, bounds=bounds)
         for layer in LAYERS:
             out.hits[layer] = self._walk(self._tries[layer], text, words, bounds)
         return out
@@ -527,6 +590,7 @@ class Profile:
     funders: dict[str, Funder]
     donor_before: re.Pattern[str] | None = None  # matched on folded text ending at a place
     donor_after: re.Pattern[str] | None = None  # matched on folded text starting after it
+    clause_break: re.Pattern[str] | None = None  # matched on folded text: where a clause ends
 
     @property
     def bands(self) -> Bands:
@@ -562,12 +626,13 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
         terms: Iterable[str],
         where: str,
         ambiguous: Iterable[str] = (),
+        country: bool = False,
     ) -> None:
         ambiguous_keys = {tuple(t.stem for t in tokenize(a) if not t.stop) for a in ambiguous}
         for term in terms:
             is_ambiguous = tuple(t.stem for t in tokenize(term) if not t.stop) in ambiguous_keys
             try:
-                m.add(Entry(layer, kind, key, term, is_ambiguous), where)
+                m.add(Entry(layer, kind, key, term, is_ambiguous, None, country), where)
             except ProfileError as exc:
                 raise ProfileError(path, exc.key, exc.expected) from None
 
@@ -583,16 +648,39 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
         add_terms("geo", "ignore", reg.id, reg.false_friends, where)
     for i, els in enumerate(geo.elsewhere):
         where = f"geography.elsewhere[{i}] (id={els.id})"
-        add_terms("geo", "elsewhere", els.id, els.terms.all() + els.ambiguous, where, els.ambiguous)
+        regions = els.terms.all() if els.terms else []
+        countries = els.countries.all() if els.countries else []
+        ambiguous = set(els.ambiguous)
+        add_terms(
+            "geo",
+            "elsewhere",
+            els.id,
+            regions + [a for a in els.ambiguous if a not in countries],
+            where,
+            ambiguous,
+        )
+        add_terms("geo", "elsewhere", els.id, countries, where, ambiguous, country=True)
         add_terms("geo", "ignore", els.id, els.false_friends, where)
+    if geo.proper_names:
+        add_terms("geo", "ignore", "proper_name", geo.proper_names.all(), "geography.proper_names")
+    groups = {e.id for e in geo.elsewhere}
+    for i, reg in enumerate(geo.regions):
+        for name in reg.contains:
+            if name not in groups:
+                raise ProfileError(
+                    path,
+                    f"geography.regions[{i}] (id={reg.id}).contains",
+                    f"ids from geography.elsewhere {sorted(groups)} (found {name!r})",
+                )
     known = {"oecs"} | {r.id for r in geo.regions}
     for i, res in enumerate(geo.restrictions):
         where = f"geography.restrictions[{i}] (id={res.id})"
-        for name in res.lifted_by:
-            if name not in known:
-                raise ProfileError(
-                    path, f"{where}.lifted_by", f"names from {sorted(known)} (found {name!r})"
-                )
+        for key in ("lifted_by", "opened_to_associates_by"):
+            for name in getattr(res, key):
+                if name not in known:
+                    raise ProfileError(
+                        path, f"{where}.{key}", f"names from {sorted(known)} (found {name!r})"
+                    )
         add_terms("geo", "restriction", res.id, res.terms.all(), where)
     for i, th in enumerate(cfg.themes):
         add_terms("theme", "theme", th.id, th.terms.all(), f"themes[{i}] (id={th.id})")
@@ -600,8 +688,17 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
         add_terms("applicant", "applicant", ap.id, ap.terms.all(), f"applicants[{i}] (id={ap.id})")
     for i, fu in enumerate(cfg.funders):
         add_terms("funder", "funder", fu.id, fu.terms.all(), f"funders[{i}] (id={fu.id})")
-    if cfg.exclusion_cues:
-        add_terms("cue", "cue", "exclusion", cfg.exclusion_cues.all(), "exclusion_cues")
+    clause_break = None
+    if cfg.cues:
+        for what in CUE_KINDS:
+            words = getattr(cfg.cues, what)
+            for side in ("before", "after"):
+                terms = getattr(words, side) if words else None
+                if terms:
+                    add_terms("cue", side, what, terms.all(), f"cues.{what}.{side}")
+        if cfg.cues.clause_breaks:
+            alternatives = "|".join(_words_pattern(w) for w in cfg.cues.clause_breaks)
+            clause_break = re.compile(rf"[;:]|\b(?:{alternatives})\b")
 
     donor_before = donor_after = None
     if geo.donor_context and geo.donor_context.before:
@@ -614,6 +711,7 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
     return Profile(
         donor_before=donor_before,
         donor_after=donor_after,
+        clause_break=clause_break,
         path=path,
         config=cfg,
         matcher=m,

@@ -567,7 +567,7 @@ def profile_copy(tmp_path: Path) -> Path:
         ("  medium: 40\n", "  medium: 70\n", "bands", "high > medium > low"),
         ("      scope: oecs\n", "      scope: everywhere\n",
          "geography.regions[0] (id=eastern_caribbean).scope", "'oecs' or 'wider'"),
-        ("      lifted_by: [oecs, outermost_regions, global]\n", "      lifted_by: [oecs, mars]\n",
+        ("      lifted_by: [oecs, global]\n", "      lifted_by: [oecs, mars]\n",
          "geography.restrictions[0] (id=eu_member_states).lifted_by", "'mars'"),
         ("version: 1\n", "version: 1\nthemes: [unclosed\n", "line", "valid YAML"),
         ("    label: sustainable energy\n", "", "themes[4] (id=energy).label", "required"),
