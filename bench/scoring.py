@@ -1,10 +1,12 @@
 """Scoring benchmark: the relevance scorer against labelled calls, beside a keyword alert.
 
-    python bench/scoring.py [LABELLED.jsonl] [--calls N]
+    python bench/scoring.py [LABELLED.jsonl ...] [--calls N]
 
-Reads a labelled JSONL file (default: ../shared/eval/dev_calls.jsonl beside the repository,
-else the copy in tests/fixtures/eval/) and prints, for the scorer and for a keyword-alert
-reference (flag a call when any of ~30 terms appears, rank by how many times they appear):
+Reads labelled JSONL files (default: both labelled sets -- the development set,
+../shared/eval/dev_calls.jsonl beside the repository or else its copy in tests/fixtures/eval/,
+and the constructed hold-out set tests/fixtures/eval/holdout_calls.jsonl) and prints, for each,
+for the scorer and for a keyword-alert reference (flag a call when any of ~30 terms appears,
+rank by how many times they appear):
 
 * NDCG@10 with graded gains (gain = label 0-3; ties in score share their gains, so a scorer
   gains nothing from the order of the file),
@@ -14,7 +16,7 @@ reference (flag a call when any of ~30 terms appears, rank by how many times the
 * speed in calls per second on N calls (the file replicated; default 10,000),
 
 then the calls whose band disagrees with their label, to help tuning. Not a test: the targets
-are asserted in tests/test_score.py.
+are asserted in tests/test_score.py (on both sets).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from pipeline.score import load_profile, score_call  # noqa: E402
 
 DEFAULT_FILE = REPO / ".." / "shared" / "eval" / "dev_calls.jsonl"
 FIXTURE_FILE = REPO / "tests" / "fixtures" / "eval" / "dev_calls.jsonl"
+HOLDOUT_FILE = REPO / "tests" / "fixtures" / "eval" / "holdout_calls.jsonl"
 FLAGGED = ("high", "medium")
 EXPECTED_BAND = {3: "high", 2: "medium", 1: "low", 0: "none"}
 BAND_ORDER = ("none", "low", "medium", "high")
@@ -248,13 +251,20 @@ def report(path: Path, n_speed: int) -> str:
     return "\n".join(out)
 
 
+def default_files() -> list[Path]:
+    """The development set (the shared copy when present) and the hold-out set."""
+    return [DEFAULT_FILE if DEFAULT_FILE.is_file() else FIXTURE_FILE, HOLDOUT_FILE]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("file", nargs="?", type=Path, help="labelled JSONL (default: dev set)")
+    parser.add_argument(
+        "files", nargs="*", type=Path, help="labelled JSONL files (default: dev and hold-out sets)"
+    )
     parser.add_argument("--calls", type=int, default=10_000, help="calls for the speed figure")
     args = parser.parse_args(argv)
-    path = args.file or (DEFAULT_FILE if DEFAULT_FILE.is_file() else FIXTURE_FILE)
-    print(report(path.resolve(), args.calls))
+    paths = args.files or default_files()
+    print("\n\n".join(report(path.resolve(), args.calls) for path in paths))
     return 0
 
 

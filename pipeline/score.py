@@ -415,6 +415,31 @@ def _geography(
     _restrictions(text, by_kind, scopes, p, f)
 
 
+def _funder_seat(hits: list[Hit], p: Profile, f: _Findings) -> None:
+    """A call whose only place is in its funder's name ("OECS Commission", "Caribbean
+    Development Bank") is probably for that area, but not written for the OECS: half the points
+    of the place, at most the wider-region cap, never a restriction."""
+    geo = p.config.geography
+    hits = _resolve_ambiguous([h for h in hits if h.entry.kind in ("org", "member", "region")])
+    if not hits:
+        return
+    points = []
+    for h in hits:
+        if h.entry.kind == "org":
+            points.append(geo.organisation.points)
+        elif h.entry.kind == "member":
+            points.append(geo.members.points)
+        else:
+            points.append(p.regions[h.entry.key].points)
+    f.tier = "wider"
+    f.reasons.append(
+        _Reason(
+            max(points) / 2,
+            f"Only the funder's name places the call, not its text {_quotes(hits)}",
+        )
+    )
+
+
 def _overseas_elsewhere(text: str, by_kind: dict[str, list[Hit]], p: Profile) -> list[Hit]:
     """Places outside the Caribbean named in the call itself (not as the donor)."""
     return [
@@ -608,6 +633,8 @@ def score_call(call: Call | Mapping[str, Any], profile: Profile | None = None) -
     f = _Findings()
     _funders(funder_hits, p, f)
     _geography(text, geo, scopes, {h.entry.key for h in funder_hits}, p, f)
+    if f.tier == "none" and not f.restricted:
+        _funder_seat([h for h in found.layer("geo") if h.start >= funder_at], p, f)
     _applicants(applicants, partners, p, f)
     _themes(themes, p, f)
 

@@ -27,6 +27,7 @@ from .conftest import FIXTURES, REPO
 
 PACKAGED = REPO / "config" / "priorities.yaml"
 DEV_SET = FIXTURES / "eval" / "dev_calls.jsonl"
+HOLDOUT_SET = FIXTURES / "eval" / "holdout_calls.jsonl"
 FLAGGED = ("high", "medium")
 
 
@@ -613,7 +614,9 @@ def test_fundradar_config_folder_overrides_and_cache_follows_mtime(
 
 
 # ------------------------------------------------------------------------------------------------
-# The dev-set targets (copy of shared/eval/dev_calls.jsonl: see tests/fixtures/eval/README.md)
+# The targets on both labelled sets: the dev set (copy of shared/eval/dev_calls.jsonl: see
+# tests/fixtures/eval/README.md) and the hold-out set (constructed calls labelled blind to the
+# scorer: see tests/fixtures/eval/HOLDOUT_README.md)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -626,10 +629,13 @@ def _bench() -> ModuleType:
     return module
 
 
-def test_dev_set_targets(profile: Profile) -> None:
+@pytest.mark.parametrize(
+    ("path", "count"), [(DEV_SET, 46), (HOLDOUT_SET, 50)], ids=["dev", "holdout"]
+)
+def test_labelled_set_targets(profile: Profile, path: Path, count: int) -> None:
     bench = _bench()
-    records = [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines()]
-    assert len(records) == 46
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == count
     results = [score_call(r, profile) for r in records]
     labels = [int(r["label"]) for r in records]
     m = bench.evaluate(labels, [x.score for x in results], [x.band in FLAGGED for x in results])
@@ -640,6 +646,13 @@ def test_dev_set_targets(profile: Profile) -> None:
     # and it beats the keyword alert it replaces
     keywords = bench.run_keywords(records)
     assert m.ndcg10 > keywords.ndcg10 and m.spearman > keywords.spearman
+
+
+def test_bench_reports_both_sets_by_default() -> None:
+    bench = _bench()
+    files = bench.default_files()
+    assert [f.name for f in files] == ["dev_calls.jsonl", "holdout_calls.jsonl"]
+    assert all(f.is_file() for f in files)
 
 
 def test_metrics_are_computed_right() -> None:
