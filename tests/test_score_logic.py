@@ -454,3 +454,12 @@ def test_french_and_spanish_oda_wording(profile: Profile, text: str) -> None:
     result = score(profile, f"Call: {THEME}", text + " ONG.")
     assert any("developing countries worldwide" in r for r in result.reasons)
     assert result.band in FLAGGED
+
+
+def test_socially_excluded_is_not_an_exclusion(profile: Profile) -> None:
+    result = score(
+        profile,
+        f"Grants for {THEME}",
+        "In Dominica, socially excluded youth and women; en Martinique, les jeunes exclus.",
+    )
+    assert result.countries == ["Dominica", "Martinique"]
