@@ -463,3 +463,16 @@ def test_socially_excluded_is_not_an_exclusion(profile: Profile) -> None:
         "In Dominica, socially excluded youth and women; en Martinique, les jeunes exclus.",
     )
     assert result.countries == ["Dominica", "Martinique"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le ministère de l'Europe et des Affaires étrangères lance un appel aux associations.",
+        "Submit through the Horizon Europe portal; in line with the Paris Agreement.",
+    ],
+)
+def test_a_place_inside_a_proper_name_is_no_place(profile: Profile, text: str) -> None:
+    result = score(profile, "Call for proposals", text)
+    assert result.eligible is not False
+    assert not any("outside the OECS" in r for r in result.reasons)
