@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -22,6 +22,7 @@ from fundradar.exceptions import ConfigError
 
 SOURCE_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -182,53 +183,62 @@ class RecipientsFile(_Strict):
     recipients: list[Recipient] = Field(default_factory=list)
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Path, error: type[ConfigError]) -> Any:
     if not path.is_file():
-        raise ConfigError(path, "(file)", "a YAML file; it does not exist")
+        raise error(path, "(file)", "a YAML file; it does not exist")
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise ConfigError(path, "(file)", "UTF-8 text") from None
+        raise error(path, "(file)", "UTF-8 text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(path, where, f"valid YAML ({problem})") from None
+        raise error(path, where, f"valid YAML ({problem})") from None
 
 
 def _key_path(data: Any, loc: tuple[Any, ...]) -> str:
     """Turn pydantic's ('sources', 3, 'kind') into 'sources[3] (id=afd).kind'."""
-    out = ""
-    node = data
+    out, node = "", data
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
             if isinstance(node, list) and part < len(node):
                 node = node[part]
-                if isinstance(node, dict) and "id" in node:
-                    out += f" (id={node['id']})"
+                if isinstance(node, dict) and ("id" in node or "name" in node):
+                    out += f" ({'id=' + str(node['id']) if 'id' in node else node['name']})"
             continue
         out += f".{part}" if out else str(part)
         node = node.get(part) if isinstance(node, dict) else None
     return out or "(top level)"
 
 
-def validate_file(path: Path, model: type[BaseModel]) -> Any:
-    data = _read_yaml(path)
+def validate_file(path: Path, model: type[M], error: type[ConfigError] = ConfigError) -> M:
+    """Read a YAML file into `model`; the first problem raises `error(file, key, expected)`.
+
+    Shared by every config file (sources, recipients, priorities) so they all report alike.
+    """
+    data = _read_yaml(path, error)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(path, "(top level)", "a mapping of keys to values")
+        raise error(path, "(top level)", "a mapping of keys to values")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # a misspelt key shows as "unknown key" and "missing key": name the misspelling
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "no such key (misspelt? see the comments at the top of the file)"
         elif err["type"] == "missing":
             msg = "a value; this key is required"
-        raise ConfigError(path, _key_path(data, tuple(err["loc"])), msg) from None
+        else:
+            got = err.get("input")
+            if not isinstance(got, dict | list) and repr(got)[:60] not in msg:
+                msg += f" (found {got!r})"
+        raise error(path, _key_path(data, tuple(err["loc"])), msg) from None
 
 
 def config_dir() -> Path:

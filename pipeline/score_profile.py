@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from config.loader import validate_file
 from fundradar.exceptions import ConfigError
 
 PROFILE_FILE = "priorities.yaml"
@@ -725,51 +725,9 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
     )
 
 
-def _key_path(data: Any, loc: tuple[Any, ...]) -> str:
-    """pydantic's ('themes', 3, 'weight') -> 'themes[3] (id=health).weight'."""
-    out, node = "", data
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            if isinstance(node, list) and part < len(node):
-                node = node[part]
-                if isinstance(node, dict) and ("id" in node or "name" in node):
-                    out += f" ({'id=' + str(node['id']) if 'id' in node else node['name']})"
-            continue
-        out += f".{part}" if out else str(part)
-        node = node.get(part) if isinstance(node, dict) else None
-    return out or "(top level)"
-
-
 def _read(path: Path) -> PrioritiesFile:
-    if not path.is_file():
-        raise ProfileError(path, "(file)", "a YAML file; it does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ProfileError(path, "(file)", "UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProfileError(path, where, f"valid YAML ({problem})") from None
-    if not isinstance(data, dict):
-        raise ProfileError(path, "(top level)", "a mapping of keys to values")
-    try:
-        return PrioritiesFile.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors()
-        # a misspelt key shows as "unknown key" and "missing key": name the misspelling
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        msg = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
-        if err["type"] == "extra_forbidden":
-            msg = "no such key (misspelt? see the comments at the top of the file)"
-        elif err["type"] == "missing":
-            msg = "a value; this key is required"
-        got = err.get("input")
-        if err["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
-            msg += f" (found {got!r})"
-        raise ProfileError(path, _key_path(data, tuple(err["loc"])), msg) from None
+    # the same reader and error wording as sources.yaml and recipients.yaml
+    return validate_file(path, PrioritiesFile, ProfileError)
 
 
 def default_path() -> Path:
