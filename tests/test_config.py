@@ -70,7 +70,8 @@ def test_bad_sources_file_names_file_key_and_expectation(
 def test_bad_recipient_email(config_copy: Path) -> None:
     path = config_copy / "recipients.yaml"
     path.write_text(path.read_text().replace("dcrm@oecs.int\n    name", "not-an-address\n    name"))
-    with pytest.raises(ConfigError, match=r"recipients\[0\] \(DCRM unit\)\.email: an e-mail address"):
+    expected = r"recipients\[0\] \(DCRM unit\)\.email: an e-mail address"
+    with pytest.raises(ConfigError, match=expected):
         load_recipients(config_copy)
 
 
