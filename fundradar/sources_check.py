@@ -46,21 +46,27 @@ class SourceRow:
     last_run: Any  # datetime | None
     items: int | None
     health: str
+    quarantined: int = 0  # items refused or repaired, all runs (pipeline.store.quarantine)
 
 
 def source_rows() -> list[SourceRow]:
+    from pipeline.store import quarantine_counts
+
+    with db.session_scope() as session:
+        quarantined = quarantine_counts(session)
     rows = []
     for s in load_sources().sources:
         run = latest_run(s.id)
         if run is None:
-            rows.append(SourceRow(s.id, s.kind, s.funder, s.enabled, None, None, "never run"))
+            rows.append(SourceRow(s.id, s.kind, s.funder, s.enabled, None, None, "never run",
+                                  quarantined.get(s.id, 0)))  # fmt: skip
             continue
         health = run.status + (f" ({run.message})" if run.message else "")
         if run.sample:
             health += " [sample]"
         rows.append(
             SourceRow(s.id, s.kind, s.funder, s.enabled, run.finished_at or run.started_at,
-                      run.items_seen - run.items_dropped, health)
+                      run.items_seen - run.items_dropped, health, quarantined.get(s.id, 0))
         )  # fmt: skip
     return rows
 

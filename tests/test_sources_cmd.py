@@ -57,6 +57,10 @@ def test_sources_list_shows_funder_kind_and_health(capsys) -> None:  # type: ign
         s.add(CrawlRun(source="afd", started_at=datetime(2026, 11, 23, 9, tzinfo=UTC),
                        finished_at=datetime(2026, 11, 23, 9, 1, tzinfo=UTC), status="ok",
                        items_seen=6, message="6 calls"))  # fmt: skip
+        from pipeline.store import quarantine
+
+        for reason in ("no title", "deadline rejected: year 2200"):
+            quarantine(s, source="afd", url="https://www.afd.fr/x", reason=reason)
     code, out, _ = run_cli(capsys, "sources", "list")
     assert code == 0
     lines = {line.split()[0]: line for line in out.splitlines()[2:]}
@@ -65,6 +69,14 @@ def test_sources_list_shows_funder_kind_and_health(capsys) -> None:  # type: ign
     assert "2026-11-23 05:01 AST" in lines["afd"] and "ok (6 calls)" in lines["afd"]
     assert " feed " in lines["ambafrance_lc"] and " wordpress " in lines["karib_horizon"]
     assert "never run" in lines["anr"]
+    header = out.splitlines()[0]
+    col = header.index("quarantined")
+
+    def quarantined(line: str) -> str:
+        return line[col : col + len("quarantined")].strip()
+
+    assert quarantined(lines["afd"]) == "2"  # the two items quarantined above
+    assert quarantined(lines["anr"]) == "0"
 
 
 @pytest.fixture(scope="module")

@@ -16,16 +16,17 @@ def sources_group() -> None:
 
 @sources_group.command("list")
 def list_cmd() -> None:
-    """Every configured source: id, kind, funder, enabled, last run, items, health."""
+    """Every configured source: id, kind, funder, enabled, last run, items, health, quarantined."""
     from fundradar.sources_check import source_rows
 
     check_config()
     rows = [
         (r.id, r.kind, r.funder[:48], "yes" if r.enabled else "no", when(r.last_run),
-         "" if r.items is None else r.items, r.health[:60])
+         "" if r.items is None else r.items, r.quarantined, r.health[:60])
         for r in source_rows()
     ]  # fmt: skip
-    click.echo(table(("id", "kind", "funder", "enabled", "last run", "items", "health"), rows))
+    headers = ("id", "kind", "funder", "enabled", "last run", "items", "quarantined", "health")
+    click.echo(table(headers, rows))
 
 
 def _pct(value: float | None) -> str:
