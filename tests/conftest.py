@@ -95,3 +95,11 @@ def make_spider(spider_cls, **kwargs):  # type: ignore[no-untyped-def]
     spider = spider_cls.from_crawler(crawler, **kwargs)
     crawler.spider = spider
     return spider
+
+
+@pytest.fixture
+def profile():  # type: ignore[no-untyped-def]
+    """The packaged OECS priority profile (the scorer's tests)."""
+    from pipeline.score import load_profile
+
+    return load_profile(REPO / "config" / "priorities.yaml")

@@ -14,34 +14,19 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
 from fundradar.exceptions import ConfigError
 from pipeline.record import Call
-from pipeline.score import ScoreResult, load_profile, score_call
+from pipeline.score import load_profile, score_call
 from pipeline.score_profile import Profile, ProfileError, stem
 
 from .conftest import FIXTURES, REPO
+from .score_support import FLAGGED, PACKAGED, reasons_text, score
 
-PACKAGED = REPO / "config" / "priorities.yaml"
 DEV_SET = FIXTURES / "eval" / "dev_calls.jsonl"
 HOLDOUT_SET = FIXTURES / "eval" / "holdout_calls.jsonl"
-FLAGGED = ("high", "medium")
-
-
-@pytest.fixture
-def profile() -> Profile:
-    return load_profile(PACKAGED)
-
-
-def score(profile: Profile, title: str, text: str = "", **fields: Any) -> ScoreResult:
-    return score_call({"title": title, "text": text, **fields}, profile)
-
-
-def reasons_text(result: ScoreResult) -> str:
-    return "\n".join(result.reasons)
 
 
 # ------------------------------------------------------------------------------------------------

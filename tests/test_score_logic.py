@@ -7,33 +7,15 @@ from the labelled sets: the rules must carry to calls nobody has labelled yet.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from pipeline.score import ScoreResult, load_profile, score_call
+from pipeline.score import ScoreResult
 from pipeline.score_profile import Profile, stem
 
-from .conftest import REPO
-
-PACKAGED = REPO / "config" / "priorities.yaml"
-FLAGGED = ("high", "medium")
+from .score_support import FLAGGED, reasons_text, score
 
 # a rich OECS-priority theme, reused where the theme is not what a test is about
 THEME = "disaster risk reduction, coastal resilience and sustainable fisheries"
-
-
-@pytest.fixture
-def profile() -> Profile:
-    return load_profile(PACKAGED)
-
-
-def score(profile: Profile, title: str, text: str = "", **fields: Any) -> ScoreResult:
-    return score_call({"title": title, "text": text, **fields}, profile)
-
-
-def reasons_text(result: ScoreResult) -> str:
-    return "\n".join(result.reasons)
 
 
 def applicant_reason(result: ScoreResult) -> str:
