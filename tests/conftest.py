@@ -8,6 +8,7 @@ outbox and exports; no SMTP host; and no network: spiders read saved responses t
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,3 +104,20 @@ def profile():  # type: ignore[no-untyped-def]
     from pipeline.score import load_profile
 
     return load_profile(REPO / "config" / "priorities.yaml")
+
+
+# Headless Chromium (Debian's package) for the browser tests: the flags keep it off this
+# machine's closed network (background fetches would be refused, many at a time).
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def chromium_path() -> str | None:
+    """The chromium binary, or None (browser tests are then skipped with that reason)."""
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None

@@ -20,6 +20,7 @@ from alerts.compose import compose
 from alerts.i18n import CHANGE_STRINGS, STRINGS
 from alerts.render import render_html, render_text
 from pipeline import db
+from tests.conftest import CHROMIUM_ARGS, chromium_path
 from tests.digest_support import (
     add_call,
     add_run,
@@ -190,20 +191,6 @@ def test_every_digest_word_exists_in_both_languages() -> None:
 # Headless Chromium
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-
-
 def _showcase() -> None:
     """A week with something in every section (reconstructed calls, not captures)."""
     base = MON - dt.timedelta(days=7)
@@ -254,7 +241,7 @@ def _showcase() -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(_chromium() is None, reason="no chromium binary (apt-get install chromium)")
+@pytest.mark.skipif(chromium_path() is None, reason="no chromium binary (apt-get install chromium)")
 def test_html_digest_renders_in_chromium_at_360_and_1200(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -270,7 +257,7 @@ def test_html_digest_renders_in_chromium_at_360_and_1200(tmp_path: Path) -> None
     requested: list[str] = []
     shots: dict[int, Path] = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             for width in (360, 1200):
                 page = browser.new_page(viewport={"width": width, "height": 800})

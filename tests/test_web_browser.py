@@ -21,23 +21,12 @@ from sqlalchemy import select
 from fundradar.web.server import make
 from pipeline import db
 from pipeline.models import CallChange, Verdict, utcnow
+from tests.conftest import CHROMIUM_ARGS, chromium_path
 from tests.exports_factory import add_call
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 DISMISS = "Erasmus+ capacity building for EU universities"
 HORIZON = "Horizon Europe: ocean governance and blue economy in SIDS"
-
-
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
 
 
 def _seed() -> dict[str, int]:
@@ -112,7 +101,7 @@ def _digest_preview() -> str:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(_chromium() is None, reason="no chromium binary (apt-get install chromium)")
+@pytest.mark.skipif(chromium_path() is None, reason="no chromium binary (apt-get install chromium)")
 def test_review_page_filter_and_dismiss_in_chromium(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -130,7 +119,7 @@ def test_review_page_filter_and_dismiss_in_chromium(tmp_path: Path) -> None:
     shot = tmp_path / "review-page.png"
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
 
