@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from alerts.i18n import CHANGE_STRINGS, STATUS_WORDS, day_month
-from pipeline.dates import to_local
+from pipeline.normalise.dates import to_local
 
 BUDGET_FIELDS = ("budget_min", "budget_max", "currency")
 

@@ -31,11 +31,11 @@ from alerts import changes as change_text
 from alerts.i18n import MONTHS_SHORT, t
 from config.loader import Recipient, RecipientsFile
 from fundradar.settings import DISPLAY_TZ
-from pipeline.dates import format_local, to_local
 from pipeline.models import CallChange, CallRow, CrawlRun, Delivery, DigestItem
+from pipeline.normalise.dates import format_local, to_local
+from pipeline.normalise.urls import safe_url as _pipeline_safe_url
 from pipeline.record import BANDS
 from pipeline.review import latest_verdicts
-from pipeline.urls import safe_url as _pipeline_safe_url
 
 # Health: a source without a successful crawl for this long is flagged even if its last run
 # did not fail (e.g. it has been disabled and re-enabled, or its runs keep getting killed).
@@ -45,8 +45,8 @@ STALE_AFTER_DAYS = 14
 def safe_url(url: str | None) -> str | None:
     """The URL if it is http(s), else None: a `javascript:` or `data:` link is never linked.
 
-    `pipeline.urls.safe_url` decides; the scheme is checked once more here because the digest
-    is the last place a hostile link could reach a reader.
+    `pipeline.normalise.urls.safe_url` decides; the scheme is checked once more here because the
+    digest is the last place a hostile link could reach a reader.
     """
     if not url:
         return None

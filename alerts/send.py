@@ -41,8 +41,8 @@ from fundradar import settings as app_settings
 from fundradar.exceptions import DigestBusyError, MailError
 from fundradar.settings import DISPLAY_TZ
 from pipeline import db
-from pipeline.dates import format_local
 from pipeline.models import Delivery, Digest, DigestItem
+from pipeline.normalise.dates import format_local
 
 log = logging.getLogger("fundradar.digest")
 

@@ -181,9 +181,9 @@ def generate(n: int, seed: int) -> tuple[list, list]:  # type: ignore[type-arg]
 def run_pipeline(calls: list, now: datetime) -> dict:  # type: ignore[type-arg]
 
     from crawlers.pipelines import validate
-    from pipeline import badinput, db, store
+    from pipeline import db, store
     from pipeline.dedupe import find_match
-    from pipeline.normalise import Rejected, normalise
+    from pipeline.normalise import Rejected, badinput, normalise
     from pipeline.score import load_profile, score_call
 
     profile = load_profile()

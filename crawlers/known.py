@@ -39,9 +39,9 @@ def listing_hash(text: str) -> str:
 
 
 def canonical(url: str) -> str:
-    """The URL as the store keys sightings (`pipeline.urls.canonical_url`)."""
+    """The URL as the store keys sightings (`pipeline.normalise.urls.canonical_url`)."""
     try:
-        from pipeline.urls import canonical_url
+        from pipeline.normalise.urls import canonical_url
     except ImportError:  # checkout without the URL stage: the store then keys on the raw URL
         return url
     return canonical_url(url)

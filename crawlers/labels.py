@@ -13,8 +13,8 @@ the selectors missed. It understands the layouts labels come in:
 `read_metadata` reads JSON-LD (schema.org), microdata and Open Graph tags, the last resort for
 title, description and dates.
 
-Values are returned raw, as written: the pipeline (`pipeline.dates`, `pipeline.money`) parses
-them, so one parser serves every source.
+Values are returned raw, as written: the pipeline (`pipeline.normalise.dates`,
+`pipeline.normalise.money`) parses them, so one parser serves every source.
 """
 
 from __future__ import annotations

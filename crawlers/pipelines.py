@@ -9,9 +9,10 @@ Order (see ITEM_PIPELINES in settings.py), and why:
   500 Store      last: writes only what passed every stage; idempotent upsert + change log.
 
 A refused item is quarantined with its reason (never silently lost) and dropped with a
-`DropItem` message that names it. Bad input that can be repaired (`pipeline.badinput`: huge or
-mis-encoded text, scripts, impossible dates) is repaired, counted as `fundradar/bad_input/<kind>`
-and kept in quarantine as evidence, and the call goes on to be stored.
+`DropItem` message that names it. Bad input that can be repaired
+(`pipeline.normalise.badinput`: huge or mis-encoded text, scripts, impossible dates) is
+repaired, counted as `fundradar/bad_input/<kind>` and kept in quarantine as evidence, and the
+call goes on to be stored.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawlers.runlog import COVERAGE_FIELDS, RunLog
-from pipeline import badinput, store
+from pipeline import store
 from pipeline.dedupe import SeenInRun
-from pipeline.normalise import Rejected, normalise
+from pipeline.normalise import Rejected, badinput, normalise
 from pipeline.record import Call
 from pipeline.score import load_profile, score_call
 

@@ -40,9 +40,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from fundradar.exceptions import InputError
-from pipeline import badinput, db, store
+from pipeline import db, store
 from pipeline.models import CrawlRun
-from pipeline.normalise import Rejected, normalise
+from pipeline.normalise import Rejected, badinput, normalise
 from pipeline.record import Call
 
 DEFAULT_SOURCE = store.IMPORT_SOURCE

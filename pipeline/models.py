@@ -74,6 +74,9 @@ class CallRow(Base):
     opens_at: Mapped[datetime | None]
     deadline: Mapped[datetime | None] = mapped_column(index=True)
     deadlines: Mapped[list[Any]] = mapped_column(default=list)  # ISO strings, UTC
+    # datetime | date | rolling | not_found (see pipeline.record.Call.deadline_kind)
+    deadline_kind: Mapped[str | None] = mapped_column(String(20))
+    timezone: Mapped[str | None] = mapped_column(String(64))  # the funder's zone, for display
     status: Mapped[str | None] = mapped_column(String(20), index=True)
     budget_min: Mapped[float | None] = mapped_column(Float)
     budget_max: Mapped[float | None] = mapped_column(Float)

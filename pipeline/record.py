@@ -47,6 +47,14 @@ class Call:
     opens_at: datetime | None = None  # timezone-aware UTC
     deadlines: list[datetime] = field(default_factory=list)  # aware UTC, sorted
     deadline: datetime | None = None  # the next deadline still ahead, else the last one
+    # how the deadline was given, so it is shown as written and never silently missing:
+    #   "datetime"  a clock time was written ("18 heures", "17:00 CET")
+    #   "date"      a date only: kept as the end of that day in the funder's zone, shown as a date
+    #   "rolling"   no fixed date (rolling basis, open until filled, en continu, sin fecha límite)
+    #   "not_found" no deadline could be read: "deadline not found — check the page"
+    #   None        not decided yet (before normalise)
+    deadline_kind: str | None = None
+    timezone: str | None = None  # IANA zone the funder's dates were read in ("America/New_York")
     status: str | None = None  # forthcoming | open | closed
     budget_min: float | None = None
     budget_max: float | None = None

@@ -55,7 +55,7 @@ def resolve_call(session: Session, ref: str) -> CallRow:
     if ref.startswith(("http://", "https://")):
         urls = {ref}
         try:
-            from pipeline.urls import canonical_url
+            from pipeline.normalise.urls import canonical_url
 
             urls.add(canonical_url(ref))
         except (ImportError, ValueError):  # a URL the canonicaliser refuses: match it as typed

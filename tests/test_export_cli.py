@@ -18,7 +18,7 @@ from fundradar.cli.exports import parse_since
 from pipeline import db
 from pipeline.models import utcnow
 from pipeline.review import record_verdict
-from tests.exports_factory import add_call
+from tests.pipeline.exports.exports_factory import add_call
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from fundradar.web import create_app
 from fundradar.web.server import check_binding, is_loopback, make, redact
 from pipeline import db
 from pipeline.models import CallChange, Verdict
-from tests.exports_factory import NOW, add_call, add_hostile
+from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile
 
 TOKEN = "s3cret-Token-for-tests-0123456789"
 

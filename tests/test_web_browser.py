@@ -22,7 +22,7 @@ from fundradar.web.server import make
 from pipeline import db
 from pipeline.models import CallChange, Verdict, utcnow
 from tests.conftest import CHROMIUM_ARGS, chromium_path
-from tests.exports_factory import add_call
+from tests.pipeline.exports.exports_factory import add_call
 
 REPO = Path(__file__).resolve().parent.parent
 DISMISS = "Erasmus+ capacity building for EU universities"

@@ -77,7 +77,7 @@ def crawl_cmd(sources: tuple[str, ...], fixtures: bool) -> int:
 def score_cmd(file) -> None:  # type: ignore[no-untyped-def]
     """Score calls given as JSONL (FILE or - for stdin); print JSONL in the same order."""
     from pipeline.score import load_profile
-    from pipeline.score_jsonl import score_lines
+    from pipeline.score.jsonl import score_lines
 
     env = check_config()
     profile = load_profile(env.config_dir / "priorities.yaml")

@@ -27,7 +27,6 @@ from fundradar import settings
 from fundradar.exceptions import CallNotFoundError, VerdictError
 from fundradar.web import charts, security
 from pipeline import db
-from pipeline.dates import format_local, to_local
 from pipeline.exports.query import (
     DEFAULT_STATUSES,
     STATUS_CHOICES,
@@ -37,9 +36,10 @@ from pipeline.exports.query import (
     statement,
 )
 from pipeline.models import CallRow, utcnow
+from pipeline.normalise.dates import format_local, to_local
+from pipeline.normalise.urls import safe_url
 from pipeline.record import BANDS, Call
 from pipeline.review import VERDICTS, record_verdict, resolve_call
-from pipeline.urls import safe_url
 
 PAGE_SIZE = 50
 MAX_TEXT = 200  # a search box, not a document

@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fundradar import settings
-from pipeline.dates import format_local
 from pipeline.exports import clean_text, one_line
 from pipeline.exports.query import CallFilter, iter_calls
 from pipeline.models import utcnow
-from pipeline.urls import safe_url
+from pipeline.normalise.dates import format_local
+from pipeline.normalise.urls import safe_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_TITLE = "fundradar: new relevant funding calls"

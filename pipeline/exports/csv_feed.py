@@ -11,7 +11,7 @@ the reader:
 - every text cell that a spreadsheet would read as a formula (starting with = + - @, tab or
   carriage return, also after leading spaces) gets a leading apostrophe: scraped titles are
   hostile, and `=HYPERLINK(...)` or `=cmd|...` in a cell runs on the officer's machine;
-- links only when they are http(s) (`pipeline.urls.safe_url`).
+- links only when they are http(s) (`pipeline.normalise.urls.safe_url`).
 
 `refresh_feed()` rewrites `$FUNDRADAR_HOME/exports/calls.csv` after every crawl, atomically.
 """
@@ -35,8 +35,8 @@ from pipeline.exports import one_line
 from pipeline.exports.files import atomic_text
 from pipeline.exports.query import CallFilter, iter_calls
 from pipeline.models import utcnow
+from pipeline.normalise.urls import safe_url
 from pipeline.record import Call
-from pipeline.urls import safe_url
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from icalendar import Alarm, Calendar, Event, Timezone
 from sqlalchemy.orm import Session
 
 from fundradar import settings
-from pipeline.dates import format_local
 from pipeline.exports import clean_text, one_line
 from pipeline.exports.query import CallFilter, iter_calls
 from pipeline.models import utcnow
-from pipeline.urls import safe_url
+from pipeline.normalise.dates import format_local
+from pipeline.normalise.urls import safe_url
 
 REMINDER = timedelta(days=7)
 PRODID = "-//OECS Commission DCRM//fundradar deadlines//EN"

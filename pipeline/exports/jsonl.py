@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from pipeline.exports import clean_text
 from pipeline.exports.query import CallFilter, iter_calls
 from pipeline.models import CallRow, Verdict
+from pipeline.normalise.urls import safe_url
 from pipeline.record import Call
 from pipeline.review import latest_verdict_ids, latest_verdicts
-from pipeline.urls import safe_url
 
 # The label a verdict stands for on the eval set's relevance scale (DOMAIN.md): an officer who
 # shortlists a call would apply (3); "relevant" is worth a look (2); "not relevant" is 0.

@@ -9,10 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from pipeline.score import load_profile, score_call
-from pipeline.score_jsonl import score_lines
-from pipeline.score_profile import Profile
-
-from .conftest import FIXTURES, REPO
+from pipeline.score.jsonl import score_lines
+from pipeline.score.profile import Profile
+from tests.conftest import FIXTURES, REPO
 
 KEYS = ["id", "score", "band", "eligible", "themes", "reasons"]
 

@@ -1,10 +1,10 @@
-"""pipeline.text: HTML to clean text, whitespace, titles, language."""
+"""pipeline.normalise.text: HTML to clean text, whitespace, titles, language."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.text import clean_title, detect_language, fold_whitespace, html_to_text
+from pipeline.normalise.text import clean_title, detect_language, fold_whitespace, html_to_text
 
 PAGE = """<!doctype html>
 <html><head><title>Appel FCR</title><style>p { color: red }</style>

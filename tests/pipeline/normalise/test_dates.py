@@ -1,4 +1,4 @@
-"""pipeline.dates: deadlines as funders write them, read into aware UTC.
+"""pipeline.normalise.dates: deadlines as funders write them, read into aware UTC.
 
 "Now" is frozen through the `reference` argument (REF), never at import time. Expected values
 are UTC; the comment on a row says which local offset applies when it is not obvious.
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.dates import (
+from pipeline.normalise.dates import (
     InvalidDate,
     ParsedDate,
     format_local,

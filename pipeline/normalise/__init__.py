@@ -11,11 +11,11 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from pipeline.dates import InvalidDate, ParsedDate, parse_date, parse_dates, parse_period
-from pipeline.money import parse_money, pick_budget
+from pipeline.normalise.dates import InvalidDate, ParsedDate, parse_date, parse_dates, parse_period
+from pipeline.normalise.money import parse_money, pick_budget
+from pipeline.normalise.text import clean_title, detect_language, html_to_text
+from pipeline.normalise.urls import canonical_url, safe_url
 from pipeline.record import Call
-from pipeline.text import clean_title, detect_language, html_to_text
-from pipeline.urls import canonical_url, safe_url
 
 # Fields whose change an officer cares about; the content hash covers exactly these, so a
 # reworded summary does not make a call "updated".

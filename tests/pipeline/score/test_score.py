@@ -20,10 +20,9 @@ import pytest
 from fundradar.exceptions import ConfigError
 from pipeline.record import Call
 from pipeline.score import load_profile, score_call
-from pipeline.score_profile import Profile, ProfileError, stem
-
-from .conftest import FIXTURES, REPO
-from .score_support import FLAGGED, PACKAGED, reasons_text, score
+from pipeline.score.profile import Profile, ProfileError, stem
+from tests.conftest import FIXTURES, REPO
+from tests.pipeline.score.score_support import FLAGGED, PACKAGED, reasons_text, score
 
 DEV_SET = FIXTURES / "eval" / "dev_calls.jsonl"
 HOLDOUT_SET = FIXTURES / "eval" / "holdout_calls.jsonl"

@@ -9,7 +9,7 @@ Order of evidence, strongest first, each an indexed lookup:
    (an aggregator writing "… (HORIZON-CL4-2025-03-DIGITAL-EMERGING-02)");
 5. `title`: fuzzy — candidates narrowed in SQL to calls whose deadline is within a few days of
    one of the item's deadlines (or, for an item without a deadline, calls of the same funder),
-   then a cheap rapidfuzz gate, then `pipeline.dedupe_match.judge` on the few left. Never a
+   then a cheap rapidfuzz gate, then `pipeline.dedupe.match.judge` on the few left. Never a
    scan of the whole table: a crawl of 10,000 calls would otherwise be quadratic.
 
 `SeenInRun` drops a second copy inside one crawl before it costs a score.
@@ -26,7 +26,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from pipeline.dedupe_match import (
+from pipeline.dedupe.match import (
     DEADLINE_TOLERANCE,
     Record,
     as_record,

@@ -40,7 +40,8 @@ from pipeline.record import Call
 # Fields copied from the call record onto the row (the row adds bookkeeping of its own).
 ROW_FIELDS = (
     "source_ref", "url", "title", "summary", "funder", "programme", "instrument", "language",
-    "opens_at", "deadline", "status", "budget_min", "budget_max", "currency", "budget_scope",
+    "opens_at", "deadline", "deadline_kind", "timezone", "status", "budget_min", "budget_max",
+    "currency", "budget_scope",
     "cofinancing_rate", "eligibility_text", "eligible_countries", "eligible_applicants", "notes",
     "score", "band", "eligible", "themes", "reasons", "content_hash",
 )  # fmt: skip
@@ -245,7 +246,7 @@ def touch_seen(session: Session, source: str, url: str | None, now: datetime) ->
     if not url:
         return False
     try:
-        from pipeline.urls import canonical_url
+        from pipeline.normalise.urls import canonical_url
 
         canon = canonical_url(url)
     except Exception:

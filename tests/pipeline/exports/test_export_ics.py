@@ -9,7 +9,7 @@ from icalendar import Calendar
 
 from pipeline.exports.ics import default_filter, ics_chunks, uid_for
 from pipeline.models import Verdict
-from tests.exports_factory import NOW, add_call, add_hostile
+from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile
 
 AST = ZoneInfo("America/St_Lucia")
 

@@ -735,7 +735,7 @@ def default_path() -> Path:
     folder = os.environ.get("FUNDRADAR_CONFIG")
     if folder:
         return Path(folder).expanduser() / PROFILE_FILE
-    return Path(__file__).resolve().parent.parent / "config" / PROFILE_FILE
+    return Path(__file__).resolve().parents[2] / "config" / PROFILE_FILE
 
 
 _CACHE: dict[str, tuple[int, Profile]] = {}

@@ -10,9 +10,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.score import ScoreResult
-from pipeline.score_profile import Profile, stem
-
-from .score_support import FLAGGED, reasons_text, score
+from pipeline.score.profile import Profile, stem
+from tests.pipeline.score.score_support import FLAGGED, reasons_text, score
 
 # a rich OECS-priority theme, reused where the theme is not what a test is about
 THEME = "disaster risk reduction, coastal resilience and sustainable fisheries"

@@ -9,7 +9,7 @@ import feedparser
 
 from pipeline.exports.atom import atom_document, entry_id
 from pipeline.models import Verdict
-from tests.exports_factory import NOW, add_call, add_hostile
+from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile
 
 
 def parse(session, **kw):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from pipeline.review import (
     record_verdict,
     resolve_call,
 )
-from tests.exports_factory import NOW, add_call
+from tests.pipeline.exports.exports_factory import NOW, add_call
 
 KEY = "eu_ft:HORIZON-CL6-2026-04-GOVERNANCE-01"
 

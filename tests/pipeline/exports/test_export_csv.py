@@ -22,7 +22,7 @@ from pipeline.exports.csv_feed import (
 from pipeline.exports.files import atomic_text
 from pipeline.exports.query import CallFilter
 from pipeline.models import Sighting, Verdict
-from tests.exports_factory import NOW, add_call, add_hostile
+from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile
 
 
 def export(session, flt: CallFilter | None = None) -> str:  # type: ignore[no-untyped-def]

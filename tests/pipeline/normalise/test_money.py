@@ -1,10 +1,10 @@
-"""pipeline.money: budgets as funders write them."""
+"""pipeline.normalise.money: budgets as funders write them."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.money import Money, parse_amounts, parse_money, pick_budget
+from pipeline.normalise.money import Money, parse_amounts, parse_money, pick_budget
 
 NNBSP, NBSP = "\u202f", "\u00a0"
 

@@ -1,10 +1,10 @@
-"""pipeline.urls: safe links and one canonical spelling per page."""
+"""pipeline.normalise.urls: safe links and one canonical spelling per page."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.urls import canonical_url, safe_url
+from pipeline.normalise.urls import canonical_url, safe_url
 
 SAFE = [
     (

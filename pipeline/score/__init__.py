@@ -1,7 +1,7 @@
 """The relevance scorer: how much a funding call matters to the OECS Commission (0-100).
 
 Pure functions: no Scrapy, no database. The profile (`config/priorities.yaml`, loaded and
-compiled by `pipeline.score_profile`) holds every word list and number; this module holds the
+compiled by `pipeline.score.profile`) holds every word list and number; this module holds the
 logic, which follows shared/design/DOMAIN.md: **eligibility gates, themes rank**.
 
 0. Cues: words that change what the names near them mean. "X are not eligible" / "excluding X"
@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.record import Call
-from pipeline.score_profile import Analysis, Hit, Profile, ProfileError, fold, load_profile
+from pipeline.score.profile import Analysis, Hit, Profile, ProfileError, fold, load_profile
 
 __all__ = ["Profile", "ProfileError", "ScoreResult", "call_text", "load_profile", "score_call"]
 

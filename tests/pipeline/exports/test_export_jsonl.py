@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pipeline.exports.jsonl import json_lines, verdict_lines
 from pipeline.exports.query import CallFilter
 from pipeline.models import Verdict
-from tests.exports_factory import NOW, add_call, add_hostile
+from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile
 
 SCORE_INPUT = {"id", "title", "summary", "funder", "programme", "url", "language", "deadline",
                "opens", "budget", "eligibility"}  # fmt: skip

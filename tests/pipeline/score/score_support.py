@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.score import ScoreResult, score_call
-from pipeline.score_profile import Profile
-
-from .conftest import REPO
+from pipeline.score.profile import Profile
+from tests.conftest import REPO
 
 PACKAGED = REPO / "config" / "priorities.yaml"
 FLAGGED = ("high", "medium")  # the bands the digest shows

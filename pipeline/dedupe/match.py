@@ -416,8 +416,8 @@ def places(title: str) -> frozenset[str]:
     Caribbean as a whole, "else:<id>" for a region elsewhere ("else:africa"). Wide regions
     (the Caribbean, SIDS, ACP) are left out: copies of one call widen or narrow them freely."""
     try:
-        from pipeline.score_profile import fold as profile_fold
-        from pipeline.score_profile import load_profile
+        from pipeline.score.profile import fold as profile_fold
+        from pipeline.score.profile import load_profile
 
         profile = load_profile()
         hits = profile.matcher.analyse(title).layer("geo")

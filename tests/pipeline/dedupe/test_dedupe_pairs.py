@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.dedupe_match import funders_agree, same_call
+from pipeline.dedupe.match import funders_agree, same_call
 from pipeline.record import Call
 from tests.conftest import FIXTURES
 
