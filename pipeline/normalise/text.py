@@ -215,6 +215,8 @@ def html_to_text(html: str | None, *, max_chars: int = 20000) -> str:
     """
     if not html or not html.strip():
         return ""
+    # lxml turns a NUL into U+FFFD, and NUL is also the indent placeholder: drop it first
+    html = html.replace("\x00", "")
     limit = 20 * max_chars
     if len(html) > limit:
         html = _strip_raw_blocks(html)[:limit]

@@ -1,0 +1,83 @@
+"""Issue 17's fault-probe findings that cut across modules: invisible and bidirectional controls,
+a 0-byte database, database errors shown to users.
+
+Reconstructed — not a capture: every hostile string here is made up for the test.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import feedparser
+import pytest
+from icalendar import Calendar
+
+from fundradar.web import create_app
+from pipeline import db
+from pipeline.normalise import normalise
+from pipeline.normalise.text import clean_title, fold_whitespace, html_to_text, strip_invisible
+from pipeline.record import Call
+from tests.pipeline.exports.exports_factory import NOW, add_call
+
+HIDDEN = ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
+          "\u2069", "\x00")  # fmt: skip
+
+
+# ------------------------------------------------------------------- bidi / NUL in normalising
+
+
+@pytest.mark.parametrize("char", HIDDEN)
+def test_text_cleaners_remove_bidi_controls_and_nul(char: str) -> None:
+    assert clean_title(f"Appel{char} à projets") == "Appel à projets"
+    assert html_to_text(f"<p>Appel{char} à projets</p>") == "Appel à projets"
+    assert fold_whitespace(f"a{char}b") == "ab"
+    assert strip_invisible(f"x{char}\ny") == "x\ny"  # spaces and lines are not its business
+
+
+def test_direction_marks_kept_only_in_right_to_left_text() -> None:
+    """LRM/RLM reorder nothing on their own; they matter only around Hebrew or Arabic."""
+    assert clean_title("Call\u200e 2027\u200f") == "Call 2027"
+    hebrew = "\u05de\u05e2\u05e0\u05e7 \u200f2027"
+    assert clean_title(hebrew) == hebrew
+
+
+def test_normalise_strips_an_override_from_every_text_field() -> None:
+    call = Call(source="afd", url="https://www.afd.fr/fr/appel-1",
+                title="Subvention \u202efdp.exe\u202c pour les ONG\x00",
+                summary="<p>R\u00e9sum\u00e9 \u2066cach\u00e9\u2069</p>",
+                funder="AFD\u202e", programme="FISONG\u2067", deadline_texts=["31/12/2026"],
+                extra={"timezone": "Europe/Paris"})  # fmt: skip
+    out = normalise(call, now=datetime(2026, 11, 27, tzinfo=UTC))
+    assert out.title == "Subvention fdp.exe pour les ONG"
+    assert out.summary == "Résumé caché"
+    assert (out.funder, out.programme) == ("AFD", "FISONG")
+
+
+# ------------------------------------------------------------- bidi / NUL at output (old rows)
+
+
+def test_rows_stored_with_overrides_leave_every_export_clean() -> None:
+    """Defence in depth: a row stored before the normaliser removed them is cleaned on output."""
+    with db.session_scope() as s:
+        add_call(s, 5, title="Grant \u202egnp.exe\u202c for islands\x00",
+                 funder="Fund\u2066er", reasons=["Theme: \u202eocean"],
+                 url="https://ec.europa.eu/topic/\u202e5")  # fmt: skip
+    client = create_app(clock=lambda: NOW).test_client()
+    outputs = {
+        "csv": client.get("/calls.csv").get_data().decode("utf-8-sig"),
+        "ics": client.get("/calls.ics").get_data().decode("utf-8"),
+        "atom": client.get("/calls.atom").get_data().decode("utf-8"),
+        "page": client.get("/").get_data(as_text=True),
+    }
+    for name, text in outputs.items():
+        for char in HIDDEN:
+            assert char not in text, (name, repr(char))
+    row = next(csv.DictReader(io.StringIO(outputs["csv"])))
+    assert row["title"] == "Grant gnp.exe for islands" and row["funder"] == "Funder"
+    assert row["url"] == "https://ec.europa.eu/topic/5"
+    event = next(iter(Calendar.from_ical(outputs["ics"]).walk("VEVENT")))
+    assert str(event["summary"]) == "Deadline: Grant gnp.exe for islands"
+    feed = feedparser.parse(outputs["atom"])
+    assert not feed.bozo and feed.entries[0].title == "Grant gnp.exe for islands"
