@@ -81,3 +81,42 @@ def test_rows_stored_with_overrides_leave_every_export_clean() -> None:
     assert str(event["summary"]) == "Deadline: Grant gnp.exe for islands"
     feed = feedparser.parse(outputs["atom"])
     assert not feed.bozo and feed.entries[0].title == "Grant gnp.exe for islands"
+
+
+# ------------------------------------------------------------------ database errors, one line
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    from fundradar.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out = capsys.readouterr()
+    return int(exc.value.code or 0), out.out, out.err
+
+
+def test_database_error_is_one_line_with_the_cause_never_the_sql(fundradar_home, capsys) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    db.init()
+    conn = sqlite3.connect(fundradar_home / "fundradar.db")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("DROP TABLE verdicts")  # a table lost behind the program's back
+    conn.commit()
+    conn.close()
+    code, _, err = run_cli(capsys, "export", "csv")
+    assert code == 3
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "database error: OperationalError: no such table: verdicts" in lines[0]
+    assert "SELECT" not in err and "[SQL" not in err and "parameters" not in err
+    assert "traceback saved in" in lines[0]  # the detail is kept for the maintainer
+
+
+def test_empty_database_file_stops_a_command_with_the_fix(fundradar_home, capsys) -> None:  # type: ignore[no-untyped-def]
+    fundradar_home.mkdir(parents=True, exist_ok=True)
+    (fundradar_home / "fundradar.db").write_bytes(b"")
+    code, _, err = run_cli(capsys, "export", "csv")
+    assert code == 3
+    assert "is empty (0 bytes)" in err and "restore it from a backup" in err
+    assert (fundradar_home / "fundradar.db").stat().st_size == 0
