@@ -21,7 +21,8 @@ from bs4 import BeautifulSoup
 from bs4.element import CData, NavigableString, PreformattedString, Tag
 
 __all__ = [
-    "clean_title", "detect_language", "fold_whitespace", "html_to_text", "strip_invisible",
+    "clean_title", "decode_utf8_repairing", "detect_language", "fold_whitespace", "html_to_text",
+    "strip_invisible",
 ]  # fmt: skip
 
 TITLE_MAX = 300
@@ -72,6 +73,33 @@ def strip_invisible(s: str | None) -> str:
     if not s:
         return ""
     return _drop_marks(s.translate(_INVISIBLE))
+
+
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _byte_as_cp1252(m: re.Match[str]) -> str:
+    try:
+        return bytes([ord(m.group()) - 0xDC00]).decode("cp1252")
+    except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D: no character in Windows-1252
+        return "\ufffd"
+
+
+def decode_utf8_repairing(data: bytes) -> tuple[str, int]:
+    """UTF-8 text from bytes that should be UTF-8, and how many bytes were not.
+
+    Each invalid byte is read as Windows-1252 (what a stray byte in a French page nearly always
+    is: "é" saved by an old editor, Word's curly quotes), or U+FFFD when it is not a character
+    there either; every valid sequence keeps its UTF-8 meaning. So a UTF-8 feed with one bad
+    byte keeps all its accents, and a Windows-1252 feed that claims UTF-8 reads right too.
+    Linear: one decode with surrogateescape, one substitution.
+    """
+    try:
+        return data.decode("utf-8"), 0
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8", "surrogateescape")
+    return _ESCAPED_BYTE.subn(_byte_as_cp1252, text)
 
 
 def fold_whitespace(s: str | None) -> str:
