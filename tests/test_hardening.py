@@ -120,3 +120,33 @@ def test_empty_database_file_stops_a_command_with_the_fix(fundradar_home, capsys
     assert code == 3
     assert "is empty (0 bytes)" in err and "restore it from a backup" in err
     assert (fundradar_home / "fundradar.db").stat().st_size == 0
+
+
+# ------------------------------------------------------------ invalid UTF-8 in a feed: repair
+
+
+def test_invalid_utf8_bytes_are_read_as_windows_1252_and_counted() -> None:
+    from pipeline.normalise.text import decode_utf8_repairing
+
+    assert decode_utf8_repairing("déjà vu".encode()) == ("déjà vu", 0)
+    mixed = "société ".encode() + b"l\x92appel \x81"  # UTF-8, a cp1252 quote, an undefined byte
+    assert decode_utf8_repairing(mixed) == ("société l’appel \ufffd", 2)
+    # a Windows-1252 feed that claims UTF-8: every accent is one bad byte, each read right
+    assert decode_utf8_repairing("Clôturé à 17h".encode("cp1252")) == ("Clôturé à 17h", 3)
+
+
+@pytest.mark.parametrize(
+    ("head", "claims"),
+    [(b'<?xml version="1.0" encoding="UTF-8"?><rss/>', True),
+     (b"<?xml version='1.0' encoding='utf8'?><rss/>", True),
+     (b"\xef\xbb\xbf<?xml version=\"1.0\"?><rss/>", True),
+     (b"<rss version=\"2.0\"/>", True),
+     (b'<?xml version="1.0" encoding="ISO-8859-1"?><rss/>', False),
+     ("<?xml version='1.0'?><rss/>".encode("utf-16"), False)],
+)  # fmt: skip
+def test_only_feeds_that_claim_utf8_are_repaired(head: bytes, claims: bool) -> None:
+    from crawlers.feed import claims_utf8, repaired_feed
+
+    assert claims_utf8(head) is claims
+    latin = b'<?xml version="1.0" encoding="ISO-8859-1"?><rss><title>D\xe9cembre</title></rss>'
+    assert repaired_feed(latin) == (latin, 0)  # feedparser reads a declared charset itself
