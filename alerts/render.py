@@ -43,6 +43,13 @@ COLOURS = {
     "band_none_bg": "#e4e7eb",
     "ok": "#1d7a3a",
     "problem": "#b42318",
+    # the first lines when the week was not a normal one: sources not checked, sample data
+    "warn": "#8f1d14",
+    "warn_bg": "#fde8e7",
+    "warn_rule": "#b42318",
+    "sample": "#6b3d00",
+    "sample_bg": "#fff1d6",
+    "sample_rule": "#b54708",
 }
 FONT = "Arial, Helvetica, sans-serif"
 

@@ -135,7 +135,7 @@ def test_text_part_carries_the_same_information_as_html() -> None:
         "Open to OECS member states",
         "Theme: renewable energy",
         "Caribbean named",
-        "Calls this week: 17",
+        "The only source was checked.",
         "1 new and relevant",
     ):
         assert expected in text, expected
@@ -163,13 +163,26 @@ def test_updated_section_shows_what_changed_in_both_parts() -> None:
 
 
 def test_quiet_week_is_short_and_says_so() -> None:
-    add_run("eu_ft", at=MON - dt.timedelta(hours=6), status="degraded", message="3 fields lost")
+    add_run("eu_ft", at=MON - dt.timedelta(hours=6))
     model = _model()
-    text = render_text(model)
+    text, seen = render_text(model), _visible(render_html(model))
     assert "A quiet week" in text and "== SOURCE HEALTH ==" in text
-    assert "Problems: degraded: 3 fields lost" in text
+    assert "[ok] The only source was checked." in text
+    assert "A quiet week" in seen and "The only source was checked." in seen
     assert "NEW AND RELEVANT" not in text
-    assert len(text.splitlines()) < 15
+    assert len(text.splitlines()) < 13
+
+
+def test_a_degraded_source_makes_the_week_not_quiet() -> None:
+    add_run("eu_ft", at=MON - dt.timedelta(hours=6), status="degraded", message="3 fields lost")
+    text = render_text(_model())
+    assert "A quiet week" not in text and "no new relevant calls" not in text
+    assert text.startswith(
+        "!! 1 of 1 sources could not be checked this week "
+        "(EC: some details are missing from its calls). Calls from them may be missing."
+    )
+    assert "[!!] EC: some details are missing from its calls" in text
+    assert "details: 3 fields lost" in text
 
 
 def test_french_digest_words_but_call_text_as_written() -> None:
