@@ -171,6 +171,19 @@ class SourceHealth:
 
 
 @dataclass
+class Lead:
+    """One of the lines a digest opens with: a bold head and the rest of the sentence."""
+
+    kind: str  # sample | trouble
+    head: str  # '3 of 13 sources could not be checked this week'
+    rest: str  # '(AFD: site unreachable; ...). Calls from them may be missing.'
+
+    @property
+    def text(self) -> str:
+        return f"{self.head} {self.rest}"
+
+
+@dataclass
 class DigestModel:
     week: str  # '2026-W48'
     week_no: int
@@ -253,16 +266,22 @@ class DigestModel:
         )  # fmt: skip
 
     @property
-    def leads(self) -> list[str]:
+    def leads(self) -> list[Lead]:
         """The first lines, before any call: sample data, then sources not checked."""
-        out: list[str] = []
+        out: list[Lead] = []
         if self.sample:
-            out.append(t(self.lang, "sample_lead"))
+            out.append(Lead("sample", t(self.lang, "sample_head"), t(self.lang, "sample_rest")))
         if self.troubled and not self.outage:
             sep = " ; " if self.lang == "fr" else "; "
             colon = " : " if self.lang == "fr" else ": "
             causes = sep.join(f"{h.name}{colon}{h.cause}" for h in self.troubled)
-            out.append(t(self.lang, "trouble_lead", trouble=self.trouble, causes=causes))
+            out.append(
+                Lead(
+                    "trouble",
+                    t(self.lang, "trouble_head", trouble=self.trouble),
+                    t(self.lang, "trouble_rest", causes=causes),
+                )
+            )
         return out
 
     @property

@@ -201,8 +201,9 @@ STATUS_WORDS = {
 # block; a test still checks every key exists in both languages.
 HEALTH_STRINGS: dict[str, dict[str, str]] = {
     "en": {
-        "sample_lead": (
-            "SAMPLE DATA: these are sample calls from the pages bundled with fundradar "
+        "sample_head": "SAMPLE DATA:",
+        "sample_rest": (
+            "these are sample calls from the pages bundled with fundradar "
             "(demo or crawl --fixtures), not real funders' calls. Do not act on them."
         ),
         "subject_trouble": "fundradar week {week_no}: {trouble} — {summary}",
@@ -212,7 +213,8 @@ HEALTH_STRINGS: dict[str, dict[str, str]] = {
         "subject_outage_checked": "fundradar week {week_no}: could not check any funder this week",
         "trouble_1": "1 of {total} sources could not be checked",
         "trouble_n": "{n} of {total} sources could not be checked",
-        "trouble_lead": "{trouble} this week ({causes}). Calls from them may be missing.",
+        "trouble_head": "{trouble} this week",
+        "trouble_rest": "({causes}). Calls from them may be missing.",
         "not_quiet": "Nothing new from the {n} sources that were checked.",
         "not_quiet_none": "Nothing new, and no source could be checked.",
         "outage_title": "fundradar could not reach any funder this week",
@@ -256,8 +258,9 @@ HEALTH_STRINGS: dict[str, dict[str, str]] = {
         "verdict_other": "problem",
     },
     "fr": {
-        "sample_lead": (
-            "DONNÉES D'EXEMPLE : ces appels viennent des pages fournies avec fundradar "
+        "sample_head": "DONNÉES D'EXEMPLE :",
+        "sample_rest": (
+            "ces appels viennent des pages fournies avec fundradar "
             "(démo ou crawl --fixtures), pas de vrais bailleurs. N'y donnez pas suite."
         ),
         "subject_trouble": "fundradar semaine {week_no} : {trouble} — {summary}",
@@ -271,9 +274,8 @@ HEALTH_STRINGS: dict[str, dict[str, str]] = {
         ),
         "trouble_1": "1 source sur {total} n'a pas pu être vérifiée",
         "trouble_n": "{n} sources sur {total} n'ont pas pu être vérifiées",
-        "trouble_lead": (
-            "{trouble} cette semaine ({causes}). Des appels de ces sources peuvent manquer."
-        ),
+        "trouble_head": "{trouble} cette semaine",
+        "trouble_rest": "({causes}). Des appels de ces sources peuvent manquer.",
         "not_quiet": "Rien de nouveau des {n} sources vérifiées.",
         "not_quiet_none": "Rien de nouveau, et aucune source n'a pu être vérifiée.",
         "outage_title": "fundradar n'a pu joindre aucun bailleur cette semaine",

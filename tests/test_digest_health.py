@@ -201,7 +201,7 @@ def test_no_run_since_the_last_digest_counts_as_not_checked() -> None:
     assert ird.cause == "not checked since the last digest"
     assert ird.verdict == "not checked"
     assert ird.last_ok == "Mon 16 Nov 2026, 05:03 AST"  # last week's run, still shown
-    assert f"{_funder('ird')}: not checked since the last digest" in model.leads[0]
+    assert f"{_funder('ird')}: not checked since the last digest" in model.leads[0].text
 
 
 def test_old_runs_without_a_cause_get_officers_words_from_status_and_message() -> None:
@@ -339,4 +339,4 @@ def test_hostile_source_messages_and_causes_are_escaped_in_html() -> None:
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     assert "&lt;b onmouseover=alert(2)&gt;error 500&lt;/b&gt;" in html
     assert '<script>alert("x")</script>' in text  # plain text: shown as the characters they are
-    assert f"{_funder('fundsforngos')}: error 500" in model.leads[0]
+    assert f"{_funder('fundsforngos')}: error 500" in model.leads[0].text
