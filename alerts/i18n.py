@@ -67,18 +67,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reminder": "Reminder: {days} days or less before the deadline",
         "no_link": "(link withheld: not a web address)",
         "more": "…and {n} more, not shown.",
-        "h_source": "Source",
-        "h_calls": "Calls this week",
-        "h_last_ok": "Last successful crawl",
-        "h_problems": "Problems",
         "never": "never",
-        "none": "none",
-        "not_crawled": "not crawled this week",
-        "stale": "no successful crawl for {days} days",
-        "status_failed": "crawl failed",
-        "status_empty": "found no calls",
-        "status_degraded": "degraded",
-        "status_running": "still running or interrupted",
         "footer": (
             "Sent by fundradar to {recipient}. Deadlines are in Saint Lucia time (AST). "
             "Relevance is a machine's estimate: check the funder's page before applying."
@@ -123,18 +112,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reminder": "Rappel : {days} jours ou moins avant la date limite",
         "no_link": "(lien retenu : pas une adresse web)",
         "more": "…et {n} de plus, non affichés.",
-        "h_source": "Source",
-        "h_calls": "Appels cette semaine",
-        "h_last_ok": "Dernière collecte réussie",
-        "h_problems": "Problèmes",
         "never": "jamais",
-        "none": "aucun",
-        "not_crawled": "pas collectée cette semaine",
-        "stale": "aucune collecte réussie depuis {days} jours",
-        "status_failed": "échec de la collecte",
-        "status_empty": "aucun appel trouvé",
-        "status_degraded": "dégradée",
-        "status_running": "en cours ou interrompue",
         "footer": (
             "Envoyé par fundradar à {recipient}. Les dates limites sont à l'heure de "
             "Sainte-Lucie (AST). La pertinence est une estimation automatique : vérifiez la "
