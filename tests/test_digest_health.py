@@ -16,13 +16,14 @@ import datetime as dt
 from html.parser import HTMLParser
 
 import pytest
+from sqlalchemy import select
 
 from alerts.compose import DigestModel, compose, health_sentence
 from alerts.render import render_html, render_text
 from alerts.send import send_digest
 from config.loader import load_sources
 from pipeline import db
-from pipeline.models import CrawlRun, Meta
+from pipeline.models import CrawlRun, Delivery, Meta
 from tests.digest_support import add_call, parse, parts, recipients_config
 
 UTC = dt.UTC
@@ -202,6 +203,23 @@ def test_no_run_since_the_last_digest_counts_as_not_checked() -> None:
     assert ird.verdict == "not checked"
     assert ird.last_ok == "Mon 16 Nov 2026, 05:03 AST"  # last week's run, still shown
     assert f"{_funder('ird')}: not checked since the last digest" in model.leads[0].text
+
+
+def test_runs_count_from_when_the_last_digest_was_sent() -> None:
+    config = recipients_config([{"email": "officer@oecs.example"}])
+    last_monday = MON - dt.timedelta(days=7)
+    _all_ok(at=last_monday - dt.timedelta(hours=2))
+    send_digest(now=last_monday, config=config)
+    with db.session_scope() as s:  # sent last Monday 07:00 in Saint Lucia
+        for d in s.scalars(select(Delivery)):
+            d.sent_at = last_monday
+    # a crawl on Sunday, after last week's digest and before this week began, counts...
+    _all_ok(except_=("auf",), at=MON - dt.timedelta(days=1))
+    # ...one that ran before last week's digest was sent does not
+    _run("auf", at=last_monday - dt.timedelta(hours=1))
+    model = _model()
+    assert [h.source for h in model.troubled] == ["auf"]
+    assert model.troubled[0].cause == "not checked since the last digest"
 
 
 def test_old_runs_without_a_cause_get_officers_words_from_status_and_message() -> None:
