@@ -75,6 +75,50 @@ _EDITION = re.compile(
     r"|fase|etape|stage|call|appel)\s*(\d{1,2}|[ivx]{1,4})\b)"
 )
 
+# Numbered series: "Call 134", "Window 3", "AMI n°4", "lot 2", "Phase III", "Round 6",
+# "Cohort 4", "Appel à projets 2026-2", "2nd call". Each series word has a kind; two titles
+# that number the same kind differently name two calls of one series, whatever else they share
+# (a generated feed of "Call 134 on …" / "Call 146 on …" a day apart once merged 1,255 calls).
+_SERIES_KIND = {
+    **dict.fromkeys(("call", "calls", "appel", "appels", "convocatoria", "convocatorias",
+                     "ami", "aap", "cfp", "rfp", "tender", "competition", "concours", "n", "no",
+                     "nr", "num", "numero", "number", "nos"), "call"),
+    **dict.fromkeys(("round", "rounds", "ronda", "vague", "wave", "batch", "intake", "cycle",
+                     "ciclo", "tranche", "session", "sesion"), "round"),
+    **dict.fromkeys(("phase", "phases", "fase", "etape", "stage", "step"), "phase"),
+    **dict.fromkeys(("lot", "lots", "lote", "package"), "lot"),
+    **dict.fromkeys(("window", "windows", "ventana", "guichet", "fenetre"), "window"),
+    **dict.fromkeys(("cohort", "cohorts", "cohorte", "promo", "promotion"), "cohort"),
+    **dict.fromkeys(("edition", "editions", "edicion", "edicao"), "edition"),
+    **dict.fromkeys(("strand", "volet", "track", "component", "componente", "axe", "eje"),
+                    "strand"),
+}  # fmt: skip
+_NUMBER_WORDS = frozenset(("n", "no", "nr", "num", "numero", "number", "nos"))
+_SERIES_VALUE = r"(\d{1,4}(?:\s+\d{1,2}\b)?|[ivx]{1,5}\b)"
+_SERIES_WORDS = "|".join(sorted(_SERIES_KIND, key=len, reverse=True))
+_SERIES_AFTER = re.compile(
+    r"\b(" + _SERIES_WORDS + r")\s+"
+    r"(?:(n|no|nr|num|numero|number)\s+)?" + _SERIES_VALUE
+)
+_SERIES_BEFORE = re.compile(
+    r"\b(\d{1,3})\s*(?:st|nd|rd|th|e|eme|er|ere|o|a)\s+(" + _SERIES_WORDS + r")\b"
+)
+_ORDINAL_BEFORE = re.compile(
+    r"\b(first|second|third|fourth|fifth|sixth|premier|premiere|deuxieme|seconde|troisieme"
+    r"|quatrieme|cinquieme|primera|primer|segunda|segundo|tercera|tercer|cuarta|quinta)\s+("
+    + _SERIES_WORDS
+    + r")\b"
+)
+# "2026-2": a year and its round; "2024-25" and "2024-2025" are a period, not a round
+_MONTHS = (
+    "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|fev|mars|avr|mai|juin|juil|aout|sept"
+    "|ene|abr|ago|dic|janvier|fevrier|avril|juillet|septembre|octobre|novembre|decembre|january"
+    "|february|march|april|june|july|august|september|october|november|december|enero|febrero"
+    "|marzo|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
+)
+_NOT_A_DATE = r"(?!\s+(?:\d|(?:" + _MONTHS + r")\b))"
+_YEAR_ROUND = re.compile(r"\b(19[5-9]\d|20\d\d)\s+(\d{1,2})\b" + _NOT_A_DATE)
+
 # Words that say "this is a call" in every title: they carry no identity.
 _BOILERPLATE = (
     "calls for proposals", "call for proposals", "call for projects", "call for applications",
@@ -236,6 +280,78 @@ def _editions(folded: str) -> frozenset[int]:
     return frozenset(found)
 
 
+def _series_number(raw: str) -> int | None:
+    # a year after a series word ("Call 2027") counts too: "Call 1950" may be call 1,950 of a
+    # generated feed, and two titles with the same year agree on it anyway
+    return int(raw) if raw.isdigit() else _ROMAN.get(raw)
+
+
+def series(title: str) -> frozenset[tuple[str, int, bool]]:
+    """(kind, number, may be a year) a title gives its call: ("call", 134, False), ("phase", 3,
+    False), ("year-round", 2, False) for "2026-2", ("call", 2027, True) for "Call 2027" (but
+    not for "n°2027"). Boilerplate ("call for proposals", "appel à projets") counts as the word
+    "call", so "Appel à projets n°3" and "Call for proposals No. 3" number the same kind."""
+    return _series_cached(title)
+
+
+@lru_cache(maxsize=65536)
+def _series_cached(title: str) -> frozenset[tuple[str, int, bool]]:
+    no_ids = title
+    for i in identifiers(title):
+        no_ids = re.sub(re.escape(i), " ", no_ids, flags=re.IGNORECASE)
+    folded = fold(no_ids)
+    for phrase in _BOILERPLATE:
+        if phrase in folded:
+            folded = re.sub(rf"\b{phrase}\b", " call ", folded)
+    folded = re.sub(r"\s+", " ", folded)
+    found: set[tuple[str, int, bool]] = set()
+    for m in _SERIES_AFTER.finditer(folded):
+        word, raw = m.group(1), m.group(3)
+        numbered = word in _NUMBER_WORDS or m.group(2) is not None  # "n°2027" is no year
+        kind = _SERIES_KIND[word]
+        parts = raw.split()
+        if len(parts) == 2:  # "call 2026 2": a year and its round, read by _YEAR_ROUND below
+            continue
+        if word in _NUMBER_WORDS and raw in ("i", "v", "x"):
+            continue  # "no i…" is a word cut by folding, not a number
+        n = _series_number(raw)
+        if n is not None:
+            found.add((kind, n, not numbered and 2000 <= n <= 2099))
+    for m in _SERIES_BEFORE.finditer(folded):
+        found.add((_SERIES_KIND[m.group(2)], int(m.group(1)), False))
+    for m in _ORDINAL_BEFORE.finditer(folded):
+        found.add((_SERIES_KIND[m.group(2)], _ORDINALS[m.group(1)], False))
+    for m in _YEAR_ROUND.finditer(folded):
+        year, nth = int(m.group(1)), int(m.group(2))
+        if nth <= year % 100:  # "2024-25", "2025-27": a period, not a round
+            found.add(("year-round", nth, False))
+    return frozenset(found)
+
+
+Series = frozenset[tuple[str, int, bool]]
+
+
+def series_conflict(a: Series, b: Series) -> str | None:
+    """Why two titles are two calls of one series, or None.
+
+    The kind both number differently ("call" for Call 134 / Call 146, "phase" for Phase II
+    call 3 / Phase III call 3); or "number" when both are numbered and share no number at all
+    (Round 100 / Appel n°103), whatever the words: "Round 3" and "3rd call" can be one call,
+    "Round 3" and "call 4" cannot.
+    """
+    if not a or not b:
+        return None
+    for kind in sorted({k for k, _, _ in a} & {k for k, _, _ in b}):
+        if not ({n for k, n, _ in a if k == kind} & {n for k, n, _ in b if k == kind}):
+            return kind
+    # years are left out here: "Appel à projets 2026" and "Round 3 of the 2026 call" agree
+    na = {n for _, n, year in a if not year}
+    nb = {n for _, n, year in b if not year}
+    if na and nb and not (na & nb):
+        return "number"
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # The view of a record that the decision reads
 
@@ -252,6 +368,9 @@ class Record:
     language: str | None
     deadlines: tuple[datetime, ...]
     text: str  # summary head, searched for identifiers only
+    # canonical URLs of the pages an aggregator's copy links out to (`extra["links_to"]`,
+    # `pipeline.dedupe.links`): the funder's own page of the call, usually
+    links: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=65536)
@@ -309,6 +428,7 @@ def as_record(obj: Any) -> Record:
     extra = _get(obj, "extra") or {}
     url = _get(obj, "canonical_url") or (extra.get("canonical_url") if extra else None)
     text = _get(obj, "summary") or _get(obj, "text") or ""
+    links = _get(obj, "links") or (extra.get("links_to") if extra else None) or ()
     return Record(
         source=_get(obj, "source"),
         source_ref=_get(obj, "source_ref"),
@@ -318,6 +438,7 @@ def as_record(obj: Any) -> Record:
         language=_get(obj, "language"),
         deadlines=deadlines,
         text=text[:2000] if isinstance(text, str) else "",
+        links=tuple(str(u) for u in links if isinstance(u, str)),
     )
 
 
@@ -596,17 +717,28 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
     if ra.url and rb.url and _page_identity(ra.url) == _page_identity(rb.url):
         return True, "same page", 100.0
 
-    # 3. title, funder and deadline together
+    # 3. the titles' own numbers: a year, a round, a numbered call of a series. Checked before
+    # the aggregator's link, which can point at last year's page or at the series' home page.
     fa, years_a, ed_a, _, _ = title_features(ra.title)
     fb, years_b, ed_b, _, _ = title_features(rb.title)
-    if not fa or not fb:
-        return False, "a title is missing", 0.0
     if years_a and years_b and not (years_a & years_b):
         ya, yb = "/".join(sorted(years_a)), "/".join(sorted(years_b))
         why = f"same title, different year ({ya} vs {yb})"
         return False, why, 0.0
     if ed_a and ed_b and not (ed_a & ed_b):
         return False, "different round or edition of a call", 0.0
+    kind = series_conflict(series(ra.title), series(rb.title))
+    if kind is not None:
+        return False, f"different numbers in one series ({kind})", 0.0
+
+    # 4. an aggregator's copy that links out to the other record's page: the aggregator says
+    # itself which call it copied
+    if _links_to(ra, rb) or _links_to(rb, ra):
+        return True, "the aggregator's copy links to this page", 99.0
+
+    # 5. title, funder and deadline together
+    if not fa or not fb:
+        return False, "a title is missing", 0.0
     # one programme's regional variants share title, funder and deadline ("CFLI – Eastern
     # Caribbean" and "CFLI – Jamaica"): geography decides
     if places_conflict(places(ra.title), places(rb.title)):
@@ -654,6 +786,14 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
         why = f"titles differ (similarity {sim:.0f}, across languages {cross:.0%})"
         return False, why, max(sim, cross * 100)
     return False, f"titles differ (similarity {sim:.0f})", sim
+
+
+def _links_to(a: Record, b: Record) -> bool:
+    """`a` links out to `b`'s page."""
+    if not a.links or not b.url:
+        return False
+    page = _page_identity(b.url)
+    return any(_page_identity(u) == page for u in a.links)
 
 
 def _page_identity(url: str) -> str:
