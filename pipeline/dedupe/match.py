@@ -52,6 +52,8 @@ TITLE_STRICT = 93.0  # when one of them is unknown (different calls reached 74 o
 CROSS_SAME = 0.55
 COGNATE_JW = 0.9  # Jaro-Winkler similarity for two words to count as cognates
 COGNATE_MIN_LEN = 5  # shorter words must match exactly ("data" is not "date")
+LINK_STRENGTH = 99.0  # an aggregator's link to the page: under an identifier, over any title
+LINK_REASON = "the aggregator's copy links to this page"
 
 _YEAR = re.compile(r"(?<![\d/.-])(19[5-9]\d|20\d\d)(?![\d/])")
 # Funders' identifiers: EU topic ids (HORIZON-CL4-2025-03-DIGITAL-EMERGING-02), EuropeAid
@@ -714,7 +716,7 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
         return False, "different funder identifiers", 0.0
 
     # 2. canonical URL (http/https and www. or not: one page)
-    if ra.url and rb.url and _page_identity(ra.url) == _page_identity(rb.url):
+    if ra.url and rb.url and page_identity(ra.url) == page_identity(rb.url):
         return True, "same page", 100.0
 
     # 3. the titles' own numbers: a year, a round, a numbered call of a series. Checked before
@@ -734,7 +736,7 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
     # 4. an aggregator's copy that links out to the other record's page: the aggregator says
     # itself which call it copied
     if _links_to(ra, rb) or _links_to(rb, ra):
-        return True, "the aggregator's copy links to this page", 99.0
+        return True, LINK_REASON, LINK_STRENGTH
 
     # 5. title, funder and deadline together
     if not fa or not fb:
@@ -792,11 +794,12 @@ def _links_to(a: Record, b: Record) -> bool:
     """`a` links out to `b`'s page."""
     if not a.links or not b.url:
         return False
-    page = _page_identity(b.url)
-    return any(_page_identity(u) == page for u in a.links)
+    page = page_identity(b.url)
+    return any(page_identity(u) == page for u in a.links)
 
 
-def _page_identity(url: str) -> str:
+def page_identity(url: str) -> str:
+    """One string per page: http/https, www. or not, a trailing slash or not."""
     return re.sub(r"^[a-z]+://(www\.)?", "", url.strip().lower()).rstrip("/")
 
 
