@@ -354,16 +354,17 @@ def series_conflict(a: Series, b: Series) -> str | None:
     (Round 100 / Appel n°103), whatever the words: "Round 3" and "3rd call" can be one call,
     "Round 3" and "call 4" cannot.
     """
+    # a year after a series word is the year rule's business ("Call for proposals 2027" and
+    # "AMI n°3" can be one call): only numbers are compared here
+    a = frozenset(x for x in a if not x[2])
+    b = frozenset(x for x in b if not x[2])
     if not a or not b:
         return None
     for kind in sorted({k for k, _, _ in a} & {k for k, _, _ in b}):
         if not ({n for k, n, _ in a if k == kind} & {n for k, n, _ in b if k == kind}):
             return kind
-    # years are left out here: "Appel à projets 2026" and "Round 3 of the 2026 call" agree
-    na = {n for _, n, year in a if not year}
-    nb = {n for _, n, year in b if not year}
-    if na and nb and not (na & nb):
-        return "number"
+    if not ({n for _, n, _ in a} & {n for _, n, _ in b}):
+        return "number"  # "Round 100" / "Appel n°103"
     return None
 
 

@@ -71,6 +71,8 @@ def test_differently_numbered_calls_of_one_series_are_different(a: str, b: str) 
          "Canada Fund for Local Initiatives: call for proposals 2024-25"),
         ("Interreg Caraïbes 2021-2027 : premier appel à projets",
          "Interreg Caribbean 2021-2027: first call for projects"),
+        ("Appel à manifestation d'intérêt n°3 – Une Caraïbe plus verte",
+         "Call for expressions of interest 2027 – a greener Caribbean"),
     ],
 )  # fmt: skip
 def test_the_same_number_written_differently_is_no_conflict(a: str, b: str) -> None:
