@@ -16,7 +16,10 @@ Order of evidence, strongest first, each an indexed lookup:
    scan of the whole table: a crawl of 10,000 calls would otherwise be quadratic. The other
    way round — a funder's page arriving after an aggregator's copy that links to it — is found
    here: the aggregators' candidates carry their stored links, and a link to the item's page
-   skips the title gate.
+   skips the title gate. (Not found: a funder's page *without a deadline* after an aggregator's
+   copy *without a deadline* — the copy's funder is the aggregator's name, so neither the
+   deadline window nor the funder narrows to it; the next crawl of the aggregator links them
+   only if its page is seen anew. An index on the links would need a schema change.)
 
 `SeenInRun` drops a second copy inside one crawl before it costs a score.
 """
@@ -231,13 +234,20 @@ def _link_match(session: Session, call: Call) -> Match | None:
         return None
     item = as_record(call)
     item = replace(item, funder=effective_funder(item.source, item.funder))
+    found: list[tuple[float, int, str]] = []
     for cand in conn.execute(_BY_IDS, {"ids": ids}):
         cand_d = cand._asdict()
         cand_d["funder"] = effective_funder(cand_d["source"], cand_d["funder"])
         same, reason, _ = judge(item, cand_d)
         if same:
-            return Match(session.get_one(CallRow, cand_d["id"]), "link", reason)
-    return None
+            # a post that links to several stored calls ("see also …"): the one whose title
+            # is closest is the call it copies
+            closeness = judge(replace(item, links=()), cand_d)[2] if ids[1:] else 0.0
+            found.append((closeness, -cand_d["id"], reason))
+    if not found:
+        return None
+    _, neg_id, reason = max(found)
+    return Match(session.get_one(CallRow, -neg_id), "link", reason)
 
 
 # --- fuzzy stage ------------------------------------------------------------------------------

@@ -187,3 +187,16 @@ def test_rows_are_counted_once(fundradar_home) -> None:  # type: ignore[no-untyp
     with db.session_scope() as s:
         assert s.scalar(select(func.count()).select_from(CallRow)) == 1
         assert s.scalar(select(func.count()).select_from(Sighting)) == 2
+
+
+def test_a_post_linking_to_several_calls_goes_to_the_one_it_copies(session) -> None:  # type: ignore[no-untyped-def]
+    fisong = store.upsert(session, call(url="https://www.afd.fr/fr/fisong", title="FISONG 2026 "
+                                        "– Économie bleue inclusive"), now=NOW).row  # fmt: skip
+    coreom = store.upsert(session, call(), now=NOW).row
+    session.flush()
+    copy = call(source="karib_horizon", funder="Karib Horizon", url=KH + "/appel-projet/c/",
+                title="CORÉOM 2026 : coopération régionale des associations ultramarines",
+                deadline_texts=[])  # fmt: skip
+    copy.extra["links_to"] = [fisong.canonical_url, coreom.canonical_url]  # "voir aussi FISONG"
+    match = find_match(session, copy)
+    assert match is not None and (match.row.id, match.how) == (coreom.id, "link")
