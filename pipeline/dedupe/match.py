@@ -329,6 +329,8 @@ def _series_cached(title: str) -> frozenset[tuple[str, int, bool]]:
             continue
         if word in _NUMBER_WORDS and raw in ("i", "v", "x"):
             continue  # "no i…" is a word cut by folding, not a number
+        if kind == "call" and raw == "i":
+            continue  # "Call for projects “I cooperate with …”": the pronoun
         n = _series_number(raw)
         if n is not None:
             found.add((kind, n, not numbered and 2000 <= n <= 2099))

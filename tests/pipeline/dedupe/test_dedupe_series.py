@@ -79,6 +79,11 @@ def test_the_same_number_written_differently_is_no_conflict(a: str, b: str) -> N
     assert series_conflict(series(a), series(b)) is None, (series(a), series(b))
 
 
+def test_the_english_pronoun_is_no_numeral() -> None:
+    assert series("Call for projects “I cooperate with the OECS countries” 2022") == frozenset()
+    assert series("Sugar Research Programme – Phase I") == frozenset({("phase", 1, False)})
+
+
 def test_periods_and_dates_are_not_rounds() -> None:
     assert series("CFLI 2024-25 call for proposals") == frozenset()
     assert series("Programme 2021-2027") == frozenset()
