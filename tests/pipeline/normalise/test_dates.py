@@ -13,12 +13,15 @@ import pytest
 from pipeline.normalise.dates import (
     InvalidDate,
     ParsedDate,
+    format_deadline,
     format_local,
     parse_date,
     parse_dates,
     parse_dates_with_errors,
     parse_period,
+    read_spans,
     to_local,
+    zone_label,
 )
 
 REF = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)  # a Wednesday; dates without a year go after it
@@ -386,3 +389,154 @@ def test_to_local():
 )
 def test_format_local(dt: datetime | None, kwargs: dict, expected: str):
     assert format_local(dt, **kwargs) == expected
+
+
+# --- hours, zones and numeric order (issue 10) ---------------------------------------------
+
+HOURS = [
+    ("lundi 13 mai 2024 (au plus tard à 18 heures – heure de Paris)", utc(2024, 5, 13, 16)),
+    ("13 mai 2024 à 18 heures", utc(2024, 5, 13, 16)),
+    ("13 mai 2024, 18h", utc(2024, 5, 13, 16)),
+    ("13 mai 2024 à 18 h 30", utc(2024, 5, 13, 16, 30)),
+    ("13 mai 2024 à 18h30", utc(2024, 5, 13, 16, 30)),
+    ("13 May 2024, 6 pm", utc(2024, 5, 13, 16)),
+    ("13 May 2024, 6:00 p.m.", utc(2024, 5, 13, 16)),
+    ("13 May 2024, 17:00 CET", utc(2024, 5, 13, 15)),  # CEST in May
+    ("13 May 2024, no later than 17:00 Brussels time", utc(2024, 5, 13, 15)),
+    ("13 de mayo de 2024, a más tardar a las 18:00 (hora de Madrid)", utc(2024, 5, 13, 16)),
+    ("13 May 2024 at 17:00 - AST", utc(2024, 5, 13, 21)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), HOURS)
+def test_hours_as_written(text: str, expected: datetime):
+    got = parse_date(text, reference=REF)
+    assert got is not None and got.has_time
+    assert got.value == expected
+
+
+def test_zone_named_in_the_text_is_reported():
+    got = parse_date("13 mai 2024 à 18 heures – heure de Paris", tz="America/Martinique")
+    assert got is not None and (got.zone, got.tz_source) == ("Europe/Paris", "text")
+    plain = parse_date("13 mai 2024", tz="America/Martinique")
+    assert plain is not None and (plain.zone, plain.tz_source) == ("America/Martinique", "default")
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "day", "note"),
+    [
+        ("03/04/2027", "DMY", "2027-04-03",
+         "date 03/04/2027 read as 3 April 2027 (day/month, source locale); could be 4 March"),
+        ("03/04/2027", "MDY", "2027-03-04",
+         "date 03/04/2027 read as 4 March 2027 (month/day, source locale); could be 3 April"),
+        ("03/04/27", "DMY", "2027-04-03", "could be 4 March"),
+        ("06/30/2027", "DMY", "2027-06-30",
+         "date 06/30/2027 read as 30 June 2027 (month/day: the other order is impossible)"),
+        ("30/06/2027", "MDY", "2027-06-30", "(day/month: the other order is impossible)"),
+        ("25/06/2027", "DMY", "2027-06-25", None),
+        ("04/04/2027", "MDY", "2027-04-04", None),  # both readings are the same day
+        ("2027/03/04", "MDY", "2027-03-04", None),  # year first is never ambiguous
+    ],
+)  # fmt: skip
+def test_numeric_order_and_ambiguity_notes(text: str, order: str, day: str, note: str | None):
+    got = parse_date(text, reference=REF, order=order, tz="UTC")
+    assert got is not None and got.value.date().isoformat() == day
+    if note is None:
+        assert got.notes == ()
+    else:
+        assert any(note in n for n in got.notes), got.notes
+
+
+def test_weekday_is_checked_against_the_date():
+    good = parse_date("vendredi 9 avril 2027", reference=REF)
+    assert good is not None and good.notes == ()
+    bad = parse_date("lundi 9 avril 2027", reference=REF)
+    assert bad is not None
+    assert bad.notes == (
+        "“lundi 9 avril 2027”: 9 April 2027 is a Friday, not a Monday — check the page",
+    )
+
+
+def test_date_only_is_the_last_second_of_the_day():
+    got = parse_date("15 janvier 2027", tz="America/New_York", reference=REF)
+    assert got is not None and not got.has_time
+    local = to_local(got.value, "America/New_York")
+    assert (local.date().isoformat(), local.hour, local.minute, local.second) == (
+        "2027-01-15", 23, 59, 59)  # fmt: skip
+
+
+# --- spans: where each date is and whether it opens a window ---------------------------------
+
+SPANS = [
+    ("Candidatures du 12 décembre 2026 au 31 mars 2027", ["2026-12-12", "2027-03-31"],
+     [True, False]),
+    ("17 décembre 2024 - 24 janvier 2025", ["2024-12-17", "2025-01-24"], [True, False]),
+    ("from 1 March to 30 April 2027", ["2027-03-01", "2027-04-30"], [True, False]),
+    ("between 1 March and 30 April 2027", ["2027-03-01", "2027-04-30"], [True, False]),
+    ("del 15 de abril al 17 de junio de 2027", ["2027-04-15", "2027-06-17"], [True, False]),
+    ("du 12 au 15 mars 2027", ["2027-03-12", "2027-03-15"], [True, False]),
+    ("12-15 March 2027", ["2027-03-12", "2027-03-15"], [True, False]),
+    ("Avril - Juin 2027", ["2027-04-01", "2027-06-01"], [True, False]),  # opening readings
+    ("du 12 décembre au 31 mars", ["2024-12-12", "2025-03-31"], [True, False]),  # over new year
+    # not windows: two stages, a pair of EU deadlines, "and" without "between", end before start
+    ("1st stage: 12 March 2027; 2nd stage: 17 September 2027", ["2027-03-12", "2027-09-17"],
+     [False, False]),
+    ("2027-04-08 / 2027-09-14", ["2027-04-08", "2027-09-14"], [False, False]),
+    ("30 avril et 20 septembre 2027", ["2027-04-30", "2027-09-20"], [False, False]),
+    ("31 mars 2027 - 1 mars 2027", ["2027-03-31", "2027-03-01"], [False, False]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "days", "opens"), SPANS)
+def test_read_spans(text: str, days: list[str], opens: list[bool]):
+    spans = read_spans(text, reference=REF, tz="UTC")
+    assert [s.opening.value.date().isoformat() for s in spans if s.opening] == days
+    assert [s.opens_period for s in spans] == opens
+    assert all(text[s.start : s.end].strip() == s.text for s in spans)
+
+
+def test_read_spans_keeps_impossible_dates_with_their_reason():
+    spans = read_spans("Étape 1 : 31/02/2027 ; étape 2 : 15/03/2027", reference=REF)
+    assert spans[0].closing is None and "no day 31 in February 2027" in (spans[0].error or "")
+    assert spans[1].closing is not None and spans[1].error is None
+
+
+# --- display --------------------------------------------------------------------------------
+
+NY_DAY = datetime(2027, 1, 16, 4, 59, 59, tzinfo=UTC)  # 15 January, end of day in New York
+
+
+@pytest.mark.parametrize(
+    ("deadline", "kind", "tz", "lang", "expected"),
+    [
+        (NY_DAY, "date", "America/New_York", "en", "Fri 15 Jan 2027 (end of day, New York time)"),
+        (NY_DAY, "date", "America/New_York", "fr",
+         "ven. 15 janv. 2027 (fin de journée, heure de New York)"),
+        (NY_DAY, "date", "America/New_York", "es",
+         "vie 15 ene 2027 (fin del día, hora de Nueva York)"),
+        (eod(2027, 3, 31, 21, 59), "date", "Europe/Paris", "en",
+         "Wed 31 Mar 2027 (end of day, Paris time)"),
+        (datetime(2027, 4, 1, 3, 59, 59, tzinfo=UTC), "date", "America/St_Lucia", "en",
+         "Wed 31 Mar 2027 (end of day, Saint Lucia time)"),
+        (datetime(2027, 4, 1, 3, 59, 59, tzinfo=UTC), "date", None, "en",
+         "Wed 31 Mar 2027 (end of day, Saint Lucia time)"),  # no zone stored: Castries
+        # the same instant with a clock time keeps the Saint Lucia display
+        (NY_DAY, "datetime", "America/New_York", "en", "Sat 16 Jan 2027, 00:59 AST"),
+        (NY_DAY, None, None, "en", "Sat 16 Jan 2027, 00:59 AST"),  # stored before kinds
+        (None, "rolling", "Europe/Paris", "en", "Rolling (no fixed deadline)"),
+        (None, "rolling", None, "fr", "En continu (pas de date limite fixe)"),
+        (None, "not_found", None, "en", "Deadline not found — check the page"),
+        (None, "not_found", None, "fr", "Date limite introuvable — voir la page de l'appel"),
+        (None, None, None, "en", ""),
+    ],
+)  # fmt: skip
+def test_format_deadline(deadline, kind, tz, lang, expected):  # type: ignore[no-untyped-def]
+    assert format_deadline(deadline, kind, tz, lang) == expected
+
+
+def test_zone_label():
+    assert zone_label("America/New_York") == "New York time"
+    assert zone_label("Europe/Paris", "fr") == "heure de Paris"
+    assert zone_label("America/Port_of_Spain") == "Port of Spain time"
+    assert zone_label("UTC") == "UTC"
+    assert zone_label("+01:00") == "UTC+01:00"
