@@ -56,6 +56,8 @@ def _words(*phrases: str) -> str:
 # de dépôt des dossiers est fixée au 26 mars 2027").
 _STRONG = _words(
     "date limite", "date-limite", "dates limites", "date de cloture", "cloture", "cloturera",
+    "date butoir", "date-butoir", "remise des dossiers", "remise des candidatures",
+    "reception des dossiers", "applications close", "applications due", "apply before",
     "se clot", "se cloturera", "limite de depot", "limite de reception", "limite de soumission",
     "echeance", "fin de l'appel", "fin des candidatures", "fin du depot", "au plus tard",
     "deadline", "deadlines", "closing date", "close date", "closes", "closing", "will close",
