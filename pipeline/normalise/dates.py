@@ -425,20 +425,53 @@ def _plausible_month_without_year(token: str, dot: str | None) -> bool:
     return bool(dot) or token[0].isupper()  # an abbreviation: "Mar." or "Mar", not "mar"
 
 
+_DIGITS_RE = re.compile(r"\d+")
+_REACH = 30  # every date has a digit; its month name stands within this many characters of it
+# What every date has besides a digit: a month name or a numeric separator. Checked with
+# plain string work, much cheaper than the full date pattern (whose look-behinds stop the
+# regex engine from skipping ahead).
+_MONTH_PREFIXES = frozenset(k[:3] for k in _MONTHS)
+_WORD_RE = re.compile(r"[^\W\d_]{3,}")
+_NUMERIC_RE = re.compile(r"\d[/.-]\d")
+
+
+def _may_hold_a_date(region: str) -> bool:
+    if _NUMERIC_RE.search(region):
+        return True
+    return any(w[:3] in _MONTH_PREFIXES for w in _WORD_RE.findall(region.lower()))
+
+
+def _regions(text: str) -> list[tuple[int, int]]:
+    """The stretches of a long text where a date can be: around its digits, when a month name
+    or a numeric separator is there too. Scanning only these keeps a 3 kB description about
+    as cheap as a short deadline text."""
+    if len(text) <= 4 * _REACH:
+        return [(0, len(text))]
+    regions: list[tuple[int, int]] = []
+    for m in _DIGITS_RE.finditer(text):
+        lo, hi = max(0, m.start() - _REACH), min(len(text), m.end() + _REACH)
+        if regions and lo <= regions[-1][1]:
+            regions[-1] = (regions[-1][0], hi)
+        else:
+            regions.append((lo, hi))
+    return [(lo, hi) for lo, hi in regions if _may_hold_a_date(text[lo:hi])]
+
+
 def _scan(text: str, order: str = "DMY") -> list[_Raw]:
     """Every date written in text, with the time and zone written next to it."""
     raws: list[_Raw] = []
-    pos = 0
-    while True:
-        m = _DATE_RE.search(text, pos)
-        if not m:
-            break
-        raw = _raw_from_match(m, order)
-        if raw is None:
-            pos = m.start() + 1
-            continue
-        raws.append(raw)
-        pos = m.end()
+    for lo, hi in _regions(text):
+        pos = lo
+        while True:
+            m = _DATE_RE.search(text, pos, hi)
+            if not m:
+                break
+            raw = _raw_from_match(m, order)
+            if raw is None:
+                pos = m.start() + 1
+                continue
+            raws.append(raw)
+            pos = m.end()
     for i, raw in enumerate(raws):
         prev_end = raws[i - 1].end if i else 0
         next_start = raws[i + 1].start if i + 1 < len(raws) else len(text)
@@ -805,7 +838,8 @@ def _add_shared_starts(text: str, raws: list[_Raw]) -> set[int]:
     the ids of the inserted starts, each forced to pair with the date after it."""
     forced: set[int] = set()
     for rx in (_PERIOD_SHARED_DAY_RE, _PERIOD_SHARED_MONTH_RE):
-        for m in rx.finditer(text):
+        # only just before a date already found: the shared form ends in one
+        for m in (m for r in list(raws) for m in rx.finditer(text, max(0, r.start - 40), r.end)):
             at = m.start("rest")
             idx = next((i for i, r in enumerate(raws) if r.start <= at < r.end), None)
             if idx is None or any(r.start <= m.start() < r.end for r in raws):

@@ -32,19 +32,23 @@ from pipeline.normalise.dates import DateSpan, ParsedDate, read_spans
 __all__ = ["DeadlineReading", "read_deadline", "says_rolling"]
 
 
+def _fold_char(c: str) -> str:
+    base = (unicodedata.normalize("NFKD", c)[:1] or c).lower()
+    return base if len(base) == 1 else c
+
+
+# Latin letters with accents -> their base letter, one character for one, so positions in the
+# folded text are positions in the original.
+_FOLD_TABLE = {cp: _fold_char(chr(cp)) for cp in range(0xC0, 0x250)}
+_FOLD_TABLE[ord("’")] = "'"
+
+
 def _fold(text: str) -> str:
     """Lower case without accents, same length as the input, so positions map back."""
-    if text.isascii():
-        return text.lower()
-    out = []
-    for c in text:
-        if c.isascii():
-            out.append(c.lower())
-            continue
-        base = unicodedata.normalize("NFKD", c)[:1] or c
-        low = base.lower()
-        out.append(low if len(low) == 1 else c)
-    return "".join(out).replace("’", "'")
+    low = text.lower()
+    if len(low) != len(text):  # a letter whose lower case is longer ("İ"): one at a time
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    return low.translate(_FOLD_TABLE)
 
 
 def _words(*phrases: str) -> str:
@@ -187,6 +191,8 @@ def _classify(text: str, spans: list[DateSpan], mode: str) -> list[tuple[str, Da
     """Each span as ("deadline" | "opens" | "skip", span). mode "deadline" (a deadline or
     period text): a date is a deadline unless a cue says otherwise; "description": only with a
     deadline cue."""
+    if not spans:
+        return []
     folded = _fold(text)
     trusted = mode != "description"
     out: list[tuple[str, DateSpan]] = []
