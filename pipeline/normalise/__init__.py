@@ -191,7 +191,10 @@ def normalise_dates(call: Call, tz: str, now: datetime) -> DeadlineReading:
     call.deadline = next_deadline(call.deadlines, now)
     call.timezone = call.timezone or tz
     if call.deadline is None:
-        call.deadline_kind = "rolling" if reading.rolling else "not_found"
+        # a rolling call carried from the store (unchanged listing) stays rolling: the words
+        # that said so were in a deadline text, which is not carried
+        carried_rolling = call.deadline_kind == "rolling" and call.extra.get("unchanged_listing")
+        call.deadline_kind = "rolling" if reading.rolling or carried_rolling else "not_found"
         return reading
     chosen = [d for d in reading.deadlines if d.value == call.deadline]
     if chosen and not preset:

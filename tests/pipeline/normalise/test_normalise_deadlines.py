@@ -375,3 +375,13 @@ def test_feed_item_with_the_deadline_only_in_its_description() -> None:
     )
     assert "deadline read from the description: “26 mars 2027”" in call.notes
     assert call.content_hash is not None
+
+
+def test_a_rolling_call_carried_from_the_store_stays_rolling() -> None:
+    # an unchanged listing entry: the stored fields come back, not the deadline text
+    carried = call_of({"status": "open"})
+    carried.deadline_kind, carried.extra["unchanged_listing"] = "rolling", True
+    assert normalise(carried, now=NOW).deadline_kind == "rolling"
+    fresh = call_of({})
+    fresh.deadline_kind = "rolling"  # not carried: only the words decide
+    assert normalise(fresh, now=NOW).deadline_kind == "not_found"
