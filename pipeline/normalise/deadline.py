@@ -96,7 +96,8 @@ _OTHER = _words(
     "resultados", "notification", "announced", "annonce", "selection", "jury", "comite",
     "committee", "comite de seleccion", "demarrage", "mise en oeuvre", "implementation",
     "project start", "projects start", "projects must start", "duree", "duration", "ejecucion",
-    "ended", "ending",
+    "ended", "ending", "initialement", "initialement prevue", "au lieu du", "initially",
+    "originally", "instead of", "previously", "inicialmente", "en lugar del",
 )  # fmt: skip
 # An earlier deadline moved to a later one: the earlier is neither an opening nor a deadline.
 _EXTENDED = _words(
@@ -206,7 +207,7 @@ def _classify(text: str, spans: list[DateSpan], mode: str) -> list[tuple[str, Da
         if span.opens_period and i + 1 < len(spans):
             end = spans[i + 1]
             if "extended" in kinds:  # "prolongée du 15 mars au 30 avril": the new deadline
-                out += [("skip", span), ("deadline", end)]
+                out += [("skip", span), ("new_deadline", end)]
             elif trusted or (
                 "other" not in kinds and ("strong" in kinds or _applying_near(folded, span))
             ):
@@ -216,7 +217,10 @@ def _classify(text: str, spans: list[DateSpan], mode: str) -> list[tuple[str, Da
             floor = end.end
             i += 2
             continue
-        if nearest in ("strong", "extended"):  # "Deadline extended to 30 April 2027"
+        if nearest in ("strong", "extended", "weak") and "extended" in kinds:
+            # "31 mars 2027 (prolongée jusqu'au 15 avril 2027)": the new date replaces the old
+            role = "new_deadline"
+        elif nearest == "strong":
             role = "deadline"
         elif nearest == "weak":
             role = "deadline" if _weak_holds(folded, span, cues[-1], trusted) else "skip"
@@ -264,7 +268,9 @@ def _read(
             if role != "skip":
                 errors.append(span.error)
             continue
-        if role == "deadline" and span.closing is not None:
+        if role == "new_deadline" and span.closing is not None:
+            deadlines = [span.closing]  # what the text gave before it is superseded
+        elif role == "deadline" and span.closing is not None:
             deadlines.append(span.closing)
         elif role == "opens" and span.opening is not None and opens is None:
             opens = span.opening

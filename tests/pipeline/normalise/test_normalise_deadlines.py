@@ -104,6 +104,13 @@ FRENCH = [
          None, eod(2024, 5, 13, 21), "date", PARIS,
          ["deadline year inferred: “lundi 13 mai” read as 13 May 2024 (first after the "
           "publication date 2024-04-02)"]),
+    Case("an extension replaces the first date",
+         {"deadline_texts": ["31 mars 2027 (prolongée jusqu'au 15 avril 2027)"]},
+         None, eod(2027, 4, 15, 21), "date", PARIS),
+    Case("the former date of an extension is not a deadline",
+         {"deadline_texts": ["Date limite prolongée au 15 avril 2027 (initialement le 31 mars "
+                             "2027)"]},
+         None, eod(2027, 4, 15, 21), "date", PARIS),
     Case("en continu in the status", {"status_text": "Ouvert en continu"},
          None, None, "rolling", PARIS),
     Case("au fil de l'eau in the description", {"summary": "Dépôt des dossiers au fil de l'eau."},
@@ -162,6 +169,10 @@ ENGLISH = [
                      "Deadline: 9 April 2027 at 17:00 CET.", "source_tz": CASTRIES},
          None, utc(2027, 4, 9, 15), "datetime", "Europe/Brussels"),
     Case("deadline extended", {"summary": "Deadline extended from 15 March to 30 April 2027."},
+         None, eod(2027, 4, 30, 21), "date", PARIS),
+    Case("extended, with the original date after it",
+         {"summary": "The deadline has been extended to 30 April 2027 (originally 15 March "
+                     "2027)."},
          None, eod(2027, 4, 30, 21), "date", PARIS),
     Case("rolling basis", {"summary": "Applications are reviewed on a rolling basis."},
          None, None, "rolling", PARIS),
