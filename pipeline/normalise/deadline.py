@@ -189,9 +189,10 @@ def _sentence(folded: str, at: int) -> tuple[int, int]:
 
 
 def _classify(text: str, spans: list[DateSpan], mode: str) -> list[tuple[str, DateSpan]]:
-    """Each span as ("deadline" | "opens" | "skip", span). mode "deadline" (a deadline or
-    period text): a date is a deadline unless a cue says otherwise; "description": only with a
-    deadline cue."""
+    """Each span with its role: "deadline", "new_deadline" (an extension: replaces the
+    deadlines before it), "opens" or "skip". mode "deadline" or "period" (a text that is about
+    the deadline): a date is a deadline unless a cue says otherwise; "description": only with
+    a deadline cue."""
     if not spans:
         return []
     folded = _fold(text)
@@ -292,11 +293,14 @@ def read_deadline(
     the deadline texts, then the period; only when those give no deadline, the title and
     description (the words of the status text and the description may also say "rolling")."""
     reading = DeadlineReading()
-    kw = {"tz": tz, "reference": reference, "order": order}
+
+    def read(text: str, mode: str) -> tuple[ParsedDate | None, list[ParsedDate], list[str]]:
+        return _read(text, mode, tz=tz, reference=reference, order=order)
+
     for text in deadline_texts:
         if not text:
             continue
-        opens, found, errors = _read(text, "deadline", **kw)  # type: ignore[arg-type]
+        opens, found, errors = read(text, "deadline")
         reading.notes += [f"deadline rejected: {e} (“{text[:80]}”)" for e in errors]
         reading.opens = reading.opens or opens
         if not found and not errors:
@@ -308,7 +312,7 @@ def read_deadline(
     if reading.deadlines:
         reading.found_in = "deadline"
     if period_text:
-        opens, found, errors = _read(period_text, "period", **kw)  # type: ignore[arg-type]
+        opens, found, errors = read(period_text, "period")
         reading.notes += [f"period rejected: {e}" for e in errors]
         reading.opens = reading.opens or opens
         if found and not reading.deadlines:
@@ -329,7 +333,7 @@ def read_deadline(
     for text in description:
         if not text:
             continue
-        opens, found, _errors = _read(text, "description", **kw)  # type: ignore[arg-type]
+        opens, found, _errors = read(text, "description")
         if found:
             # an opening date in a description counts only beside its deadline
             reading.opens = reading.opens or opens
