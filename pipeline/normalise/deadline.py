@@ -144,7 +144,7 @@ _ROLLING = re.compile(
         "open ended", "ongoing basis", "continuous submission", "continuously open",
         "open continuously", "open all year", "open year-round", "en continu", "au fil de l'eau",
         "sans date limite", "pas de date limite", "sans date de cloture", "jusqu'a nouvel ordre",
-        "toute l'annee", "appel permanent", "guichet ouvert", "sin fecha limite",
+        "appel permanent", "guichet ouvert", "sin fecha limite",
         "sin fecha de cierre", "convocatoria abierta permanente", "convocatoria permanente",
         "ventanilla abierta",
         "de forma continua", "abierta todo el ano", "hasta nuevo aviso",

@@ -270,6 +270,9 @@ NOT_DEADLINES = [
          {"summary": "The call opens on 1 March 2027."}, None, None, "not_found", PARIS),
     Case("no deadline extension is not rolling",
          {"summary": "No deadline extension will be granted."}, None, None, "not_found", PARIS),
+    Case("all year round is not rolling",
+         {"summary": "Les ateliers du réseau ont lieu toute l'année."},
+         None, None, "not_found", PARIS),
     Case("nothing at all", {"summary": "Soutien aux associations de la Caraïbe."},
          None, None, "not_found", PARIS),
 ]  # fmt: skip
