@@ -238,9 +238,7 @@ def _touch_sighting(row: CallRow, call: Call, how: str, now: datetime) -> Sighti
     return sighting
 
 
-def _relist(
-    session: Session, row: CallRow, source: str, now: datetime, run_id: int | None
-) -> None:
+def _relist(session: Session, row: CallRow, source: str, now: datetime, run_id: int | None) -> None:
     if not row.listed:
         session.add(CallChange(call=row, run_id=run_id, field="listed", old_value=False,
                                new_value=True, seen_at=now, source=source))  # fmt: skip

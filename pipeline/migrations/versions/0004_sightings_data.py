@@ -112,9 +112,7 @@ def _backfill() -> None:
         page = hashlib.sha256((row["canonical_url"] or "").encode("utf-8")).hexdigest()
         if page not in seen_pages:
             seen_pages.add(page)
-            bind.execute(
-                calls.update().where(calls.c.id == row["id"]).values(origin_page=page)
-            )
+            bind.execute(calls.update().where(calls.c.id == row["id"]).values(origin_page=page))
     for s in bind.execute(sa.select(sightings)).mappings():
         owner = owners.get(s["call_id"])
         if owner and (s["source"], s["canonical_url"]) == owner[:2]:
