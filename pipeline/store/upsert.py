@@ -16,6 +16,7 @@ from pipeline.dedupe import Match, aggregator_sources, call_key, find_match
 from pipeline.models import CallChange, CallRow, Sighting
 from pipeline.normalise import TRACKED_FIELDS
 from pipeline.record import Call
+from pipeline.store.bridge import join_twins
 from pipeline.store.merge import PAGE_FIELDS, Merged, Page, merge_page, page_data, rebuild
 from pipeline.store.merge import scoring_call as _scoring_call
 
@@ -132,6 +133,8 @@ def _write(
         how = "new"
     else:
         row, how = match.row, match.how
+        if how != "page":  # a page new to this call: does it show other calls to be this one?
+            row = join_twins(session, call, row)
         before = {name: _row_value(row, name) for name in TRACKED_FIELDS}
         old_owner = _owner(row)
         row.last_seen = now
