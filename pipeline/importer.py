@@ -216,6 +216,7 @@ def call_from_json(obj: Any, *, source: str, timezone: str | None = None) -> tup
     if values.get("currency"):
         values["currency"] = values["currency"].strip().upper()[:3]
     call = Call(source=source, **values)
+    call.extra["imported"] = True  # ranked as an import whatever its --source (pipeline.store)
     zone = _text(obj.get("timezone"), "timezone") or timezone
     if zone:
         try:

@@ -21,7 +21,7 @@ from pipeline.store.merge import PAGE_FIELDS, Merged, Page, merge_page, page_dat
 from pipeline.store.merge import scoring_call as _scoring_call
 
 # extra keys that describe one crawl's item, not the call
-TRANSIENT_EXTRA = ("canonical_url", "unchanged_listing", "aggregator")
+TRANSIENT_EXTRA = ("canonical_url", "unchanged_listing", "aggregator", "imported")
 SCORE_FIELDS = ("score", "band", "eligible", "themes", "reasons")
 
 RANK_FUNDER, RANK_IMPORT, RANK_AGGREGATOR = 0, 1, 2
@@ -33,11 +33,12 @@ def source_rank(source: str, call: Call | None = None) -> int:
 
     An aggregator is a source whose config entry says `options: {aggregator: true}` or names
     its funder "… (aggregator)" (`pipeline.dedupe.aggregator_sources`), or whose spider marks
-    its items `extra["aggregator"] = True`.
+    its items `extra["aggregator"] = True`. `fundradar import` marks its items
+    `extra["imported"]`, so an import under another `--source` name is still an import.
     """
     if call is not None and call.extra.get("aggregator"):
         return RANK_AGGREGATOR
-    if source == IMPORT_SOURCE:
+    if source == IMPORT_SOURCE or (call is not None and call.extra.get("imported")):
         return RANK_IMPORT
     return RANK_AGGREGATOR if source in aggregator_sources() else RANK_FUNDER
 
@@ -104,6 +105,7 @@ def upsert(
     the same page or key between our look-up and our insert — it is rolled back, the look-up
     runs again (it now finds the other writer's call) and the item is stored as an update.
     """
+    _sqlite_write_lock(session)
     for attempt in (1, 2):
         if match is _SEARCH:
             match = find_match(session, call)
@@ -115,6 +117,20 @@ def upsert(
                 raise
             match = _SEARCH  # lost a race: look again
     raise AssertionError("unreachable")
+
+
+def _sqlite_write_lock(session: Session) -> None:
+    """On SQLite, take the write lock before the look-up (BEGIN IMMEDIATE) when no transaction
+    is open: a transaction that reads and then writes while another writer holds the lock gets
+    "database is locked" at once (SQLite's deadlock guard ignores the busy timeout), and two
+    look-ups before two inserts are the twin. With the lock, writers take turns, one call at a
+    time. (pysqlite opens no transaction for reads, so after a commit none is open.)"""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _write(
