@@ -57,7 +57,7 @@ class CallRow(Base):
     """One canonical funding call. Sightings link it to every page it was seen on."""
 
     __tablename__ = "calls"
-    __table_args__ = (UniqueConstraint("origin_page", name="uq_calls_origin_page"),)
+    __table_args__ = (Index("uq_calls_origin_page", "origin_page", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # stable identity within the database: "<source>:<source_ref>" or "url:<canonical url>"

@@ -68,11 +68,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("source", sa.String(length=50), nullable=True))
     with op.batch_alter_table("calls") as batch:
         batch.add_column(sa.Column("origin_page", sa.String(length=64), nullable=True))
-        batch.create_unique_constraint("uq_calls_origin_page", ["origin_page"])
     _backfill()
-    with op.batch_alter_table("sightings") as batch:
-        batch.alter_column("data", server_default=None)
-        batch.alter_column("data_since", server_default=None)
+    # a unique index, not a constraint: on SQLite a new constraint means copying the calls table,
+    # and dropping the old copy would cascade to every sighting, change and verdict
+    op.create_index("uq_calls_origin_page", "calls", ["origin_page"], unique=True)
 
 
 def _backfill() -> None:
@@ -80,6 +79,7 @@ def _backfill() -> None:
     calls = sa.table(
         "calls", sa.column("id"), sa.column("source"), sa.column("canonical_url"),
         sa.column("extra", sa.JSON), sa.column("updated_at"), sa.column("first_seen"),
+        sa.column("last_seen"),
         sa.column("deadlines", sa.JSON), sa.column("origin_page"),
         *(sa.column(f) for f in PAGE_FIELDS if f != "deadlines"),
     )  # fmt: skip
@@ -102,7 +102,9 @@ def _backfill() -> None:
                 value = _iso(value)
             if value not in (None, "", []):
                 data[name] = value
-        since = _iso(row["updated_at"] or row["first_seen"])
+        # the owner's data as of its last visit: the newest of its rank, so the first rebuild
+        # after the upgrade gives the row it had
+        since = _iso(row["last_seen"] or row["updated_at"] or row["first_seen"])
         owners[row["id"]] = (
             extra.get("data_source", row["source"]),
             extra.get("data_page", row["canonical_url"]),
@@ -128,8 +130,8 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("uq_calls_origin_page", table_name="calls")
     with op.batch_alter_table("calls") as batch:
-        batch.drop_constraint("uq_calls_origin_page", type_="unique")
         batch.drop_column("origin_page")
     with op.batch_alter_table("call_changes") as batch:
         batch.drop_column("source")
