@@ -255,3 +255,31 @@ def test_french_and_english_pages_give_one_score_whichever_comes_first(tmp_path:
             row = s.scalars(select(CallRow)).one()
             scores.append((row.score, row.band, row.reasons))
     assert scores[0] == scores[1]
+
+
+def test_a_page_matching_two_stored_calls_joins_them_and_loses_nothing(session) -> None:  # type: ignore[no-untyped-def]
+    """The aggregator's English copy and the French page were stored as two calls; the English
+    page matches both: one call remains, with every sighting, change and verdict."""
+    from pipeline.models import Verdict
+
+    fr, en, agg = raw_calls()[:3]
+    first = store.upsert(session, normalise(agg, now=NOW), now=NOW).row
+    second = store.upsert(session, normalise(fr, now=NOW), now=NOW + timedelta(hours=1)).row
+    assert first.id != second.id  # neither names the other
+    session.add(Verdict(call=second, verdict="shortlist", author="officer"))
+    twin_key = second.key
+    session.commit()
+    joined = store.upsert(session, normalise(en, now=NOW), now=NOW + timedelta(hours=2))
+    session.commit()
+    assert session.scalar(select(func.count(CallRow.id))) == 1
+    row = joined.row
+    assert row.id == first.id  # the oldest call stays
+    pages = {(s.source, s.language) for s in row.sightings}
+    assert pages == {
+        ("fundsforngos", "en"),
+        ("interreg_caraibes", "fr"),
+        ("interreg_caraibes", "en"),
+    }
+    assert [v.verdict for v in row.verdicts] == ["shortlist"]
+    assert row.extra["merged_keys"] == [twin_key]
+    assert row.funder == "Interreg Caraïbes" and row.budget_max == 300000
