@@ -219,6 +219,27 @@ def _score(row: CallRow, merged: Merged, pages: list[Page], profile: Any) -> Non
         row.eligible_countries = list(result.countries)
 
 
+def _same_minute(old: Any, new: Any) -> bool:
+    """Two dates (or lists of them) less than a minute apart are one deadline.
+
+    Date-only deadlines were stored as 23:59:00 before they became the end of the day
+    (23:59:59); without this rule the first crawl after that change would report every such
+    call as "deadline moved" with nothing moved. No funder moves a deadline by seconds.
+    """
+    olds = old if isinstance(old, list) else [old]
+    news = new if isinstance(new, list) else [new]
+    if len(olds) != len(news) or not olds:
+        return False
+    try:
+        pairs = [
+            (datetime.fromisoformat(a), datetime.fromisoformat(b))
+            for a, b in zip(olds, news, strict=True)
+        ]
+    except (TypeError, ValueError):
+        return False
+    return all(abs((a - b).total_seconds()) < 60 for a, b in pairs)
+
+
 def _record_changes(
     session: Session, row: CallRow, before: dict[str, Any], source: str, now: datetime,
     run_id: int | None,
@@ -226,7 +247,7 @@ def _record_changes(
     changed: list[str] = []
     for name in TRACKED_FIELDS:
         old, new = before[name], _row_value(row, name)
-        if old != new:
+        if old != new and not _same_minute(old, new):
             changed.append(name)
             session.add(CallChange(call=row, run_id=run_id, field=name, old_value=old,
                                    new_value=new, seen_at=now, source=source))  # fmt: skip

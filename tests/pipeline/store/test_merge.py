@@ -136,6 +136,21 @@ def test_reimport_with_only_a_new_deadline_keeps_everything_else() -> None:
         assert change.seen_at == NOW + timedelta(days=1)
 
 
+def test_a_deadline_moved_by_seconds_is_not_a_change() -> None:
+    """Date-only deadlines became 23:59:59 (they were 23:59:00): rows stored before must not all
+    read "deadline moved" at the next crawl. A real move is still a change (test above)."""
+    import_lines([json.dumps({**CFLI, "deadline": "3 May 2027 23:59"})], now=NOW)
+    report = import_lines([json.dumps({**CFLI, "deadline": "3 May 2027"})],
+                          now=NOW + timedelta(days=1))  # fmt: skip
+    assert report.results[0].changes == ()
+    with db.session_scope() as s:
+        assert s.scalars(select(CallChange).where(CallChange.field == "deadlines")).all() == []
+        row = s.scalars(select(CallRow)).one()
+        # the newer reading is kept: end of that day in Saint Lucia, given as a date
+        assert row.deadline == datetime(2027, 5, 4, 3, 59, 59, tzinfo=UTC)
+        assert row.deadline_kind == "date"
+
+
 def test_a_funder_page_without_budget_keeps_the_imported_budget() -> None:
     import_lines([json.dumps(CFLI)], now=NOW)
     site = Call(
