@@ -48,7 +48,7 @@ from pipeline.models import (
     DigestItem,
     Meta,
 )
-from pipeline.normalise.dates import format_deadline, format_local, to_local
+from pipeline.normalise.dates import deadline_day, format_deadline, format_local, to_local
 from pipeline.normalise.urls import safe_url as _pipeline_safe_url
 from pipeline.record import BANDS
 from pipeline.review import latest_verdicts
@@ -327,11 +327,14 @@ def _band_rank(band: str | None) -> int:
     return BANDS.index(band) if band in BANDS else len(BANDS) - 1
 
 
-def _days_left(deadline: datetime | None, now: datetime) -> int | None:
-    """Whole days between today and the deadline's day, both in Saint Lucia."""
-    if deadline is None:
+def _days_left(row: CallRow, now: datetime) -> int | None:
+    """Whole days between today in Saint Lucia and the deadline's day (a date-only deadline's
+    own date in the funder's zone: `pipeline.normalise.dates.deadline_day`)."""
+    day = deadline_day(row.deadline, getattr(row, "deadline_kind", None),
+                       getattr(row, "timezone", None))  # fmt: skip
+    if day is None:
         return None
-    return (to_local(deadline).date() - to_local(now).date()).days
+    return (day - to_local(now).date()).days
 
 
 def _days_text(days: int | None, lang: str) -> str:
@@ -359,7 +362,7 @@ def _clean(text: str | None) -> str:
 
 
 def _view(row: CallRow, lang: str, now: datetime, top_reasons: int) -> CallView:
-    days = _days_left(row.deadline, now)
+    days = _days_left(row, now)
     band = row.band if row.band in BANDS else "none"
     return CallView(
         id=row.id,
@@ -541,7 +544,7 @@ def compose(
         for row in rows:
             if row.status == "closed":
                 continue
-            days = _days_left(row.deadline, now)
+            days = _days_left(row, now)
             window = next((w for w in windows if days is not None and days <= w), None)
             if window is None:
                 continue
@@ -566,7 +569,7 @@ def compose(
     rows = [
         r for r in rows
         if r.id not in claimed and _themes_ok(r, recipient) and not_dismissed(r)
-        and (_days_left(r.deadline, now) or 0) <= settings.closing_within_days
+        and (_days_left(r, now) or 0) <= settings.closing_within_days
     ]  # fmt: skip
     moved = _last_deadline_change(session, [r.id for r in rows])
     closing_views = [

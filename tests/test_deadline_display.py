@@ -105,3 +105,39 @@ def test_csv_cells_by_kind_and_columns_unchanged() -> None:
     assert (rolling["deadline"], rolling["days_left"]) == ("rolling", "")
     missing = rows["Ocean call (no readable deadline)"]
     assert (missing["deadline"], missing["days_left"]) == ("not found — check the page", "")
+
+
+def test_days_left_count_to_the_funders_own_date() -> None:
+    """15 Jan in New York is 53 days from Monday 23 Nov in Saint Lucia, not 54 (its converted
+    instant falls on the 16th in Saint Lucia)."""
+    _calls()
+    text, _html = _digest("en")
+    at = text.index("Coastal grants")
+    assert "53 days left" in text[at : at + 400] and "54 days" not in text[at : at + 400]
+
+
+def test_calendar_has_a_whole_day_for_a_date_only_deadline() -> None:
+    from icalendar import Calendar
+
+    from pipeline.exports.ics import ics_chunks
+
+    _calls()
+    with db.session_scope() as s:
+        cal = Calendar.from_ical("".join(ics_chunks(s, now=MON)))
+    events = {str(e["summary"]): e for e in cal.walk("VEVENT")}
+    dated = events["Deadline: Coastal grants (date only)"]
+    assert dated["dtstart"].dt == dt.date(2027, 1, 15)  # a DATE value: an all-day event
+    assert "end of day, New York time" in str(dated["description"])
+    timed = events["Deadline: Energy facility (with a time)"]
+    assert timed["dtstart"].dt == TIMED  # an instant, as before
+
+
+def test_atom_entries_show_the_deadline_as_given() -> None:
+    from pipeline.exports.atom import atom_document
+    from pipeline.exports.query import CallFilter
+
+    _calls()
+    with db.session_scope() as s:
+        xml = atom_document(s, CallFilter(), now=MON).decode("utf-8")
+    assert "Fri 15 Jan 2027 (end of day, New York time)" in xml
+    assert "Rolling (no fixed deadline)" in xml

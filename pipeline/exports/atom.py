@@ -22,7 +22,7 @@ from fundradar import settings
 from pipeline.exports import clean_text, one_line
 from pipeline.exports.query import CallFilter, iter_calls
 from pipeline.models import utcnow
-from pipeline.normalise.dates import format_local
+from pipeline.normalise.dates import format_deadline
 from pipeline.normalise.urls import safe_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -31,8 +31,8 @@ FEED_ID = "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "fundradar:feed:new-r
 WINDOW = timedelta(days=30)
 MAX_ENTRIES = 200
 COLUMNS = (
-    "id", "key", "title", "summary", "funder", "programme", "deadline", "status", "score",
-    "band", "themes", "reasons", "url", "first_seen", "updated_at",
+    "id", "key", "title", "summary", "funder", "programme", "deadline", "deadline_kind",
+    "timezone", "status", "score", "band", "themes", "reasons", "url", "first_seen", "updated_at",
 )  # fmt: skip
 
 
@@ -72,7 +72,9 @@ def _entry(feed: ET.Element, row: Any, tz: str) -> datetime:
     who = " / ".join(one_line(x) for x in (row.funder, row.programme) if x)
     if who:
         lines.append(who)
-    deadline = format_local(row.deadline, tz) if row.deadline else "not stated"
+    kind = getattr(row, "deadline_kind", None)
+    deadline = format_deadline(row.deadline, kind, getattr(row, "timezone", None), display_tz=tz)
+    deadline = deadline or "not stated"
     lines.append(f"Deadline: {deadline} · status: {row.status or 'unknown'}")
     lines.append(f"Score {row.score if row.score is not None else '?'} ({row.band or 'unscored'})")
     lines += [f"- {one_line(r)}" for r in (row.reasons or ())[:3] if r]

@@ -25,15 +25,15 @@ from fundradar import settings
 from pipeline.exports import clean_text, one_line
 from pipeline.exports.query import CallFilter, iter_calls
 from pipeline.models import utcnow
-from pipeline.normalise.dates import format_local
+from pipeline.normalise.dates import deadline_day, format_deadline
 from pipeline.normalise.urls import safe_url
 
 REMINDER = timedelta(days=7)
 PRODID = "-//OECS Commission DCRM//fundradar deadlines//EN"
 CALENDAR_NAME = "fundradar: funding call deadlines"
 COLUMNS = (
-    "id", "key", "title", "funder", "programme", "deadline", "status", "score", "band",
-    "reasons", "url", "first_seen", "updated_at",
+    "id", "key", "title", "funder", "programme", "deadline", "deadline_kind", "timezone",
+    "status", "score", "band", "reasons", "url", "first_seen", "updated_at",
 )  # fmt: skip
 
 
@@ -53,7 +53,8 @@ def event_for(row: Any, tz: ZoneInfo, *, now: datetime) -> Event:
     who = " / ".join(one_line(x) for x in (row.funder, row.programme) if x)
     if who:
         lines.append(who)
-    lines.append(f"Deadline: {format_local(row.deadline, tz.key)}")
+    kind, zone = getattr(row, "deadline_kind", None), getattr(row, "timezone", None)
+    lines.append(f"Deadline: {format_deadline(row.deadline, kind, zone, display_tz=tz.key)}")
     if row.band:
         lines.append(f"Score: {row.score if row.score is not None else '?'} ({row.band})")
     lines += [f"- {one_line(r)}" for r in (row.reasons or ())[:3] if r]
@@ -66,8 +67,13 @@ def event_for(row: Any, tz: ZoneInfo, *, now: datetime) -> Event:
     # an update every time: use when the call last changed, not the time of export.
     ev.add("dtstamp", row.updated_at or row.first_seen or now)
     ev.add("summary", f"Deadline: {title}")
-    # no DTEND: a deadline is an instant (RFC 5545 3.6.1: the event ends when it starts)
-    ev.add("dtstart", row.deadline.astimezone(tz))
+    if kind == "date":
+        # a date-only deadline is a whole day (RFC 5545 3.6.1: a DATE start with no DTEND is
+        # one day): its own date in the funder's zone, not a converted 00:59 the next day
+        ev.add("dtstart", deadline_day(row.deadline, kind, zone, display_tz=tz.key))
+    else:
+        # no DTEND: a deadline is an instant (RFC 5545 3.6.1: the event ends when it starts)
+        ev.add("dtstart", row.deadline.astimezone(tz))
     ev.add("description", clean_text("\n".join(lines)))
     if link:
         ev.add("url", link)

@@ -948,6 +948,23 @@ def zone_label(tz: str, lang: str = "en") -> str:
     return words["zone"].format(name=name)
 
 
+def deadline_day(
+    deadline: datetime | None, kind: str | None, tz: str | None = None,
+    display_tz: str = DISPLAY_TZ,
+) -> date | None:  # fmt: skip
+    """The calendar day a deadline falls on, as people count days to it.
+
+    A date-only deadline is that date in the funder's zone (15 Jan in New York is 15 Jan, not
+    the 16th it becomes in Saint Lucia at 00:59); a deadline with a clock time is its day in
+    Saint Lucia time.
+    """
+    if deadline is None:
+        return None
+    if kind == "date":
+        return to_local(deadline, tz or display_tz).date()
+    return to_local(deadline, display_tz).date()
+
+
 def format_deadline(
     deadline: datetime | None,
     kind: str | None,
