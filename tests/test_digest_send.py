@@ -177,18 +177,23 @@ CHILD = textwrap.dedent(
     from fundradar import settings
     from tests.digest_support import recipients_config
 
-    crash_before, crash_after = sys.argv[1], sys.argv[2]
+    crash_before, crash_accepted, crash_recorded = sys.argv[1], sys.argv[2], sys.argv[3]
 
     class Crashing(SmtpTransport):
-        def send(self, msg, *, recipient):
+        def send(self, msg, *, recipient, on_accepted=None):
             if recipient == crash_before:
                 os._exit(9)  # the process dies: no cleanup, no rollback handlers
-            receipt = super().send(msg, recipient=recipient)
-            if recipient == crash_after:
-                os._exit(9)  # accepted by the server, not yet recorded
-            return receipt
 
-    recipients = [{"email": a} for a in sys.argv[3:]]
+            def accepted(receipt):
+                if recipient == crash_accepted:
+                    os._exit(9)  # accepted by the server, not yet recorded
+                on_accepted(receipt)
+                if recipient == crash_recorded:
+                    os._exit(9)  # accepted and recorded; QUIT never sent
+
+            return super().send(msg, recipient=recipient, on_accepted=accepted)
+
+    recipients = [{"email": a} for a in sys.argv[4:]]
     send_digest(
         now=dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC),
         config=recipients_config(recipients),
@@ -198,9 +203,9 @@ CHILD = textwrap.dedent(
 )
 
 
-def _crashing_run(before: str, after: str, addresses: list[str]) -> int:
+def _crashing_run(before: str, accepted: str, addresses: list[str], recorded: str = "-") -> int:
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, before, after, *addresses],
+        [sys.executable, "-c", CHILD, before, accepted, recorded, *addresses],
         cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     return proc.returncode
@@ -227,10 +232,25 @@ def test_crash_after_first_recipient_then_next_run_completes_the_rest(
     assert {x.status for x in _deliveries().values()} == {"sent"}
 
 
+def test_crash_after_the_acceptance_is_recorded_sends_nothing_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Recorded before QUIT: a process dying at QUIT (or after) leaves no duplicate window."""
+    add_call()
+    config = recipients_config([{"email": "ana@oecs.example"}])
+    with SmtpServer() as server:
+        _smtp_env(monkeypatch, server)
+        assert _crashing_run("-", "-", ["ana@oecs.example"], recorded="ana@oecs.example") == 9
+        assert _deliveries()["ana@oecs.example"].status == "sent"
+        again = send_digest(now=MON, config=config)
+    assert again.count("skipped") == 1 and len(server.received) == 1
+
+
 def test_crash_between_smtp_accept_and_commit_resends_with_same_message_id(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The one window exactly-once cannot close (documented in alerts/send.py)."""
+    """The one window exactly-once cannot close (documented in alerts/send.py): now only the
+    time between the server's 250 to DATA and the commit."""
     add_call()
     config = recipients_config([{"email": "ana@oecs.example"}])
     with SmtpServer() as server:
