@@ -164,6 +164,34 @@ def _reply(text: bytes | str | None) -> str:
     return " ".join((text or "").split())[:200]
 
 
+class _DataWait:
+    """Waits up to `data_timeout` for the reply to the end of DATA (RFC 5321 4.5.3.2.6 asks
+    10 minutes): a relay slow to accept is not taken for a failure and sent the message twice.
+    """
+
+    data_timeout: float = 600.0
+    sock: socket.socket | None
+
+    def data(self, msg):  # type: ignore[no-untyped-def]
+        sock = self.sock
+        before = sock.gettimeout() if sock is not None else None
+        if sock is not None and before is not None:
+            sock.settimeout(max(before, self.data_timeout))
+        try:
+            return super().data(msg)  # type: ignore[misc]
+        finally:
+            if sock is not None and self.sock is sock:
+                sock.settimeout(before)
+
+
+class _SMTP(_DataWait, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_DataWait, smtplib.SMTP_SSL):
+    pass
+
+
 class SmtpTransport:
     """One SMTP connection per message, retried with backoff on temporary failures.
 
@@ -183,6 +211,7 @@ class SmtpTransport:
         factor: float = 3.0,
         sleep: Callable[[float], None] = time.sleep,
         ssl_context: ssl.SSLContext | None = None,
+        data_timeout: float = 600.0,
     ) -> None:
         if not smtp.host:
             raise ValueError("SmtpTransport needs FUNDRADAR_SMTP_HOST")
@@ -190,6 +219,7 @@ class SmtpTransport:
         self.envelope_from = address_of(mail_from)
         self.attempts = max(1, attempts)
         self.backoff, self.factor, self.sleep = backoff, factor, sleep
+        self.data_timeout = data_timeout
         # the system's trust store (SSL_CERT_FILE / SSL_CERT_DIR are honoured), hostname checked
         self.ssl_context = ssl_context or ssl.create_default_context()
         # set when the server itself failed (not one recipient): the rest of the run stops
@@ -251,9 +281,13 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.smtp
+        server: smtplib.SMTP
         if s.security == "ssl":
-            return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self.ssl_context)
-        return smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            server = _SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self.ssl_context)
+        else:
+            server = _SMTP(s.host, s.port, timeout=s.timeout)
+        server.data_timeout = self.data_timeout  # type: ignore[attr-defined]
+        return server
 
     def _deliver(self, msg: EmailMessage, recipient: str) -> smtplib.SMTP:
         """Up to the server's reply to DATA; returns the open connection (QUIT is the
@@ -267,10 +301,10 @@ class SmtpTransport:
             )
         server = self._connect()
         try:
-            server.ehlo()
+            _hello(server)
             if s.security == "starttls":
                 server.starttls(context=self.ssl_context)
-                server.ehlo()
+                _hello(server)
             if s.user:
                 server.login(s.user, s.password or "")
             server.send_message(msg, from_addr=self.envelope_from, to_addrs=[recipient])
@@ -278,6 +312,13 @@ class SmtpTransport:
             _quit(server)
             raise
         return server
+
+
+def _hello(server: smtplib.SMTP) -> None:
+    """EHLO, and take a refusal (421 "too busy") as one: smtplib only returns the code."""
+    code, reply = server.ehlo()
+    if not 200 <= code < 300:
+        raise smtplib.SMTPHeloError(code, reply)
 
 
 def _quit(server: smtplib.SMTP) -> None:

@@ -162,8 +162,11 @@ class AcceptanceJournal:
             os.fsync(fh.fileno())
 
     def entries(self) -> list[dict[str, Any]]:
+        """The recorded acceptances; OSError if the journal exists but cannot be read."""
         if not self.path.exists():
             return []
+        if not self.path.is_file():
+            raise OSError(f"{self.path} is not a regular file")
         out = []
         for n, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -186,7 +189,10 @@ class AcceptanceJournal:
         os.replace(tmp, self.path)
 
     def replay(self) -> tuple[set[tuple[str, str]], list[str]]:
-        """Apply every entry to the database. Returns ((week, address) accepted, problems)."""
+        """Apply every entry to the database. Returns ((week, address) accepted, problems).
+
+        Raises OSError when the journal cannot be read: sending then could repeat a message.
+        """
         accepted: set[tuple[str, str]] = set()
         left: list[dict[str, Any]] = []
         problems: list[str] = []
@@ -352,11 +358,15 @@ def send_digest(
         )
     with digest_lock(env.home):
         journal = AcceptanceJournal(env.home / JOURNAL_NAME)
-        accepted, problems = journal.replay()
+        stopped: str | None = None
+        try:
+            accepted, problems = journal.replay()
+        except OSError as exc:  # what was accepted is unknown: sending could repeat a message
+            accepted, problems = set(), []
+            stopped = f"the journal of accepted messages cannot be read ({exc}); fix it first"
         report.problems.extend(problems)
         run = _Run(config, now, week, force, transport, sender, report.sample, journal,
                    accepted, report)  # fmt: skip
-        stopped: str | None = None
         for recipient in recipients:
             if stopped:
                 result = _leave_pending(recipient, run, stopped)
