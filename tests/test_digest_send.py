@@ -397,3 +397,74 @@ def test_a_second_sender_at_the_same_time_is_refused(fundradar_home: Path) -> No
     with db.session_scope() as s:  # nothing was claimed by the refused run
         assert s.scalars(select(Delivery)).all() == []
     assert send_digest(now=MON, config=recipients_config(THREE[:1])).count("sent") == 1
+
+
+# --------------------------------------------------------------------------------------------
+# sample calls are never mailed to real people
+
+
+def _mark_sample() -> None:
+    from fundradar.demo import mark_dataset
+
+    mark_dataset(settings.load().database_url, "sample")
+
+
+def test_cli_refuses_to_mail_sample_calls_over_smtp(
+    monkeypatch: pytest.MonkeyPatch, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fundradar.cli import main
+
+    add_call(title="Sample call from a bundled page", first_seen=dt.datetime.now(UTC))
+    _mark_sample()
+    with SmtpServer() as server:
+        _smtp_env(monkeypatch, server)
+        with pytest.raises(SystemExit) as refused:
+            main(["digest", "send"])
+        assert refused.value.code == 2
+        err = capsys.readouterr().err
+        assert "SAMPLE calls" in err and "--allow-sample" in err
+        assert server.received == [] and _deliveries() == {}
+
+        with pytest.raises(SystemExit) as allowed:
+            main(["digest", "send", "--allow-sample"])
+    assert allowed.value.code == 0, capsys.readouterr()
+    assert len(server.received) == 2
+    for got in server.received:
+        assert got.message["Subject"].startswith("[SAMPLE] fundradar ")
+    assert {d.subject[:9] for d in _deliveries().values()} == {"[SAMPLE] "}
+
+
+def test_sample_calls_to_the_outbox_are_marked_and_a_crawl_run_marks_a_database_sample(
+    fundradar_home: Path,
+) -> None:
+    from alerts.send import sample_subject
+    from pipeline.models import CrawlRun
+
+    add_call()
+    with db.session_scope() as s:  # a --fixtures crawl from before the meta mark existed
+        s.add(CrawlRun(source="eu_ft", started_at=MON, status="ok", sample=True))
+    report = send_digest(now=MON, config=recipients_config(THREE[:1]))
+    assert report.ok and report.sample
+    [eml] = (fundradar_home / "outbox").glob("*.eml")
+    assert parse(eml.read_bytes())["Subject"].startswith("[SAMPLE] fundradar week 48")
+    assert sample_subject("[SAMPLE] already marked") == "[SAMPLE] already marked"  # not doubled
+
+
+def test_run_and_the_scheduler_do_not_mail_sample_calls(
+    monkeypatch: pytest.MonkeyPatch, config_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from alerts.scheduler import digest_job
+    from fundradar.weekly import weekly_job
+
+    add_call()
+    _mark_sample()
+    lines: list[str] = []
+    with SmtpServer() as server:
+        _smtp_env(monkeypatch, server)
+        report = weekly_job(send=True, echo=lines.append)
+        digest_job()
+    # the live crawl into a sample database is refused too (fundradar.crawling.guard_dataset)
+    assert not report.ok and "SAMPLE calls" in report.problems[-1]
+    assert any(line.startswith("digest not sent: ") for line in lines)
+    assert "SAMPLE calls" in caplog.text
+    assert server.received == [] and _deliveries() == {}
