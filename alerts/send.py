@@ -319,10 +319,12 @@ def send_digest(
     config: RecipientsFile | None = None,
     echo: Echo | None = None,
     allow_sample: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> SendReport:
     """Send this week's digest to each recipient who has not had it (all of them with force).
 
-    `now` fixes the clock (tests); `only` limits the run to one configured address.
+    `now` fixes the clock (tests); `only` limits the run to one configured address; `stop()`
+    true between two recipients leaves the rest pending (the scheduler is shutting down).
     Raises `SampleDataError` (exit 2) for sample calls over SMTP without `allow_sample`.
     """
     env = app_settings.load()
@@ -368,6 +370,8 @@ def send_digest(
         run = _Run(config, now, week, force, transport, sender, report.sample, journal,
                    accepted, report)  # fmt: skip
         for recipient in recipients:
+            if not stopped and stop is not None and stop():
+                stopped = "fundradar was asked to stop (SIGTERM)"
             if stopped:
                 result = _leave_pending(recipient, run, stopped)
             else:
