@@ -9,8 +9,9 @@ Stopping (SIGTERM from systemd goes to the whole group, the scheduler and every 
 
 - A child stops *gracefully* at the first SIGTERM or SIGINT and ignores the next ones (Scrapy's
   own handlers would take a second signal as "kill now" and lose the run's bookkeeping): the
-  spider is closed, the calls already stored stay stored, and its `CrawlRun` is recorded as
-  `interrupted` (not `failed`), with how many calls it kept. It exits with `EXIT_INTERRUPTED`.
+  spider is closed, requests in flight get `STOP_GRACE` seconds to finish, the calls already
+  stored stay stored, and its `CrawlRun` is recorded as `interrupted` (not `failed`), with how
+  many calls it kept. It exits with `EXIT_INTERRUPTED`.
 - The parent, once `request_stop()` was called (the scheduler's signal handler does), starts no
   further child, passes one SIGTERM to each running child (harmless if it had one already) and
   waits for them; the sources never started are returned in `RunOutcome.not_started`.
@@ -37,6 +38,8 @@ from fundradar import settings as app_settings
 log = logging.getLogger("fundradar.crawl")
 
 EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: stopped on request, run it again later
+# seconds a stopping crawl may take to finish the requests in flight (systemd waits 90 s)
+STOP_GRACE = 10.0
 INTERRUPTED = "interrupted"
 
 # set by request_stop(): no new crawl child is started, running ones are asked to stop
@@ -92,7 +95,6 @@ def run_in_this_process(source_ids: Sequence[str], **kwargs: Any) -> int:
     """
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
-    from twisted.internet import reactor
 
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawlers.settings")
     settings = get_project_settings()
@@ -103,18 +105,29 @@ def run_in_this_process(source_ids: Sequence[str], **kwargs: Any) -> int:
         crawler = process.create_crawler(sid)
         crawlers.append(crawler)
         process.crawl(crawler)
+    from twisted.internet import reactor  # only now: the one CrawlerProcess has installed
+
     signals_seen: list[int] = []
+
+    def force_stop() -> None:
+        # a request still in flight (a slow site) would hold the stop for DOWNLOAD_TIMEOUT
+        if reactor.running:  # type: ignore[attr-defined]
+            reactor.stop()  # type: ignore[attr-defined]
+
+    def stop() -> None:
+        process.stop()
+        reactor.callLater(STOP_GRACE, force_stop)  # type: ignore[attr-defined]
 
     def on_signal(signum: int, _frame: Any) -> None:
         # the first signal stops gracefully; more (systemd and the parent both send one) wait
         signals_seen.append(signum)
         if len(signals_seen) == 1:
-            reactor.callFromThread(process.stop)  # type: ignore[attr-defined]
+            reactor.callFromThread(stop)  # type: ignore[attr-defined]
 
     signal.signal(signal.SIGTERM, on_signal)  # before the reactor runs: no window left open
     signal.signal(signal.SIGINT, on_signal)
     process.start(install_signal_handlers=False)
-    interrupted = [c for c in crawlers if c.stats.get_value("finish_reason") == "shutdown"]
+    interrupted = [c for c in crawlers if c.stats.get_value("finish_reason") != "finished"]
     if signals_seen and interrupted:
         _mark_interrupted(interrupted, signal.Signals(signals_seen[0]).name)
         return EXIT_INTERRUPTED
@@ -135,6 +148,12 @@ def _mark_interrupted(crawlers: Sequence[Any], signame: str) -> None:
             run = session.get(CrawlRun, run_id) if run_id is not None else None
             if run is None:
                 continue
+            if run.status == "running":  # stopped before the spider could close
+                get = crawler.stats.get_value
+                run.finished_at = datetime.now(UTC)
+                run.items_seen = int(get("fundradar/items_seen", 0))
+                run.items_dropped = int(get("fundradar/dropped", 0))
+                run.requests = int(get("downloader/request_count", 0))
             kept = max(run.items_seen - run.items_dropped, 0)
             run.status = INTERRUPTED
             run.message = (

@@ -9,6 +9,7 @@ RFC 5321 describes it.
         smtp.busy_ehlo = 2  # the next 2 connections get 421 at EHLO and are closed
         smtp.drop_data = 1  # the next DATA: connection dropped before any reply
         smtp.accept_delay = 2.0  # every DATA answered after 2 s
+        smtp.hold_connection = 3  # the 3rd connection gets no EHLO reply for 30 s
         smtp.down()  # nothing listens on the port any more (connection refused) ... smtp.up()
 
     FaultySmtpServer(user="digest", password="right")  # AUTH required; anything else: 535
@@ -71,6 +72,9 @@ class _Handler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
         o = self.owner
         o.connections += 1
+        if o.hold_connection == o.connections:
+            o.events.append(f"EHLO #{o.connections} -> held")
+            await asyncio.sleep(30)  # the client is killed meanwhile (or times out)
         if o.busy_ehlo:
             o.busy_ehlo -= 1
             o.events.append("EHLO -> 421 (busy)")
@@ -130,6 +134,7 @@ class FaultySmtpServer:
         self.busy_ehlo = 0
         self.drop_data = 0
         self.accept_delay = 0.0
+        self.hold_connection: int | None = None  # the Nth connection waits at EHLO (30 s)
         self.connections = 0
         self.data_commands = 0
         self.events: list[str] = []
