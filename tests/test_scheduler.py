@@ -472,3 +472,110 @@ def test_scheduler_killed_between_recipients_resumes_and_everyone_gets_it_once(
     assert smtp.per_recipient() == {a: 1 for a in five}
     assert smtp.duplicates() == []
     assert sched.read_state(sched.DIGEST_JOB)["state"] == "done"
+
+
+def record_crawl_done() -> None:
+    _record("crawl")
+    sched.write_state(sched.CRAWL_JOB, state="done")
+
+
+@pytest.fixture
+def two_recipients(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "config2"
+    shutil.copytree(REPO / "config", folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (folder / "recipients.yaml").write_text(
+        "digest:\n  from: fundradar@oecs.example\n"
+        "recipients:\n  - email: ana@oecs.example\n  - email: ben@oecs.example\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FUNDRADAR_CONFIG", str(folder))
+    return folder
+
+
+def test_restarted_between_the_crawl_and_the_digest_the_digest_still_goes_out_once(
+    runs: Path, two_recipients: Path, fundradar_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = dt.datetime.now(UTC)
+    # crawl due 20 min ago, digest 10 min ago, a grace of 3 min: the scheduler was stopped after
+    # the crawl and is back too late for APScheduler's own catch-up
+    schedule = Schedule(crawl=_cron_at(now - dt.timedelta(minutes=20)),
+                        digest=_cron_at(now - dt.timedelta(minutes=10)),
+                        misfire_grace_hours=0.05)  # fmt: skip
+    funcs = {sched.CRAWL_JOB: "tests.test_scheduler:record_crawl"}
+    sched.start(schedule, funcs=funcs).shutdown()  # the job store, as before the stop
+    add_run("eu_ft", at=now - dt.timedelta(minutes=15))  # the crawl ran, then the stop
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    store = SQLAlchemyJobStore(engine=db.get_engine(), tablename=sched.JOBSTORE_TABLE)
+    store.start(sched.build_scheduler(schedule), "default")
+    job = store.lookup_job(sched.DIGEST_JOB)
+    assert job is not None
+    job._modify(next_run_time=now - dt.timedelta(minutes=10))
+    store.update_job(job)
+
+    caplog.set_level(logging.INFO, logger="fundradar.scheduler")
+    outbox = fundradar_home / "outbox"
+    s = sched.start(schedule, funcs=funcs)
+    try:
+        deadline = time.monotonic() + 30
+        while len(list(outbox.glob("*.eml"))) < 2:
+            assert time.monotonic() < deadline, caplog.text
+            time.sleep(0.1)
+    finally:
+        s.shutdown()
+    assert "has not gone out this week: sending it now" in caplog.text
+    assert sched.read_state(sched.DIGEST_JOB)["state"] == "done"
+
+    s = sched.start(schedule, funcs=funcs)  # and a restart does not send it again
+    try:
+        time.sleep(1.5)
+    finally:
+        s.shutdown()
+    assert sorted(p.name.split("--")[1] for p in outbox.glob("*.eml")) == [
+        "ana@oecs.example.eml", "ben@oecs.example.eml",
+    ]  # fmt: skip
+    assert _lines(runs) == []  # the crawl was not repeated
+
+
+def test_a_crawl_killed_with_the_scheduler_runs_again_at_start_once(runs: Path) -> None:
+    now = dt.datetime.now(UTC)
+    schedule = Schedule(crawl=_far_cron(now), digest=_far_cron(now))
+    funcs = {**FUNCS, sched.CRAWL_JOB: "tests.test_scheduler:record_crawl_done"}
+    sched.start(schedule, funcs=funcs).shutdown()
+    sched.write_state(sched.CRAWL_JOB, state="running")  # what a SIGKILL mid-crawl leaves
+    s = sched.start(schedule, funcs=funcs)
+    try:
+        assert _wait_for(runs, 1) == ["crawl"]
+    finally:
+        s.shutdown()
+    s = sched.start(schedule, funcs=funcs)
+    try:
+        assert _wait_for(runs, 2, timeout=1.5) == ["crawl"]
+    finally:
+        s.shutdown()
+
+
+def test_an_interrupted_digest_of_an_earlier_week_is_reported_missed_once_not_sent_late(
+    runs: Path, two_recipients: Path, fundradar_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pipeline.models import Delivery, Digest
+
+    with db.session_scope() as s:
+        digest = Digest(week="2026-W01")
+        s.add(digest)
+        s.flush()
+        s.add(Delivery(digest_id=digest.id, recipient="ana@oecs.example", status="sent"))
+        s.add(Delivery(digest_id=digest.id, recipient="ben@oecs.example", status="sending"))
+    sched.write_state(sched.DIGEST_JOB, state="running", week="2026-W01")
+    now = dt.datetime.now(UTC)
+    schedule = Schedule(crawl=_far_cron(now), digest=_far_cron(now))
+    caplog.set_level(logging.INFO, logger="fundradar.scheduler")
+    sched.start(schedule, funcs=FUNCS).shutdown()
+    assert "MISSED: the digest of 2026-W01 was running" in caplog.text
+    assert "1 recipient(s) never got it (ben@oecs.example)" in caplog.text
+    state = sched.read_state(sched.DIGEST_JOB)
+    assert state["state"] == "missed" and "ben@oecs.example" in state["note"]
+    caplog.clear()
+    sched.start(schedule, funcs=FUNCS).shutdown()
+    assert "MISSED" not in caplog.text  # said once
+    assert _lines(runs) == [] and not (fundradar_home / "outbox").exists()

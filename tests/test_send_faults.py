@@ -351,3 +351,18 @@ def test_claim_commit_failing_for_one_recipient_does_not_stop_the_others(
     again = send_digest(now=MON, config=_config(FIVE[:3]), transport=_transport())
     assert [r.status for r in again.results] == ["sent", "skipped", "skipped"]
     assert smtp_fault_server.per_recipient() == {a: 1 for a in FIVE[:3]}
+
+
+def test_a_stop_request_between_recipients_leaves_the_rest_pending_for_the_next_run(
+    smtp_fault_server: FaultySmtpServer,
+) -> None:
+    """SIGTERM to the scheduler while it sends: it stops between two recipients, not mid-way."""
+    add_call()
+    report = send_digest(now=MON, config=_config(FIVE[:3]), transport=_transport(),
+                         stop=lambda: len(smtp_fault_server.received) >= 1)  # fmt: skip
+    assert [r.status for r in report.results] == ["sent", "pending", "pending"]
+    assert "asked to stop (SIGTERM)" in report.problems[-1]
+    assert _deliveries()["ben@oecs.example"].status == "pending"
+    again = send_digest(now=MON, config=_config(FIVE[:3]), transport=_transport())
+    assert [r.status for r in again.results] == ["skipped", "sent", "sent"]
+    assert smtp_fault_server.per_recipient() == {a: 1 for a in FIVE[:3]}
