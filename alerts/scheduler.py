@@ -66,6 +66,10 @@ log = logging.getLogger("fundradar.scheduler")
 
 CRAWL_JOB = "weekly-crawl"
 DIGEST_JOB = "weekly-digest"
+RETRY_JOB = "weekly-digest-retry"
+# pauses before the digest is tried again when some recipients were left (relay down ...)
+RETRY_AFTER = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4),
+               timedelta(hours=8))  # fmt: skip
 JOBSTORE_TABLE = "apscheduler_jobs"
 DEFAULT_FUNCS = {CRAWL_JOB: "alerts.scheduler:crawl_job", DIGEST_JOB: "alerts.scheduler:digest_job"}
 
@@ -177,7 +181,9 @@ def digest_job() -> None:
         if _stopping.is_set():
             return
         week = iso_week(datetime.now(UTC), load_recipients().schedule.timezone)
-        write_state(DIGEST_JOB, state="running", week=week)
+        before = read_state(DIGEST_JOB)
+        tries = int(before.get("tries") or 0) if before.get("week") == week else 0
+        write_state(DIGEST_JOB, state="running", week=week, tries=tries)
         try:
             report = send_digest(echo=log.info, stop=_stopping.is_set)
         except SampleDataError as exc:  # never mail sample calls from the scheduler
@@ -190,7 +196,10 @@ def digest_job() -> None:
             raise
         left = [r.recipient for r in report.results if r.status in ("pending", "failed")]
         if left:
-            write_state(DIGEST_JOB, state="incomplete", week=report.week,
+            tries += 1
+            retry = _schedule_retry(report.week, tries)
+            write_state(DIGEST_JOB, state="incomplete", week=report.week, tries=tries,
+                        retry=retry.isoformat() if retry else None,
                         note=f"not delivered to {', '.join(left)}")  # fmt: skip
         else:
             write_state(DIGEST_JOB, state="done", week=report.week)
@@ -201,8 +210,32 @@ def digest_job() -> None:
         log.error("digest %s not delivered to %s", report.week, ", ".join(failed) or "anyone")
 
 
+def _schedule_retry(week: str, tries: int) -> datetime | None:
+    """Try the digest again later this week (30 min, 1 h, 2 h, 4 h, then every 8 h) for those
+    it left; never into the next ISO week, where it would be a different digest."""
+    from alerts.compose import iso_week
+    from config.loader import load_recipients
+
+    scheduler = _running
+    if scheduler is None or _stopping.is_set():
+        return None
+    tz = load_recipients().schedule.timezone
+    when = datetime.now(UTC) + RETRY_AFTER[min(tries, len(RETRY_AFTER)) - 1]
+    if iso_week(when, tz) != week:
+        log.error("digest %s: not everyone has it and the week ends before another try", week)
+        return None
+    scheduler.add_job(
+        DEFAULT_FUNCS[DIGEST_JOB], "date", run_date=when, id=RETRY_JOB,
+        name="digest retry", replace_existing=True,
+    )  # fmt: skip
+    log.warning("digest %s: trying again for those left at %s", week, _fmt(when, tz))
+    return when
+
+
 # --------------------------------------------------------------------------------------------
 # Scheduler
+
+_running: BackgroundScheduler | None = None  # the started scheduler (jobs add retries to it)
 
 
 @dataclass(frozen=True)
@@ -494,8 +527,10 @@ def start(
         log.info("scheduled %s: next run %s", job_id, _fmt(when, schedule.timezone))
     from crawlers.runner import clear_stop
 
+    global _running
     _stopping.clear()
     clear_stop()
+    _running = scheduler
     scheduler.resume()
     return scheduler
 

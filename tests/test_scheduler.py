@@ -579,3 +579,44 @@ def test_an_interrupted_digest_of_an_earlier_week_is_reported_missed_once_not_se
     sched.start(schedule, funcs=FUNCS).shutdown()
     assert "MISSED" not in caplog.text  # said once
     assert _lines(runs) == [] and not (fundradar_home / "outbox").exists()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_digest_left_incomplete_is_tried_again_later_the_same_week(
+    runs: Path, two_recipients: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """The relay refused the login at 07:00: the scheduler does not wait for next Monday."""
+    from tests.smtp_fault_server import FaultySmtpServer, point_env_at
+
+    now = dt.datetime.now(UTC)
+    schedule = Schedule(crawl=_far_cron(now), digest=_far_cron(now))
+    monkeypatch.setenv("FUNDRADAR_SMTP_USER", "digest")
+    monkeypatch.setenv("FUNDRADAR_SMTP_PASSWORD", "expired")
+    caplog.set_level(logging.INFO, logger="fundradar.scheduler")
+    with FaultySmtpServer(user="digest", password="renewed") as smtp:
+        point_env_at(monkeypatch, smtp)
+        s = sched.start(schedule)
+        try:
+            s.get_job(sched.DIGEST_JOB).modify(next_run_time=dt.datetime.now(UTC))
+            deadline = time.monotonic() + 30
+            while s.get_job(sched.RETRY_JOB) is None:
+                assert time.monotonic() < deadline, caplog.text
+                time.sleep(0.1)
+            retry = s.get_job(sched.RETRY_JOB).next_run_time
+            state = sched.read_state(sched.DIGEST_JOB)
+            assert state["state"] == "incomplete" and state["tries"] == 1
+            assert "login refused (535" in caplog.text and "trying again" in caplog.text
+            late = retry - dt.datetime.now(UTC)
+            assert dt.timedelta(minutes=29) < late <= dt.timedelta(minutes=30)
+            assert smtp.received == []
+
+            monkeypatch.setenv("FUNDRADAR_SMTP_PASSWORD", "renewed")  # the maintainer fixes it
+            s.get_job(sched.RETRY_JOB).modify(next_run_time=dt.datetime.now(UTC))
+            deadline = time.monotonic() + 30
+            while sched.read_state(sched.DIGEST_JOB).get("state") != "done":
+                assert time.monotonic() < deadline, caplog.text
+                time.sleep(0.1)
+        finally:
+            s.shutdown()
+    assert smtp.per_recipient() == {"ana@oecs.example": 1, "ben@oecs.example": 1}
