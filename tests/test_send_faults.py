@@ -366,3 +366,38 @@ def test_a_stop_request_between_recipients_leaves_the_rest_pending_for_the_next_
     again = send_digest(now=MON, config=_config(FIVE[:3]), transport=_transport())
     assert [r.status for r in again.results] == ["skipped", "sent", "sent"]
     assert smtp_fault_server.per_recipient() == {a: 1 for a in FIVE[:3]}
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_cli_says_what_failed_where_and_why_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from fundradar.cli import main
+
+    folder = tmp_path / "config"
+    repo = Path(__file__).resolve().parent.parent
+    shutil.copytree(repo / "config", folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (folder / "recipients.yaml").write_text(
+        "digest:\n  from: fundradar@oecs.example\nrecipients:\n"
+        + "".join(f"  - email: {a}\n" for a in FIVE[:3]),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FUNDRADAR_CONFIG", str(folder))
+    monkeypatch.setenv("FUNDRADAR_SMTP_USER", "digest")
+    monkeypatch.setenv("FUNDRADAR_SMTP_PASSWORD", "wr0ng")
+    add_call()
+    with FaultySmtpServer(user="digest", password="right") as smtp:
+        point_env_at(monkeypatch, smtp)
+        with pytest.raises(SystemExit) as exit_:
+            main(["digest", "send"])
+    out, err = capsys.readouterr()
+    assert exit_.value.code == 1
+    where = f"127.0.0.1:{smtp.port}"
+    assert f"FAILED   ana@oecs.example: permanent failure: ana@oecs.example via {where}: " \
+        "login refused (535" in out  # fmt: skip
+    assert f"PENDING  ben@oecs.example: not tried: {where} login refused (535" in out
+    assert "0 sent, 0 already sent, 1 failed, 2 not tried (pending)" in out
+    assert "stopped sending" in err and "the next run tries them again" in err
+    assert "wr0ng" not in out + err
