@@ -11,7 +11,14 @@ digest, the first that claims it:
   `reminder_days` before the deadline (14 and 3 by default), each reminder once per deadline.
 - **Closing within N days**: open relevant calls whose deadline is that close, shown once per
   deadline (a weekly digest would otherwise repeat them).
-- **Source health**: every source's last crawl, last successful crawl and problems.
+- **Source health**: only what is wrong (source, verdict, cause, since when), or one line
+  saying every source was checked.
+
+A week is not quiet when a source could not be checked: then the subject and the first lines
+say how many sources could not be checked and why, in an officer's words, before any call. A
+week in which no source gave anything, and nothing else is to be told, is a short "could not
+reach any funder" mail instead of a digest with empty sections. A database marked as sample
+data (demo, `crawl --fixtures`) says so in the subject ("[SAMPLE]") and in the first line.
 
 "Carried" means a `DigestItem` of a *sent* delivery to this recipient. Calls cut by
 `max_per_section` are not carried, so they come again next week rather than being lost.
@@ -19,6 +26,7 @@ digest, the first that claims it:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -28,18 +36,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts import changes as change_text
-from alerts.i18n import MONTHS_SHORT, t
+from alerts.i18n import CAUSE_ERROR, CAUSES_FR, MONTHS_SHORT, t
 from config.loader import Recipient, RecipientsFile
 from fundradar.settings import DISPLAY_TZ
-from pipeline.models import CallChange, CallRow, CrawlRun, Delivery, DigestItem
+from pipeline.models import (
+    CallChange,
+    CallRow,
+    CrawlRun,
+    Delivery,
+    Digest,
+    DigestItem,
+    Meta,
+)
 from pipeline.normalise.dates import format_local, to_local
 from pipeline.normalise.urls import safe_url as _pipeline_safe_url
 from pipeline.record import BANDS
 from pipeline.review import latest_verdicts
-
-# Health: a source without a successful crawl for this long is flagged even if its last run
-# did not fail (e.g. it has been disabled and re-enabled, or its runs keep getting killed).
-STALE_AFTER_DAYS = 14
 
 
 def safe_url(url: str | None) -> str | None:
@@ -134,15 +146,41 @@ class Section:
 @dataclass
 class SourceHealth:
     source: str
-    funder: str
-    calls_this_week: int | None  # None: not crawled this week
+    funder: str  # its name in sources.yaml ('' when it is not listed there)
+    status: str | None  # latest run since the last digest; None: not crawled since
+    verdict: str  # that status in the reader's words ('unreachable', 'no calls found')
+    cause: str  # why, in an officer's words ('site unreachable', 'error 503'); '' when ok
+    since: str  # when it went wrong ('16 Nov'); '' when ok or never crawled
+    detail: str  # the run's own message, for whoever maintains the crawlers; '' when none
+    calls_this_week: int | None  # None: not crawled since the last digest
     last_ok: str  # Saint Lucia time, or 'never'
-    status: str | None  # status of the last run
-    problems: list[str]
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return self.status == "ok"
+
+    @property
+    def name(self) -> str:
+        """What a reader calls it: the funder's name, else the source id."""
+        return self.funder or self.source
+
+    @property
+    def gave_calls(self) -> bool:
+        """Were its pages read and calls found (possibly fewer than usual)?"""
+        return self.status in ("ok", "degraded")
+
+
+@dataclass
+class Lead:
+    """One of the lines a digest opens with: a bold head and the rest of the sentence."""
+
+    kind: str  # sample | trouble
+    head: str  # '3 of 13 sources could not be checked this week'
+    rest: str  # '(AFD: site unreachable; ...). Calls from them may be missing.'
+
+    @property
+    def text(self) -> str:
+        return f"{self.head} {self.rest}"
 
 
 @dataclass
@@ -160,24 +198,123 @@ class DigestModel:
     closing_days: int
     # (call id, section as stored in DigestItem, content hash): what sending records
     carried: list[tuple[int, str, str | None]]
+    sample: bool = False  # the database holds sample calls (demo, crawl --fixtures)
 
     @property
     def quiet(self) -> bool:
+        """No call to tell about (which is not the same as a quiet week: see `checked_all`)."""
         return not self.sections
 
     @property
+    def troubled(self) -> list[SourceHealth]:
+        """The sources that could not be checked (or not fully) since the last digest."""
+        return [h for h in self.health if not h.ok]
+
+    @property
+    def checked_all(self) -> bool:
+        return not self.troubled
+
+    @property
+    def outage(self) -> bool:
+        """No source gave anything and there is nothing else to tell: the short mail."""
+        return bool(self.health) and not any(h.gave_calls for h in self.health) and self.quiet
+
+    @property
     def title(self) -> str:
+        if self.outage:
+            return t(self.lang, "outage_title" if self._unreached else "outage_title_checked")
         return t(self.lang, "title", week_no=self.week_no)
 
     @property
+    def _unreached(self) -> bool:
+        """Every source failed before its pages were read (rather than read and found empty)."""
+        return all(h.status != "empty" for h in self.health)
+
+    @property
+    def trouble(self) -> str:
+        """'3 of 13 sources could not be checked' ('' when every source was checked)."""
+        bad = len(self.troubled)
+        if not bad:
+            return ""
+        key = "trouble_1" if bad == 1 else "trouble_n"
+        return t(self.lang, key, n=bad, total=len(self.health))
+
+    @property
     def subject(self) -> str:
+        prefix = SAMPLE_PREFIX if self.sample else ""
+        if self.outage:
+            key = "subject_outage" if self._unreached else "subject_outage_checked"
+            return prefix + t(self.lang, key, week_no=self.week_no)
         n = self.counts.get("new", 0)
         key = "subject_new_0" if n == 0 else "subject_new_1" if n == 1 else "subject_new_n"
-        summary = t(self.lang, key, n=n)
-        return t(self.lang, "subject", week_no=self.week_no, period=self.period, summary=summary)
+        if self.checked_all:
+            summary = t(self.lang, key, n=n)
+            return prefix + t(
+                self.lang, "subject", week_no=self.week_no, period=self.period, summary=summary
+            )
+        # never "no new relevant calls" when sources were not checked: say what is known
+        checked = len(self.health) - len(self.troubled)
+        if n:
+            summary = t(self.lang, key, n=n)
+        elif checked:
+            summary = t(self.lang, "subject_trouble_nothing", n=checked)
+        else:
+            summary = t(self.lang, "subject_trouble_nothing_all")
+        return prefix + t(
+            self.lang, "subject_trouble", week_no=self.week_no, trouble=self.trouble,
+            summary=summary,
+        )  # fmt: skip
+
+    @property
+    def leads(self) -> list[Lead]:
+        """The first lines, before any call: sample data, then sources not checked."""
+        out: list[Lead] = []
+        if self.sample:
+            out.append(Lead("sample", t(self.lang, "sample_head"), t(self.lang, "sample_rest")))
+        if self.troubled and not self.outage:
+            sep = " ; " if self.lang == "fr" else "; "
+            colon = " : " if self.lang == "fr" else ": "
+            causes = sep.join(f"{h.name}{colon}{h.cause}" for h in self.troubled)
+            out.append(
+                Lead(
+                    "trouble",
+                    t(self.lang, "trouble_head", trouble=self.trouble),
+                    t(self.lang, "trouble_rest", causes=causes),
+                )
+            )
+        return out
+
+    @property
+    def quiet_text(self) -> str:
+        """What a digest with no call says; 'a quiet week' only when every source was checked."""
+        if self.checked_all:
+            return t(self.lang, "quiet")
+        checked = len(self.health) - len(self.troubled)
+        return t(self.lang, "not_quiet", n=checked) if checked else t(self.lang, "not_quiet_none")
+
+    @property
+    def health_summary(self) -> str:
+        """'All 13 sources checked.', or the heading of the list of those that were not."""
+        total = len(self.health)
+        if not total:
+            return t(self.lang, "health_no_sources")
+        if self.checked_all:
+            return t(self.lang, "health_all_ok_1" if total == 1 else "health_all_ok", n=total)
+        return t(self.lang, "health_trouble_head", trouble=self.trouble)
+
+    @property
+    def health_others(self) -> str:
+        """'The other 10 sources were checked.' ('' when none was)."""
+        others = len(self.health) - len(self.troubled)
+        if not others or self.checked_all:
+            return ""
+        return t(self.lang, "health_others_ok_1" if others == 1 else "health_others_ok", n=others)
 
     def t(self, key: str, **kwargs: object) -> str:
         return t(self.lang, key, **kwargs)
+
+
+SAMPLE_PREFIX = "[SAMPLE] "
 
 
 # --------------------------------------------------------------------------------------------
@@ -458,6 +595,10 @@ def compose(
             carried_now.append((v.id, stored, v.content_hash))
 
     week_no = int(week.split("-W")[1])
+    health_runs: list[CrawlRun] = []
+    health = source_health(
+        session, now=now, week=week, tz=tz, lang=lang, sources=sources, runs_out=health_runs
+    )
     return DigestModel(
         week=week,
         week_no=week_no,
@@ -467,10 +608,11 @@ def compose(
         recipient_name=recipient.name,
         generated_at=now,
         sections=sections,
-        health=source_health(session, now=now, week=week, tz=tz, lang=lang, sources=sources),
+        health=health,
         counts=counts,
         closing_days=settings.closing_within_days,
         carried=carried_now,
+        sample=is_sample(session, health_runs),
     )
 
 
@@ -482,13 +624,120 @@ def _by_deadline(v: CallView) -> tuple[int, int]:
 # Source health
 
 
-def _configured_sources() -> list[tuple[str, str]]:
+def _configured_sources() -> list[tuple[str, str]] | None:
+    """(id, funder) of every enabled source in sources.yaml; None when it cannot be read."""
     try:
         from config.loader import load_sources
 
         return [(s.id, s.funder) for s in load_sources().sources if s.enabled]
     except Exception:  # a broken sources.yaml must not stop the digest; health shows runs only
-        return []
+        return None
+
+
+# words in a run's message that mean the site was never read (the crawler's own wording and
+# Twisted's / Scrapy's exception names)
+_UNREACHABLE_HINTS = (
+    "dns", "timeout", "timed out", "refused", "unreachable", "no route", "tls", "ssl",
+    "connection", "name or service not known", "getaddrinfo", "network is",
+)  # fmt: skip
+_HTTP_CODE = re.compile(r"(?i)\b(?:http|error|status|code|response)\s*[:#]?\s*([1-5]\d\d)\b")
+
+
+def _http_code(message: str) -> str | None:
+    m = _HTTP_CODE.search(message)
+    return m.group(1) if m else None
+
+
+def health_sentence(
+    status: str | None, cause: str | None, message: str | None, *, lang: str = "en"
+) -> str:
+    """Why a source was not checked, in an officer's words ('site unreachable', 'error 503').
+
+    The crawler's own `cause` wins when it has one; otherwise the words come from the run's
+    status and message (runs stored before causes existed, or by an older crawler). `status`
+    None means no run since the last digest. French recipients get the known causes in French.
+    """
+    text = _clean(cause)[:160] if cause else _fallback_sentence(status, _clean(message))
+    return _in_lang(text, lang)
+
+
+def _fallback_sentence(status: str | None, message: str) -> str:
+    low = message.lower()
+    code = _http_code(message)
+    unreachable = any(h in low for h in _UNREACHABLE_HINTS)
+    if status is None:
+        return "not checked since the last digest"
+    if status == "ok":
+        return ""
+    if status == "unreachable":
+        return "site unreachable"
+    if status == "http-error":
+        return f"error {code}" if code else "the site answered with an error"
+    if status == "blocked":
+        if "robots" in low:
+            return "blocked by robots.txt"
+        return f"the site refused access (error {code})" if code else "the site refused access"
+    if status == "empty":
+        return "no calls found, the site may have changed"
+    if status == "degraded":
+        if "field" in low or "coverage" in low:
+            return "some details are missing from its calls"
+        return "far fewer calls than usual"
+    if status == "failed":
+        if code:
+            return f"error {code}"
+        return "site unreachable" if unreachable else "the crawl stopped with an error"
+    if status == "running":
+        return "the crawl did not finish"
+    return f"status {_clean(status)[:40]}"
+
+
+_ERROR_CODE = re.compile(r"\berror (\d{3})\b")
+
+
+def _in_lang(text: str, lang: str) -> str:
+    if lang != "fr" or not text:
+        return text
+    if text in CAUSES_FR:
+        return CAUSES_FR[text]
+    if text == "status" or text.startswith("status "):
+        return text
+    refused = re.fullmatch(r"the site refused access \(error (\d{3})\)", text)
+    if refused:
+        return (
+            f"{CAUSES_FR['the site refused access']} ({CAUSE_ERROR['fr'].format(code=refused[1])})"
+        )
+    return _ERROR_CODE.sub(lambda m: CAUSE_ERROR["fr"].format(code=m[1]), text)
+
+
+def _short_date(when: datetime, now: datetime, tz: str, lang: str) -> str:
+    """'16 Nov' (this year) or '16 Nov 2025', in Saint Lucia time."""
+    local, today = to_local(when, tz), to_local(now, tz)
+    months = MONTHS_SHORT.get(lang) or MONTHS_SHORT["en"]
+    text = f"{local.day} {months[local.month - 1]}"
+    return text if local.year == today.year else f"{text} {local.year}"
+
+
+def health_window_start(session: Session, week: str, tz: str) -> datetime:
+    """Runs from this moment on count for this week's digest: since the last digest was sent.
+
+    That is the latest *sent* delivery of an earlier week, but never more than a week before
+    this one starts (an older run is stale news) nor after it starts (last week's digest sent
+    late must not hide this week's crawl); with no earlier digest, the start of the week.
+    """
+    start = week_start(week, tz)
+    last_sent = session.scalars(
+        select(Delivery.sent_at)
+        .join(Digest, Digest.id == Delivery.digest_id)
+        .where(Digest.week < week, Delivery.status == "sent", Delivery.sent_at.is_not(None))
+        .order_by(Delivery.sent_at.desc())
+        .limit(1)
+    ).first()
+    if last_sent is None:
+        return start
+    if last_sent.tzinfo is None:  # SQLite hands back naive UTC
+        last_sent = last_sent.replace(tzinfo=UTC)
+    return min(max(last_sent, start - timedelta(days=7)), start)
 
 
 def source_health(
@@ -499,61 +748,101 @@ def source_health(
     tz: str,
     lang: str,
     sources: Sequence[tuple[str, str]] | None = None,
+    runs_out: list[CrawlRun] | None = None,
 ) -> list[SourceHealth]:
-    """One row per source: calls this week, last successful crawl, problems."""
+    """One row per enabled source: its latest run since the last digest, and if not ok, why.
+
+    `sources` lists (id, funder); default: the enabled sources of sources.yaml, or, when that
+    file cannot be read, every source that has runs. `runs_out` receives the runs looked at.
+    """
     listed = list(sources) if sources is not None else _configured_sources()
-    funders = dict(listed)
-    names = [s for s, _ in listed]
-    for s in session.scalars(select(CrawlRun.source).distinct()):
-        if s not in funders:
-            funders[s] = ""
-            names.append(s)
-    start = week_start(week, tz)
+    if listed is None:
+        listed = [(s, "") for s in session.scalars(select(CrawlRun.source).distinct())]
+    since = health_window_start(session, week, tz)
     out: list[SourceHealth] = []
-    for name in names:
-        last = session.scalars(
-            select(CrawlRun).where(CrawlRun.source == name).order_by(CrawlRun.id.desc()).limit(1)
+    for name, funder in listed:
+        latest = session.scalars(
+            select(CrawlRun)
+            .where(CrawlRun.source == name, CrawlRun.started_at >= since)
+            .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+            .limit(1)
         ).first()
         last_ok = session.scalars(
             select(CrawlRun)
             .where(CrawlRun.source == name, CrawlRun.status == "ok")
-            .order_by(CrawlRun.id.desc())
+            .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
             .limit(1)
         ).first()
-        this_week = session.scalars(
-            select(CrawlRun)
-            .where(CrawlRun.source == name, CrawlRun.started_at >= start)
-            .order_by(CrawlRun.id.desc())
-        ).all()
-        problems: list[str] = []
-        calls: int | None = None
-        if this_week:
-            latest = this_week[0]
-            calls = max(latest.items_seen - latest.items_dropped, 0)
-        else:
-            problems.append(t(lang, "not_crawled"))
-        if last is not None and last.status != "ok":
-            key = f"status_{last.status}"
-            text = t(lang, key) if key in _STATUS_KEYS else _clean(last.status)
-            if last.message:
-                text += f": {_clean(last.message)[:200]}"
-            problems.append(text)
+        if latest is not None and runs_out is not None:
+            runs_out.append(latest)
+        status = latest.status if latest is not None else None
         ok_at = (last_ok.finished_at or last_ok.started_at) if last_ok else None
-        if ok_at is None or (now - ok_at) > timedelta(days=STALE_AFTER_DAYS):
-            days = (now - ok_at).days if ok_at else None
-            if days is not None:
-                problems.append(t(lang, "stale", days=days))
+        cause = since_text = detail = ""
+        if status != "ok":
+            message = latest.message if latest is not None else None
+            cause = health_sentence(status, getattr(latest, "cause", None), message, lang=lang)
+            if latest is None and ok_at is None and not _has_runs(session, name):
+                cause = _in_lang("never checked", lang)
+            detail = _clean(message)[:200]
+            first_bad = _first_failure(session, name, last_ok)
+            if first_bad is not None:
+                since_text = _short_date(first_bad, now, tz, lang)
+        verdict_key = f"verdict_{status or 'none'}"
+        verdict = t(lang, verdict_key) if verdict_key in _VERDICT_KEYS else t(lang, "verdict_other")
         out.append(
             SourceHealth(
                 source=name,
-                funder=_clean(funders.get(name)),
-                calls_this_week=calls,
+                funder=_clean(funder),
+                status=status,
+                verdict=verdict,
+                cause=cause,
+                since=since_text,
+                detail=detail,
+                calls_this_week=(
+                    max(latest.items_seen - latest.items_dropped, 0) if latest is not None
+                    else None
+                ),
                 last_ok=format_local(ok_at, tz, lang=lang) if ok_at else t(lang, "never"),
-                status=last.status if last else None,
-                problems=problems,
             )
-        )
+        )  # fmt: skip
     return out
 
 
-_STATUS_KEYS = {"status_failed", "status_empty", "status_degraded", "status_running"}
+def _has_runs(session: Session, source: str) -> bool:
+    return (
+        session.scalars(select(CrawlRun.id).where(CrawlRun.source == source).limit(1)).first()
+        is not None
+    )
+
+
+def _first_failure(session: Session, source: str, last_ok: CrawlRun | None) -> datetime | None:
+    """When the source's current run of trouble began: its first run after the last ok one."""
+    stmt = select(CrawlRun.started_at).where(CrawlRun.source == source)
+    if last_ok is not None:
+        stmt = stmt.where(CrawlRun.started_at > last_ok.started_at)
+    first = session.scalars(stmt.order_by(CrawlRun.started_at, CrawlRun.id).limit(1)).first()
+    if first is not None and first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)
+    return first
+
+
+_VERDICT_KEYS = {
+    f"verdict_{s}"
+    for s in ("ok", "unreachable", "http-error", "blocked", "empty", "degraded", "failed",
+              "running", "none")
+}  # fmt: skip
+
+
+def is_sample(session: Session, runs: Sequence[CrawlRun] = ()) -> bool:
+    """Does this database hold sample calls? Marked so by the demo and `crawl --fixtures`.
+
+    The `dataset` key of the meta table decides; a run flagged `sample` counts too, so a
+    database marked before the flag existed is still recognised.
+    """
+    row = session.get(Meta, DATASET_KEY)
+    return (row is not None and row.value == "sample") or any(r.sample for r in runs)
+
+
+# the meta key `fundradar.demo` writes ("sample" | "live"); not imported from there, so the
+# mail composer does not depend on the demo's module
+DATASET_KEY = "dataset"

@@ -12,10 +12,12 @@ long words allowed to break.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from alerts.compose import DigestModel
 
@@ -43,8 +45,28 @@ COLOURS = {
     "band_none_bg": "#e4e7eb",
     "ok": "#1d7a3a",
     "problem": "#b42318",
+    # the first lines when the week was not a normal one: sources not checked, sample data
+    "warn": "#8f1d14",
+    "warn_bg": "#fde8e7",
+    "warn_rule": "#b42318",
+    "sample": "#6b3d00",
+    "sample_bg": "#fff1d6",
+    "sample_rule": "#b54708",
 }
 FONT = "Arial, Helvetica, sans-serif"
+MONO = "Consolas, Menlo, 'Courier New', monospace"
+_BACKTICKS = re.compile(r"`([^`]+)`")
+
+
+def code_spans(text: str) -> Markup:
+    """Our own words with `commands` in backticks: escaped, the commands set in monospace.
+
+    Only for the digest's own strings (i18n): the text is escaped first, so even a hostile
+    string could not add markup; the backticks stay as they are in the plain-text part.
+    """
+    style = f"font-family:{MONO};font-size:13px;background:{COLOURS['page']};padding:0 3px;"
+    escaped = str(escape(text))
+    return Markup(_BACKTICKS.sub(lambda m: f'<code style="{style}">{m.group(1)}</code>', escaped))
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +79,7 @@ def _html_env() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(C=COLOURS, FONT=FONT)
+    env.filters["code"] = code_spans
     return env
 
 

@@ -18,12 +18,21 @@ module of its own.
 Feeds are parsed from the response *bytes* with feedparser, whatever the Content-Type says:
 SPIP sites (French embassies, `spip.php?page=backend`) serve RSS as text/html (S). Deadlines,
 budgets and eligibility are read from each entry's HTML by the label reader.
+
+Hostile or broken feeds are reported, never silently cut (issue 17):
+- a feed that claims UTF-8 (or declares nothing) but holds invalid bytes is repaired before
+  feedparser sees it (feedparser would re-read the *whole* feed as Windows-1252 or ISO-8859-2
+  and garble every accent): `pipeline.normalise.text.decode_utf8_repairing`, counted as
+  `fundradar/bad_input/encoding` and kept in quarantine as evidence (repaired, not refused);
+- an entry whose link is not http(s) (`javascript:`, `data:`, `mailto:`) or that has no link
+  is quarantined with the reason and counted, not dropped without a word.
 """
 
 from __future__ import annotations
 
 import calendar
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -38,8 +47,29 @@ from crawlers.base import SourceSpider
 from crawlers.html import TEXT_FIELDS, DetailPages, Entry, squash
 from crawlers.known import listing_hash
 from crawlers.labels import read_labels
+from crawlers.runlog import RunLog
+from pipeline.normalise.text import decode_utf8_repairing
+from pipeline.record import Call
 
 LABEL_FIELDS = ("deadline", *TEXT_FIELDS)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16/32: feedparser reads those itself
+
+
+def claims_utf8(body: bytes) -> bool:
+    """True when the feed says UTF-8, or says nothing (XML's default is UTF-8)."""
+    if body.startswith(_WIDE_BOMS):
+        return False
+    m = _XML_ENCODING.match(body[:400].removeprefix(b"\xef\xbb\xbf"))
+    return m is None or m.group(1).lower().replace(b"_", b"-") in (b"utf-8", b"utf8")
+
+
+def repaired_feed(body: bytes) -> tuple[bytes, int]:
+    """The feed's bytes with invalid UTF-8 bytes repaired, and how many there were."""
+    if not claims_utf8(body):
+        return body, 0
+    text, bad = decode_utf8_repairing(body)
+    return (text.encode("utf-8"), bad) if bad else (body, 0)
 
 
 def html_text(fragment: str | None) -> str:
@@ -71,7 +101,10 @@ class FeedSpider(DetailPages, SourceSpider):
             yield scrapy.Request(url, callback=self.parse_feed)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
-        parsed = feedparser.parse(response.body)  # bytes: the Content-Type may lie (SPIP)
+        body, bad = repaired_feed(response.body)
+        if bad:
+            self.report_bad_encoding(response, bad)
+        parsed = feedparser.parse(body)  # bytes: the Content-Type may lie (SPIP)
         if not parsed.entries:
             self.crawler.stats.inc_value("fundradar/empty_listing_pages")
             self.logger.warning("%s: no feed entries at %s (%s)", self.name, response.url,
@@ -83,19 +116,38 @@ class FeedSpider(DetailPages, SourceSpider):
             if entry is not None:
                 yield from self.follow_entry(entry)
 
+    def report_bad_encoding(self, response: Response, bad: int) -> None:
+        reason = (f"encoding: feed declared UTF-8 but held {bad} invalid byte(s); repaired "
+                  "(read as Windows-1252), check the accents")  # fmt: skip
+        self.crawler.stats.inc_value("fundradar/bad_input/encoding")
+        self.logger.warning("%s: %s at %s", self.name, reason, response.url)
+        RunLog.of(self.crawler).quarantine(None, reason, url=response.url, refused=False)
+
+    def refuse_entry(self, response: Response, reason: str, title: str | None,
+                     link: str, html: str) -> None:  # fmt: skip
+        """An entry we cannot use is kept in quarantine with its reason and counted."""
+        self.logger.warning("%s: entry %r refused: %s", self.name, (title or "")[:80], reason)
+        # seen and refused, as the pipelines count theirs: calls = seen - dropped stays true
+        self.crawler.stats.inc_value("fundradar/items_seen")
+        evidence = Call(source=self.name, url=link[:2000], title=title, summary=html or None)
+        RunLog.of(self.crawler).quarantine(evidence, reason, url=response.url)
+
     def feed_entry(
         self, item: Any, response: Response, feed_language: str | None = None
     ) -> Entry | None:
         link = (item.get("link") or "").strip()
-        if not link:
-            return None
-        url = response.urljoin(link)
-        if not url.startswith(("http://", "https://")):
-            return None
         content = item.get("content") or []
         html = content[0].get("value") if content else None
         html = html or item.get("summary") or item.get("description") or ""
         title = squash(item.get("title")) or None
+        if not link:
+            self.refuse_entry(response, "feed entry has no link", title, "", html)
+            return None
+        url = response.urljoin(link)
+        if not url.startswith(("http://", "https://")):
+            reason = f"link is not http(s): {url[:80]!r}"
+            self.refuse_entry(response, reason, title, url, html)
+            return None
         # dict.get: feedparser's own get() maps a missing "updated" to "published" with a warning
         published = _iso(dict.get(item, "published_parsed") or dict.get(item, "updated_parsed"))
         return self.entry_from(
@@ -194,8 +246,6 @@ class WordPressSpider(FeedSpider):
         if not isinstance(post, dict):
             return None
         link = str(post.get("link") or "")
-        if not link.startswith(("http://", "https://")):
-            return None
 
         def rendered(key: str) -> str:
             value = post.get(key)
@@ -203,6 +253,10 @@ class WordPressSpider(FeedSpider):
 
         title = html_text(rendered("title")) or None
         html = rendered("content") or rendered("excerpt")
+        if not link.startswith(("http://", "https://")):
+            reason = f"link is not http(s): {link[:80]!r}" if link else "post has no link"
+            self.refuse_entry(response, reason, title, link, html)
+            return None
         published = post.get("date_gmt") or post.get("date")
         if published and post.get("date_gmt"):
             published = f"{published}+00:00"  # date_gmt is UTC without saying so

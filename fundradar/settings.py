@@ -14,7 +14,8 @@ another folder by setting variables first.
 - FUNDRADAR_SMTP_SECURITY: starttls (default), ssl or none
 - FUNDRADAR_SMTP_TIMEOUT: seconds per SMTP operation, default 30
 - FUNDRADAR_MAIL_FROM: sender; default recipients.yaml `digest.from`
-- FUNDRADAR_WEB_TOKEN: access token `serve` requires when bound off loopback
+- FUNDRADAR_WEB_TOKEN: access token `serve` requires when bound off loopback; at least 32
+  characters (`python -c "import secrets; print(secrets.token_urlsafe(32))"` makes one)
 - FUNDRADAR_AUTHOR: who `review` records as author; default $USER
 """
 
@@ -29,6 +30,12 @@ from fundradar.exceptions import ConfigError
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 PACKAGED_CONFIG = PACKAGE_ROOT / "config"
 DISPLAY_TZ = "America/St_Lucia"  # officers read every date in Saint Lucia time
+
+
+# A token is the only lock on the review page once it listens beyond loopback: 32 characters of
+# token_urlsafe are 192 bits, far out of reach of guessing over HTTP.
+MIN_WEB_TOKEN = 32
+MAKE_WEB_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 def _default_home() -> Path:
@@ -81,6 +88,16 @@ def _int_env(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError("environment", name, f"a whole number, got {raw!r}") from None
+
+
+def check_web_token(token: str | None) -> None:
+    """`serve` refuses a configured token shorter than MIN_WEB_TOKEN (None: no token set)."""
+    if token is not None and len(token) < MIN_WEB_TOKEN:
+        raise ConfigError(
+            "environment", "FUNDRADAR_WEB_TOKEN",
+            f"at least {MIN_WEB_TOKEN} characters, got {len(token)}; make one with "
+            f"{MAKE_WEB_TOKEN}",
+        )  # fmt: skip
 
 
 def load() -> Settings:

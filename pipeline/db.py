@@ -3,6 +3,11 @@
 `init()` brings any database to the newest schema through Alembic (idempotent: a database at
 head is left alone). Every command calls `session_scope()`, which initialises on first use, so
 `fundradar init` is never a required first step.
+
+A missing SQLite file is created; an *empty* one (0 bytes) is refused: SQLite would quietly
+make a new database in it, and the record of what was mailed this week would be gone without a
+word (a disk that filled up, a copy that failed, a restore that wrote nothing).
+Errors reach the user as one line with the cause (`describe`), never the SQL statement.
 """
 
 from __future__ import annotations
@@ -32,12 +37,38 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
+def describe(exc: BaseException) -> str:
+    """One line for a user: the driver's own message ("database is locked", "disk I/O error"),
+    never SQLAlchemy's text, which embeds the SQL statement and its parameters."""
+    orig = getattr(exc, "orig", None)
+    cause = orig if isinstance(orig, BaseException) else exc
+    text = str(cause).split("\n", 1)[0].split(" [SQL:", 1)[0].strip()
+    if text.startswith("(") and ") " in text:  # "(sqlite3.OperationalError) database is locked"
+        text = text.split(") ", 1)[1]
+    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+
+
+def refuse_empty_file(path: Path) -> None:
+    """DatabaseError for a 0-byte SQLite file (a missing one is fine: it is created)."""
+    try:
+        empty = path.is_file() and path.stat().st_size == 0
+    except OSError:
+        return  # unreadable: SQLite will say why when it opens it
+    if empty:
+        raise DatabaseError(
+            f"the database file {path} is empty (0 bytes), so whatever it held is gone and "
+            "starting anew would forget which calls were already mailed: restore it from a "
+            "backup, or delete it to start a new database"
+        )
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
     url = url or settings.load().database_url
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if str(path) not in ("", ":memory:"):
+            refuse_empty_file(path)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -47,9 +78,7 @@ def get_engine(url: str | None = None) -> Engine:
     try:
         engine = create_engine(url, future=True)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise DatabaseError(
-            f"bad FUNDRADAR_DATABASE_URL ({exc.__class__.__name__}: {exc})"
-        ) from None
+        raise DatabaseError(f"bad FUNDRADAR_DATABASE_URL ({describe(exc)})") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -101,7 +130,10 @@ def init(url: str | None = None, *, force: bool = False) -> str:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot open or migrate the database: {exc}") from None
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(
+            f"cannot open or migrate the database {where}: {describe(exc)}"
+        ) from None
     _initialised.add(url)
     return "created" if before is None else f"migrated from {before} to {head}"
 

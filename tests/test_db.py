@@ -67,3 +67,40 @@ def test_bad_database_url_is_a_clear_error(monkeypatch) -> None:  # type: ignore
     db.reset_caches()
     with pytest.raises(DatabaseError, match="FUNDRADAR_DATABASE_URL"):
         db.init()
+
+
+# --------------------------------------------------------------- empty file, errors (issue 17)
+
+
+def test_empty_database_file_is_refused_not_recreated(fundradar_home) -> None:  # type: ignore[no-untyped-def]
+    from fundradar.exceptions import DatabaseError
+
+    fundradar_home.mkdir(parents=True, exist_ok=True)
+    path = fundradar_home / "fundradar.db"
+    path.write_bytes(b"")
+    db.reset_caches()
+    with pytest.raises(DatabaseError) as exc:
+        db.init()
+    message = str(exc.value)
+    assert str(path) in message and "0 bytes" in message
+    assert "restore it from a backup" in message and "delete it" in message
+    assert path.stat().st_size == 0  # left as found: nothing silently created in it
+
+
+def test_missing_database_file_is_still_created(fundradar_home) -> None:  # type: ignore[no-untyped-def]
+    path = fundradar_home / "fundradar.db"
+    assert not path.exists()
+    assert db.init() == "created"
+    assert path.stat().st_size > 0
+
+
+def test_describe_gives_the_cause_without_the_sql(session) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    with pytest.raises(SQLAlchemyError) as exc:
+        session.execute(text("SELECT secret_column FROM no_such_table WHERE x = :v"), {"v": 1})
+    assert "[SQL:" in str(exc.value)  # what SQLAlchemy would have printed
+    line = db.describe(exc.value)
+    assert line == "OperationalError: no such table: no_such_table"
+    session.rollback()

@@ -57,6 +57,7 @@ def test_new_section_filters_by_band_theme_status_deadline_and_verdict() -> None
     add_call(band="high", themes=["ocean"], deadline=MON - dt.timedelta(days=1))  # passed
     dismissed = add_call(band="high", themes=["ocean"])
     add_verdict(dismissed, "not-relevant")
+    add_run("eu_ft", at=MON - dt.timedelta(hours=6))  # the source was checked: a plain subject
     model = _compose(config)
     # band high first (by score), then medium
     assert _ids(model, "new") == [high, high2, medium]
@@ -169,10 +170,11 @@ def test_shortlisted_reminders_at_14_and_3_days_each_once() -> None:
     assert _ids(_compose(config, now=near + dt.timedelta(hours=6)), "reminders") == []
 
 
-def test_source_health_shows_calls_last_success_and_problems() -> None:
+def test_source_health_keeps_only_what_is_wrong_with_cause_and_since_when() -> None:
     config = recipients_config([{"email": "a@oecs.example"}])
     add_run("eu_ft", at=MON - dt.timedelta(hours=6), seen=42)
     add_run("afd", at=MON - 2 * WEEK, seen=7)
+    add_run("afd", at=MON - WEEK, status="failed", seen=0, message="spider raised KeyError")
     add_run("afd", at=MON - dt.timedelta(hours=5), status="failed", seen=0,
             message="HTTP 503 on the listing page")  # fmt: skip
     with db.session_scope() as s:
@@ -182,11 +184,16 @@ def test_source_health_shows_calls_last_success_and_problems() -> None:
     health = {h.source: h for h in model.health}
     assert health["eu_ft"].ok and health["eu_ft"].calls_this_week == 42
     assert health["eu_ft"].last_ok == "Mon 23 Nov 2026, 01:03 AST"
-    assert health["afd"].calls_this_week == 0
-    assert health["afd"].last_ok == "Mon 9 Nov 2026, 07:03 AST"
-    assert "crawl failed: HTTP 503 on the listing page" in health["afd"].problems
-    assert health["anr"].last_ok == "never"
-    assert health["anr"].problems == ["not crawled this week"]
+    afd = health["afd"]
+    assert not afd.ok and afd.calls_this_week == 0 and afd.verdict == "crawl failed"
+    assert afd.cause == "error 503" and afd.detail == "HTTP 503 on the listing page"
+    assert afd.since == "16 Nov"  # the first failed run after the last good one
+    assert afd.last_ok == "Mon 9 Nov 2026, 07:03 AST"
+    anr = health["anr"]
+    assert anr.status is None and anr.last_ok == "never" and anr.cause == "never checked"
+    assert [h.source for h in model.troubled] == ["afd", "anr"]
+    assert model.health_summary == "2 of 3 sources could not be checked:"
+    assert model.health_others == "The other source was checked."
 
 
 def test_all_quiet_week_still_has_health_and_says_so() -> None:

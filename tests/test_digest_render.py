@@ -1,8 +1,9 @@
 """The digest's HTML and text: hostile scraped text, links, mail-client-safe HTML, i18n.
 
 The browser test renders the HTML in headless Chromium (Debian's package) at 360 px and
-1200 px. With FUNDRADAR_UPDATE_DOCS=1 it also refreshes docs/digest-360.png and
-docs/digest-1200.png, the screenshots the README shows.
+1200 px. With FUNDRADAR_UPDATE_DOCS=1 it also refreshes docs/digest-360.png,
+docs/digest-1200.png and docs/digest-health-360.png (a week with sources down), the screenshots
+docs/digest.md shows.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def test_text_part_carries_the_same_information_as_html() -> None:
         "Open to OECS member states",
         "Theme: renewable energy",
         "Caribbean named",
-        "Calls this week: 17",
+        "The only source was checked.",
         "1 new and relevant",
     ):
         assert expected in text, expected
@@ -163,13 +164,26 @@ def test_updated_section_shows_what_changed_in_both_parts() -> None:
 
 
 def test_quiet_week_is_short_and_says_so() -> None:
-    add_run("eu_ft", at=MON - dt.timedelta(hours=6), status="degraded", message="3 fields lost")
+    add_run("eu_ft", at=MON - dt.timedelta(hours=6))
     model = _model()
-    text = render_text(model)
+    text, seen = render_text(model), _visible(render_html(model))
     assert "A quiet week" in text and "== SOURCE HEALTH ==" in text
-    assert "Problems: degraded: 3 fields lost" in text
+    assert "[ok] The only source was checked." in text
+    assert "A quiet week" in seen and "The only source was checked." in seen
     assert "NEW AND RELEVANT" not in text
-    assert len(text.splitlines()) < 15
+    assert len(text.splitlines()) < 13
+
+
+def test_a_degraded_source_makes_the_week_not_quiet() -> None:
+    add_run("eu_ft", at=MON - dt.timedelta(hours=6), status="degraded", message="3 fields lost")
+    text = render_text(_model())
+    assert "A quiet week" not in text and "no new relevant calls" not in text
+    assert text.startswith(
+        "!! 1 of 1 sources could not be checked this week "
+        "(EC: some details are missing from its calls). Calls from them may be missing."
+    )
+    assert "[!!] EC: some details are missing from its calls" in text
+    assert "details: 3 fields lost" in text
 
 
 def test_french_digest_words_but_call_text_as_written() -> None:
@@ -182,6 +196,16 @@ def test_french_digest_words_but_call_text_as_written() -> None:
     assert "Open to OECS member states" in text
 
 
+def test_commands_in_our_words_are_set_as_code_and_still_escaped() -> None:
+    from alerts.render import code_spans
+
+    out = str(code_spans("Run `fundradar crawl` then <b>`a<b>`</b>"))
+    assert out.startswith('Run <code style="font-family:')
+    assert ">fundradar crawl</code> then &lt;b&gt;<code" in out
+    assert ">a&lt;b&gt;</code>&lt;/b&gt;" in out
+    assert "<b>" not in out
+
+
 def test_every_digest_word_exists_in_both_languages() -> None:
     assert set(STRINGS["en"]) == set(STRINGS["fr"])
     assert set(CHANGE_STRINGS["en"]) == set(CHANGE_STRINGS["fr"])
@@ -191,8 +215,19 @@ def test_every_digest_word_exists_in_both_languages() -> None:
 # Headless Chromium
 
 
-def _showcase() -> None:
-    """A week with something in every section (reconstructed calls, not captures)."""
+SHOWCASE_SOURCES = [
+    ("eu_ft", "European Commission"),
+    ("afd", "Agence française de développement (AFD)"),
+    ("interreg_caraibes", "Interreg Caraïbes"),
+    ("anr", "Agence nationale de la recherche (ANR)"),
+]
+
+
+def _showcase(*, troubled: bool = False) -> None:
+    """A week with something in every section (reconstructed calls, not captures).
+
+    `troubled`: three of the four sources could not be checked (reconstructed runs).
+    """
     base = MON - dt.timedelta(days=7)
     old = add_call(title="Interreg Caraïbes 2021-2027 : appel à projets « Caraïbe plus verte »",
                    funder="Région Guadeloupe", programme="Interreg Caraïbes", language="fr",
@@ -234,26 +269,31 @@ def _showcase() -> None:
              url="javascript:alert(1)", band="medium", score=40, funder="Aggregator copy",
              reasons=["Shown escaped and without a link"])  # fmt: skip
     add_run("eu_ft", at=MON - dt.timedelta(hours=6), seen=214)
-    add_run("afd", at=MON - dt.timedelta(hours=6), seen=31)
     add_run("interreg_caraibes", at=MON - dt.timedelta(days=20), seen=12)
-    add_run("interreg_caraibes", at=MON - dt.timedelta(hours=6), status="failed", seen=0,
-            message="HTTP 503 on https://www.interreg-caraibes.fr/appels")  # fmt: skip
+    if not troubled:
+        add_run("afd", at=MON - dt.timedelta(hours=6), seen=31)
+        add_run("interreg_caraibes", at=MON - dt.timedelta(hours=6), seen=9)
+        add_run("anr", at=MON - dt.timedelta(hours=6), seen=17)
+        return
+    # AFD unreachable, ANR answering 503, Interreg Caraïbes read but empty
+    add_run("afd", at=MON - dt.timedelta(days=13), status="unreachable", seen=0,
+            message="DNSLookupError: DNS lookup failed: no results for hostname lookup "
+            "www.afd.fr")  # fmt: skip
+    add_run("afd", at=MON - dt.timedelta(hours=6), status="unreachable", seen=0,
+            message="DNSLookupError: DNS lookup failed: no results for hostname lookup "
+            "www.afd.fr")  # fmt: skip
+    add_run("anr", at=MON - dt.timedelta(hours=6), status="http-error", seen=0,
+            message="HTTP 503 on https://anr.fr/fr/appels-en-cours/ after 3 retries")  # fmt: skip
+    add_run("interreg_caraibes", at=MON - dt.timedelta(hours=6), status="empty", seen=0,
+            message="4 pages read, 0 calls: selectors may need repair")  # fmt: skip
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(chromium_path() is None, reason="no chromium binary (apt-get install chromium)")
-def test_html_digest_renders_in_chromium_at_360_and_1200(tmp_path: Path) -> None:
+def _screenshots(
+    html: str, tmp_path: Path, name: str, links: int, heading: str = "Source health"
+) -> dict[int, Path]:
+    """The HTML at 360 and 1200 px in headless Chromium, checked for what breaks on a phone."""
     from playwright.sync_api import sync_playwright
 
-    _showcase()
-    config = recipients_config([{"email": "dcrm@oecs.example"}])
-    with db.session_scope() as s:
-        model = compose(s, config.recipients[0], config, now=MON,
-                        sources=[("eu_ft", "European Commission"),
-                                 ("afd", "Agence française de développement"),
-                                 ("interreg_caraibes", "Interreg Caraïbes")])  # fmt: skip
-    assert [sec.key for sec in model.sections] == ["new", "updated", "reminders", "closing"]
-    html = render_html(model)
     requested: list[str] = []
     shots: dict[int, Path] = {}
     with sync_playwright() as p:
@@ -271,17 +311,17 @@ def test_html_digest_renders_in_chromium_at_360_and_1200(tmp_path: Path) -> None
                     "document.querySelector('table table').getBoundingClientRect().width"
                 )
                 assert card <= min(width, 640) + 1
-                # every heading and link is laid out on screen, none wider than the card
+                # every heading, link and cell is laid out on screen, none wider than the card
                 for box in page.evaluate(
-                    "[...document.querySelectorAll('h1,h2,a')].map(e => {"
+                    "[...document.querySelectorAll('h1,h2,a,td')].map(e => {"
                     "const r = e.getBoundingClientRect(); return [r.left, r.right, r.height]})"
                 ):
                     assert box[0] >= 0 and box[1] <= width + 0.5 and box[2] > 0
-                assert page.get_by_text("Source health").is_visible()
-                assert page.locator("a").count() == 5  # the javascript: one is not a link
-                font = page.evaluate("getComputedStyle(document.querySelector('a')).fontSize")
+                assert page.get_by_text(heading).is_visible()
+                assert page.locator("a").count() == links  # a javascript: one is not a link
+                font = page.evaluate("getComputedStyle(document.querySelector('td')).fontSize")
                 assert float(font.removesuffix("px")) >= 14  # readable without zooming
-                shot = tmp_path / f"digest-{width}.png"
+                shot = tmp_path / f"{name}-{width}.png"
                 page.screenshot(path=str(shot), full_page=True)
                 shots[width] = shot
                 page.close()
@@ -291,6 +331,64 @@ def test_html_digest_renders_in_chromium_at_360_and_1200(tmp_path: Path) -> None
     for width, shot in shots.items():
         data = shot.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, width
+    return shots
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="no chromium binary (apt-get install chromium)")
+def test_html_digest_renders_in_chromium_at_360_and_1200(tmp_path: Path) -> None:
+    _showcase()
+    config = recipients_config([{"email": "dcrm@oecs.example"}])
+    with db.session_scope() as s:
+        model = compose(s, config.recipients[0], config, now=MON, sources=SHOWCASE_SOURCES)
+    assert [sec.key for sec in model.sections] == ["new", "updated", "reminders", "closing"]
+    assert model.checked_all
+    shots = _screenshots(render_html(model), tmp_path, "digest", links=5)
     if os.environ.get("FUNDRADAR_UPDATE_DOCS") == "1":
         for width, shot in shots.items():
             shutil.copyfile(shot, REPO / "docs" / f"digest-{width}.png")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="no chromium binary (apt-get install chromium)")
+def test_health_warning_is_the_first_thing_seen_in_chromium(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    _showcase(troubled=True)
+    config = recipients_config([{"email": "dcrm@oecs.example"}])
+    with db.session_scope() as s:
+        model = compose(s, config.recipients[0], config, now=MON, sources=SHOWCASE_SOURCES)
+    html = render_html(model)
+    shots = _screenshots(html, tmp_path, "digest-health", links=5)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 360, "height": 640})
+            page.route("**/*", lambda route: route.abort())
+            page.set_content(html, wait_until="load")
+            banner = page.get_by_text("3 of 4 sources could not be checked this week")
+            first_call = page.get_by_role("link").first
+            # on a phone the warning is on the first screen, above the first call
+            box, call_box = banner.bounding_box(), first_call.bounding_box()
+            assert box is not None and call_box is not None
+            assert box["y"] + box["height"] <= 640 and box["y"] < call_box["y"]
+            # and it is red on pink, not grey small print
+            colour = banner.evaluate("e => getComputedStyle(e).color")
+            assert colour == "rgb(143, 29, 20)"
+        finally:
+            browser.close()
+    if os.environ.get("FUNDRADAR_UPDATE_DOCS") == "1":
+        shutil.copyfile(shots[360], REPO / "docs" / "digest-health-360.png")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="no chromium binary (apt-get install chromium)")
+def test_could_not_reach_mail_renders_in_chromium(tmp_path: Path) -> None:
+    for source, _ in SHOWCASE_SOURCES:
+        add_run(source, at=MON - dt.timedelta(hours=6), status="unreachable", seen=0,
+                message=f"TimeoutError: connecting to {source} took longer than 180 s")  # fmt: skip
+    config = recipients_config([{"email": "dcrm@oecs.example"}])
+    with db.session_scope() as s:
+        model = compose(s, config.recipients[0], config, now=MON, sources=SHOWCASE_SOURCES)
+    assert model.outage
+    _screenshots(render_html(model), tmp_path, "outage", links=0, heading="What to check")

@@ -24,12 +24,14 @@ from sqlalchemy import select
 
 from alerts.mailer import OutboxTransport, SmtpTransport
 from alerts.send import send_digest
+from config.loader import load_sources
 from fundradar import settings
 from pipeline import db
 from pipeline.models import Delivery, Digest, DigestItem
 from tests.digest_support import (
     SmtpServer,
     add_call,
+    add_run,
     make_tls_files,
     parse,
     parts,
@@ -72,6 +74,8 @@ def test_one_message_per_recipient_with_headers_and_parts(
     medium = add_call(title="Appel à projets FCR Martinique", band="medium", score=55,
                       language="fr", funder="Préfecture de Martinique")  # fmt: skip
     config = recipients_config(THREE)
+    for source in load_sources().sources:  # every source checked: the plain subject (issue 17)
+        add_run(source.id, at=MON - dt.timedelta(hours=6))
     with SmtpServer() as server:
         _smtp_env(monkeypatch, server)
         report = send_digest(now=MON, config=config)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import feedparser
 import pytest
 from sqlalchemy import select
 
@@ -19,9 +20,9 @@ from fundradar.crawling import crawl
 from fundradar.exceptions import FundradarError
 from fundradar.fixture_server import FixtureServer
 from pipeline import db
-from pipeline.models import CallRow
+from pipeline.models import CallRow, Quarantine
 
-from .conftest import REPO
+from .conftest import FIXTURES, REPO, make_spider
 from .spider_harness import offline_crawl
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>
@@ -170,3 +171,86 @@ def test_broken_feed_is_counted_not_fatal(tmp_path: Path) -> None:
     result = offline_crawl(cls, folder=folder, known={})
     assert result.items == []
     assert result.spider.crawler.stats.get_value("fundradar/empty_listing_pages") == 1
+
+
+# ------------------------------------------------------------- hostile feeds (issue 17)
+
+BAD_FEED = FIXTURES / "bad_feed"
+
+
+def _quarantined() -> list[Quarantine]:
+    with db.session_scope() as s:
+        return list(s.scalars(select(Quarantine).order_by(Quarantine.id)))
+
+
+def test_feed_with_one_invalid_utf8_byte_keeps_its_accents_and_says_so() -> None:
+    """feedparser alone re-reads such a feed as Windows-1252: "sociÃ©tÃ©", with no warning."""
+    raw = (BAD_FEED / "encoding.xml").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")  # the fixture really is broken
+    assert "dÃ©cembre" in feedparser.parse(raw).entries[0].summary  # what happened before
+    cls = generic_spider(_source(start_urls=["https://bad-feed.example.org/encoding.xml"]))
+    result = offline_crawl(cls, folder=BAD_FEED, known={})
+    (call,) = result.items
+    assert call.title == "Appel à projets : société civile et égalité femmes-hommes"
+    assert "États membres de l’OECS" in (call.summary or "")
+    assert "l’appel est ouvert" in (call.summary or "")  # the bad byte, read as Windows-1252
+    assert call.deadline_texts == ["15 décembre 2026"]
+    stats = result.spider.crawler.stats
+    assert stats.get_value("fundradar/bad_input/encoding") == 1
+    (row,) = _quarantined()
+    assert row.url == "https://bad-feed.example.org/encoding.xml"
+    assert row.reason.startswith("encoding: feed declared UTF-8 but held 1 invalid byte(s)")
+    assert not stats.get_value("fundradar/dropped")  # repaired and kept, not refused
+
+
+def test_feed_entries_with_unsafe_or_missing_links_are_quarantined_not_dropped_silently() -> None:
+    cls = generic_spider(_source(start_urls=["https://bad-feed.example.org/links.xml"]))
+    result = offline_crawl(cls, folder=BAD_FEED, known={})
+    assert [c.url for c in result.items] == ["https://bad-feed.example.org/appel-cooperation-2027"]
+    rows = _quarantined()
+    reasons = [r.reason for r in rows]
+    assert reasons == [
+        "link is not http(s): 'javascript:alert(document.cookie)'",
+        "link is not http(s): 'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=='",
+        "feed entry has no link",
+    ]
+    assert [r.payload["title"] for r in rows] == [
+        "Appel à projets : cliquez ici", "Appel à projets : pièce jointe",
+        "Appel à projets : sans lien",
+    ]  # fmt: skip
+    assert all(r.url == "https://bad-feed.example.org/links.xml" for r in rows)
+    stats = result.spider.crawler.stats
+    assert stats.get_value("fundradar/dropped_reason/link is not http(s)") == 2
+    assert stats.get_value("fundradar/dropped") == 3
+
+
+def test_wordpress_post_with_a_javascript_link_is_quarantined() -> None:
+    cls = generic_spider(_source(id="x_wp", kind="wordpress"))
+    spider = make_spider(cls)
+    from scrapy.http import TextResponse
+
+    body = json.dumps([{"link": "javascript:alert(1)", "title": {"rendered": "Appel à projets"},
+                        "content": {"rendered": "<p>Date limite : 1 mars 2027</p>"}}])  # fmt: skip
+    response = TextResponse("https://x.example.org/wp-json/wp/v2/posts", body=body.encode(),
+                            encoding="utf-8")  # fmt: skip
+    assert list(spider.parse_api(response, page=1, first=response.url)) == []
+    (row,) = _quarantined()
+    assert row.reason == "link is not http(s): 'javascript:alert(1)'"
+    assert row.source == "x_wp" and row.payload["title"] == "Appel à projets"
+
+
+def test_run_health_counts_the_refused_feed_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: the crawl's run says what was quarantined (it is not a quiet, clean run)."""
+    config = tmp_path / "config"
+    shutil.copytree(REPO / "config", config, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    with (config / "sources.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("\n  - id: bad_links_feed\n    kind: feed\n    funder: Fonds régional\n"
+                 "    start_urls: [https://bad-feed.example.org/links.xml]\n")  # fmt: skip
+    monkeypatch.setenv("FUNDRADAR_CONFIG", str(config))
+    with FixtureServer([BAD_FEED]) as server:
+        (summary,) = crawl(["bad_links_feed"], fixture_server=server.url)
+    assert summary.calls == 1 and summary.dropped == 3
+    assert "3 item(s) quarantined" in summary.message

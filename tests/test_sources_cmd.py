@@ -182,3 +182,113 @@ def test_record_keeps_the_reconstructed_index(tmp_path: Path) -> None:
 def test_record_unknown_source_is_one_clear_line(capsys) -> None:  # type: ignore[no-untyped-def]
     code, _, err = run_cli(capsys, "sources", "record", "nosuch")
     assert code == 2 and "unknown source nosuch" in err and "Traceback" not in err
+
+
+# ------------------------------------------------ record never destroys a good fixture (issue 17)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def old_fixture(tmp_path: Path) -> Path:
+    """A copy of the bundled (reconstructed) fixture, as `record` would find it."""
+    import shutil
+
+    target = tmp_path / "fixtures" / "fundsforngos"
+    shutil.copytree(FIXTURES / "fundsforngos", target)
+    return target
+
+
+def _leftovers(target: Path) -> list[str]:
+    return sorted(p.name for p in target.parent.iterdir() if p.name != target.name)
+
+
+def test_record_swaps_in_a_good_capture(old_fixture: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    with FixtureServer([FIXTURES / "fundsforngos"]) as server:
+        code, out, err = run_cli(capsys, "sources", "record", "fundsforngos", "--output",
+                                 str(old_fixture), "--fixture-server", server.url)  # fmt: skip
+    assert code == 0, out + err
+    assert "usable calls saved in" in out
+    index = json.loads((old_fixture / "index.json").read_text())
+    assert index["origin"] == "capture" and len(index["responses"]) >= 2
+    old_index = json.loads((old_fixture / "index.reconstructed.json").read_text())
+    assert old_index["origin"] == "reconstructed"  # the reconstructed fixture came along
+    assert (old_fixture / "feed.xml").read_bytes() == (
+        FIXTURES / "fundsforngos/feed.xml"
+    ).read_bytes()
+    assert not (old_fixture / ".record-result.json").exists()
+    assert _leftovers(old_fixture) == []  # no staging or old folder left behind
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_record_from_a_dead_site_leaves_the_fixture_byte_identical(
+    old_fixture: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    before = _tree(old_fixture)
+    dead = f"http://127.0.0.1:{_free_port()}"  # nothing listens there: connection refused
+    code, _, err = run_cli(capsys, "sources", "record", "fundsforngos", "--output",
+                           str(old_fixture), "--fixture-server", dead)  # fmt: skip
+    assert code == 1
+    assert "no usable call in the capture: connection refused by www2.fundsforngos.org" in err
+    assert "left as it was" in err
+    assert _tree(old_fixture) == before
+    assert _leftovers(old_fixture) == []
+
+
+def test_record_of_an_empty_page_leaves_the_fixture_byte_identical(
+    old_fixture: Path, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    site = tmp_path / "empty-site"  # reconstructed — not a capture: the feed answers, empty
+    site.mkdir()
+    empty = "<channel><title>fundsforngos</title></channel>"
+    (site / "feed.xml").write_text(f'<?xml version="1.0"?>\n<rss version="2.0">{empty}</rss>\n')
+    (site / "index.json").write_text(json.dumps({"source": "fundsforngos", "responses": [
+        {"url": "https://www2.fundsforngos.org/feed/", "file": "feed.xml",
+         "content_type": "application/rss+xml; charset=utf-8"}]}))  # fmt: skip
+    before = _tree(old_fixture)
+    with FixtureServer([site]) as server:
+        code, _, err = run_cli(capsys, "sources", "record", "fundsforngos", "--output",
+                               str(old_fixture), "--fixture-server", server.url)  # fmt: skip
+    assert code == 1
+    assert "no usable call in the capture:" in err
+    assert "response(s) saved but none gave a call with a title and an http(s) link" in err
+    assert _tree(old_fixture) == before
+    assert _leftovers(old_fixture) == []
+
+
+def test_record_failure_phrases_name_the_host() -> None:
+    from scrapy.exceptions import CannotResolveHostError
+    from twisted.internet.error import DNSLookupError
+
+    from crawlers.recorder import CaptureResult, failure_text, why_unusable
+
+    url = "https://www.anr.fr/fr/appels/"
+    assert failure_text(CannotResolveHostError("no"), url) == "DNS lookup failed for www.anr.fr"
+    assert failure_text(DNSLookupError("no"), url) == "DNS lookup failed for www.anr.fr"
+    result = CaptureResult(failures=[{"url": url, "error": "DNS lookup failed for www.anr.fr"}],
+                           reason="finished")  # fmt: skip
+    assert why_unusable(result) == "no usable call in the capture: DNS lookup failed for www.anr.fr"
+    http = CaptureResult(responses=1, statuses=[(503, url)], reason="finished")
+    assert why_unusable(http) == f"no usable call in the capture: HTTP 503 from {url}"
+
+
+def test_promote_puts_the_old_fixture_back_when_the_swap_fails(tmp_path: Path) -> None:
+    from crawlers.recorder import promote
+
+    target = tmp_path / "afd"
+    target.mkdir()
+    (target / "index.json").write_text("old")
+    missing = tmp_path / ".afd.recording-gone"  # a staging folder that vanished
+    with pytest.raises(OSError):
+        promote(missing, target)
+    assert (target / "index.json").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afd"]

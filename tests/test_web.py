@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
 import re
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -202,6 +205,71 @@ def test_no_open_redirect(client, calls) -> None:  # type: ignore[no-untyped-def
         resp = client.post(f"/calls/{calls['ocean']}/verdict", data={
             "csrf_token": token, "verdict": "relevant", "next": target})  # fmt: skip
         assert resp.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/\t/evil.example", "/\n/evil.example", "\t//evil.example", " //evil.example",
+     "/\r\n/evil.example", "/\x00/evil.example", "/\u202e/evil.example", "/\\/evil.example",
+     "https:/evil.example", "\x7fhttps://evil.example", "/\x85/evil.example"],
+)  # fmt: skip
+def test_no_open_redirect_through_controls_or_spaces(client, calls, target: str) -> None:  # type: ignore[no-untyped-def]
+    """Browsers drop tabs and newlines inside a URL: "/\t/evil.example" is "//evil.example"."""
+    token = csrf(client)
+    for path in (f"/calls/{calls['ocean']}/verdict", "/reviewer"):
+        resp = client.post(path, data={"csrf_token": token, "verdict": "relevant",
+                                       "name": "Ana", "next": target})  # fmt: skip
+        assert resp.status_code == 303, (path, target)
+        assert resp.headers["Location"] == "/", (path, target)
+
+
+def test_next_with_a_newline_is_no_500_and_keeps_a_safe_path(client, calls) -> None:  # type: ignore[no-untyped-def]
+    token = csrf(client)
+    target = "/?band=high\r\nSet-Cookie: x=1"
+    form = {"csrf_token": token, "verdict": "relevant", "next": target}
+    resp = client.post(f"/calls/{calls['ocean']}/verdict", data=form)
+    assert resp.status_code == 303
+    assert resp.headers["Location"] == "/?band=highSet-Cookie:x=1"  # one header, a local path
+    assert all("x=1" not in v for k, v in resp.headers if k == "Set-Cookie")  # no header split
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "-1", "0", "abc", "1e3", "\u00b2", ""])
+def test_out_of_range_page_numbers_are_clamped(client, calls, page: str) -> None:  # type: ignore[no-untyped-def]
+    resp = client.get("/", query_string={"page": page})
+    assert resp.status_code == 200
+    assert articles(resp.get_data(as_text=True)) == [str(calls["ocean"]), str(calls["energy"])]
+
+
+def test_hostile_bidi_override_and_nul_never_reach_the_page(client) -> None:  # type: ignore[no-untyped-def]
+    """Rows stored before the normaliser removed them are cleaned when shown."""
+    with db.session_scope() as s:
+        add_call(s, 7, title="Grant for \u202egnp.exe\u202c reviewers\x00", funder="AFD\u2066x",
+                 reasons=["Theme: \u202eocean"])  # fmt: skip
+    html = client.get("/").get_data(as_text=True)
+    assert "Grant for gnp.exe reviewers" in html
+    for bad in ("\u202e", "\u202c", "\u2066", "\x00"):
+        assert bad not in html, repr(bad)
+
+
+@pytest.mark.parametrize("token", ["x", "s3cret", "a" * 31])
+def test_short_web_token_is_refused_at_start_with_how_to_make_one(token: str) -> None:
+    from fundradar.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="FUNDRADAR_WEB_TOKEN") as exc:
+        check_binding("0.0.0.0", token)
+    assert "secrets.token_urlsafe(32)" in str(exc.value) and "at least 32" in str(exc.value)
+    with pytest.raises(ConfigError):
+        create_app(token=token)
+    check_binding("0.0.0.0", "a" * 32)  # 32 is enough
+
+
+def test_serve_command_refuses_a_short_token(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("FUNDRADAR_WEB_TOKEN", "x")
+    command = [sys.executable, "-m", "fundradar", "serve", "--port", "0"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    assert proc.returncode == 2
+    assert "FUNDRADAR_WEB_TOKEN" in proc.stderr and "token_urlsafe(32)" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_get_cannot_change_state(client, calls) -> None:  # type: ignore[no-untyped-def]

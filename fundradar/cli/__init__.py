@@ -10,9 +10,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import sqlite3
 import sys
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from fundradar import __version__
 from fundradar.exceptions import FundradarError
@@ -72,6 +74,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except (SQLAlchemyError, sqlite3.Error) as exc:  # locked, disk full, a table gone
+        from pipeline.db import describe
+
+        where = _save_traceback()
+        click.echo(f"fundradar: database error: {describe(exc)} ({where})", err=True)
+        sys.exit(3)
     except Exception as exc:  # a bug: one line for the user, the traceback in a log file
         where = _save_traceback()
         click.echo(f"fundradar: unexpected error: {type(exc).__name__}: {exc} ({where})", err=True)

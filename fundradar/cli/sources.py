@@ -79,15 +79,43 @@ def check_cmd(sources: tuple[str, ...], live: bool) -> int:
 )  # fmt: skip
 @click.option("--fixture-server", hidden=True, help="Record from this server (tests only).")
 def record_cmd(source: str, output: Path | None, fixture_server: str | None) -> int:
-    """Crawl SOURCE live and save every response (URL, type, date) as its test fixtures."""
+    """Crawl SOURCE live and save every response (URL, type, date) as its test fixtures.
+
+    The capture is made in a new folder next to the fixture and replaces it only if it holds
+    at least one usable call (a title and an http(s) link); otherwise the fixture is left as it
+    was, the reason is printed and the exit code is 1.
+    """
+    from config.loader import load_sources
+    from crawlers.recorder import discard, promote, read_result, staging_folder, why_unusable
+    from fundradar.exceptions import UnknownSourceError
+    from fundradar.fixture_server import FIXTURES
     from fundradar.sources_check import record_source
 
     check_config()
+    if load_sources().get(source) is None:  # before any folder is made
+        known = ", ".join(s.id for s in load_sources().sources)
+        raise UnknownSourceError(f"unknown source {source} (known: {known})")
+    target = (output or FIXTURES / source).resolve()
+    staging = staging_folder(target)
     click.echo(f"recording {source} ...")
-    report = record_source(source, output=output, fixture_server=fixture_server)
-    click.echo(f"{report.responses} responses saved in {report.folder} (crawl: {report.status})")
+    try:
+        report = record_source(source, output=staging, fixture_server=fixture_server)
+        result = read_result(staging)
+        if not result.usable:
+            discard(staging)
+            click.echo(
+                f"{why_unusable(result)}\n{target} left as it was (crawl: {report.status})",
+                err=True,
+            )
+            return 1
+        promote(staging, target)
+    except BaseException:
+        discard(staging)
+        raise
+    click.echo(f"{report.responses} responses and {result.usable_calls} usable calls saved in "
+               f"{target} (crawl: {report.status})")  # fmt: skip
     click.echo("index.json now says origin: capture; update the spider's tests to the capture.")
-    return 0 if report.responses else 1
+    return 0
 
 
 def register(group: click.Group) -> None:

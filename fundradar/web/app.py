@@ -13,11 +13,12 @@ verdicts are small POST forms with a CSRF token.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, flash, redirect, render_template, request, session
 from sqlalchemy.orm import selectinload
@@ -37,6 +38,7 @@ from pipeline.exports.query import (
 )
 from pipeline.models import CallRow, utcnow
 from pipeline.normalise.dates import format_local, to_local
+from pipeline.normalise.text import strip_invisible
 from pipeline.normalise.urls import safe_url
 from pipeline.record import BANDS, Call
 from pipeline.review import VERDICTS, record_verdict, resolve_call
@@ -83,11 +85,38 @@ def filter_from_args(args: MultiDict[str, str], base: CallFilter | None = None) 
     return base.but(**changes)
 
 
+# C0 controls, DEL, C1 controls and spaces: browsers drop tabs and newlines anywhere in a URL
+# and trim the rest at its ends, so "/\t/evil.example" is read as "//evil.example".
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f-\x9f]")
+
+
 def _safe_next(target: str | None) -> str:
-    """Where to go after a POST: a path on this site only (never `//evil.example`)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Where to go after a POST: a path on this site only (never `//evil.example`).
+
+    Judged on the target as a browser would read it (controls and spaces removed); anything
+    but a single leading "/" followed by a path with no scheme or host gives "/".
+    """
+    cleaned = _URL_NOISE.sub("", strip_invisible(target or ""))
+    if not cleaned.startswith("/") or cleaned.startswith(("//", "/\\")) or "\\" in cleaned:
         return "/"
-    return target
+    try:
+        parts = urlsplit(cleaned)
+    except ValueError:
+        return "/"
+    if parts.scheme or parts.netloc:
+        return "/"
+    return cleaned
+
+
+def page_number(raw: str | None, pages: int) -> int:
+    """The page asked for, clamped to 1..pages: "-3", "abc" or 10**20 never reach the query
+    (SQLite's OFFSET is a 64-bit integer; a larger one is an OverflowError, not an empty page)."""
+    raw = (raw or "").strip()
+    if not (raw.isascii() and raw.isdigit()):  # no sign, no "1e9", no "²"
+        return 1
+    if len(raw) > 9:  # more pages than calls could ever fill
+        return pages
+    return min(max(1, int(raw)), pages)
 
 
 def _show_value(field: str, value: Any) -> str:
@@ -158,7 +187,9 @@ def create_app(
     *, token: str | None = None, secret_key: bytes | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Flask:  # fmt: skip
-    """The application. `token`: require it on every request (see `security`)."""
+    """The application. `token`: require it on every request (see `security`); one shorter
+    than `settings.MIN_WEB_TOKEN` is refused (ConfigError)."""
+    settings.check_web_token(token)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secret_key or secrets.token_bytes(32),  # new per process: sessions end with it
@@ -180,12 +211,10 @@ def create_app(
     def review_page() -> str:
         now = clock()
         flt = filter_from_args(request.args)
-        try:
-            page_no = max(1, int(request.args.get("page", "1")))
-        except ValueError:
-            page_no = 1
         with db.session_scope() as s:
             total = count_calls(s, flt)
+            pages = max(1, -(-total // PAGE_SIZE))
+            page_no = page_number(request.args.get("page"), pages)
             stmt = (
                 statement(flt)
                 .options(selectinload(CallRow.changes), selectinload(CallRow.sightings),
@@ -196,7 +225,6 @@ def create_app(
             calls = [call_view(r, now) for r in s.scalars(stmt)]
             menus = known_values(s)
             chart_list = charts.build(s, flt, now)
-        pages = max(1, -(-total // PAGE_SIZE))
         args = request.args.to_dict(flat=False)
 
         def page_url(n: int) -> str:

@@ -8,6 +8,9 @@
 - **Cross-site forgery.** Every state-changing request (POST) must carry the session's CSRF
   token from the form, and is refused if the browser says it comes from another site
   (`Sec-Fetch-Site`, `Origin`). The session cookie is HttpOnly and SameSite=Lax.
+- **Invisible controls.** Every value a template prints loses NUL bytes and bidirectional
+  overrides (U+202E shows a title reversed), also for calls stored before the normaliser
+  removed them.
 - **Headers.** A strict Content Security Policy: no script at all, styles and images from this
   server only (the charts are inline SVG drawn on the server), no framing, forms post only
   here; no referrer to other sites, so nothing about the page leaks through a clicked link.
@@ -18,9 +21,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, current_app, redirect, request, session
+from markupsafe import Markup
+
+from pipeline.normalise.text import strip_invisible
 
 CSRF_FIELD = "csrf_token"
 TOKEN_PARAM = "token"
@@ -131,8 +138,17 @@ def add_headers(resp: Response) -> Response:
     return resp
 
 
+def printable(value: Any) -> Any:
+    """Jinja `finalize`: scraped text is printed without NUL or bidi controls. Markup is ours
+    (already escaped and built from cleaned values), so it is left as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return strip_invisible(value)
+    return value
+
+
 def install(app: Flask) -> None:
     app.before_request(check_access)
     app.before_request(check_csrf)
     app.after_request(add_headers)
+    app.jinja_env.finalize = printable
     app.jinja_env.globals["csrf_token"] = csrf_token

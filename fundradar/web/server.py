@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from fundradar import settings
 from fundradar.exceptions import WebConfigError
 from fundradar.web.app import create_app
 
@@ -42,12 +43,13 @@ class RedactingHandler(WSGIRequestHandler):
 
 
 def check_binding(host: str, token: str | None) -> None:
+    """Refuse to start: beyond loopback without a token, or with a token too short to guess."""
     if not is_loopback(host) and not token:
         raise WebConfigError(
             f"refusing to listen on {host} without an access token: set FUNDRADAR_WEB_TOKEN "
-            "to a long random string (python3 -c 'import secrets; "
-            "print(secrets.token_urlsafe(32))') or serve on 127.0.0.1"
+            f"to a long random string ({settings.MAKE_WEB_TOKEN}) or serve on 127.0.0.1"
         )
+    settings.check_web_token(token)
 
 
 def make(host: str, port: int, token: str | None) -> BaseWSGIServer:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from pipeline.normalise.text import strip_invisible
+
 # C0 controls other than tab, newline and carriage return, plus DEL: invalid in XML 1.0, noise in
 # a spreadsheet cell, and a way to smuggle line breaks past naive parsers. Scraped PDFs and
 # Word-pasted pages do contain them.
@@ -17,9 +19,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def clean_text(value: str | None) -> str:
-    """Text fit for any export: controls removed, '' for None."""
+    """Text fit for any export: controls, NUL and bidirectional overrides removed, '' for None.
+
+    The normaliser already strips them from new calls; rows stored before it did are cleaned
+    here too (defence in depth: a U+202E in a title shows it reversed in Excel or a calendar).
+    """
     if not value:
         return ""
+    value = strip_invisible(value)
     return _CONTROL.sub("", value) if _CONTROL.search(value) else value
 
 

@@ -62,7 +62,7 @@ def _entry(feed: ET.Element, row: Any, tz: str) -> datetime:
     updated = row.updated_at or row.first_seen
     _sub(entry, "updated", _iso(updated))
     _sub(entry, "published", _iso(row.first_seen))
-    link = safe_url(row.url)
+    link = clean_text(safe_url(row.url))  # an href is text too: no bidi override in it
     if link:
         _sub(entry, "link", rel="alternate", type="text/html", href=link)
     for theme in row.themes or ():

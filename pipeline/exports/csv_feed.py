@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from fundradar import settings
 from fundradar.exceptions import ExportError
-from pipeline.exports import one_line
+from pipeline.exports import clean_text, one_line
 from pipeline.exports.files import atomic_text
 from pipeline.exports.query import CallFilter, iter_calls
 from pipeline.models import utcnow
@@ -78,7 +78,8 @@ def _cell(value: Any) -> str | int:
         return "yes" if value else "no"
     if isinstance(value, int):
         return value  # numbers as numbers: -3 days left is a number, not a formula
-    return neutralise(str(value))
+    # every text cell: no NUL or bidi override, even from rows stored before normalising did it
+    return neutralise(clean_text(str(value)))
 
 
 class RowFormatter:

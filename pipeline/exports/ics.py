@@ -48,7 +48,7 @@ def default_filter() -> CallFilter:
 
 def event_for(row: Any, tz: ZoneInfo, *, now: datetime) -> Event:
     title = one_line(row.title) or "(untitled call)"
-    link = safe_url(row.url)
+    link = clean_text(safe_url(row.url))  # URL: is shown as text by calendar clients
     lines = [title]
     who = " / ".join(one_line(x) for x in (row.funder, row.programme) if x)
     if who:

@@ -20,7 +20,10 @@ from collections import Counter
 from bs4 import BeautifulSoup
 from bs4.element import CData, NavigableString, PreformattedString, Tag
 
-__all__ = ["clean_title", "detect_language", "fold_whitespace", "html_to_text"]
+__all__ = [
+    "clean_title", "decode_utf8_repairing", "detect_language", "fold_whitespace", "html_to_text",
+    "strip_invisible",
+]  # fmt: skip
 
 TITLE_MAX = 300
 ELLIPSIS = "…"
@@ -37,7 +40,19 @@ _BLOCK = frozenset(
     | {"caption", "body", "html", "ul", "ol", "menu"}
 )
 _LISTS = frozenset({"ul", "ol", "menu"})
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00"), None)
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): a scraped
+# title holding U+202E shows its text reversed ("Trojan Source"), so a reader sees another
+# title, file name or amount than the one stored. None of our funders write right-to-left.
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# The direction marks (LRM, RLM, ALM) reorder nothing on their own but are invisible: dropped
+# unless the text holds Hebrew or Arabic script, where they place punctuation correctly.
+DIRECTION_MARKS = "\u200e\u200f\u061c"
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00" + BIDI_CONTROLS), None
+)
+_MARKS = dict.fromkeys(map(ord, DIRECTION_MARKS), None)
+_MARK_RE = re.compile(f"[{DIRECTION_MARKS}]")
+_RTL_RE = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 _INDENT = "\x00"  # placeholder for list indentation, so space folding leaves it alone
 _CELL = "\x01"  # placeholder for a table-cell separator
 _SOFT = "\x02"  # a line break that merges with its neighbours (list items, nested lists)
@@ -46,11 +61,52 @@ _WS_RE = re.compile(r"\s+")
 _ENTITY_RE = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});")
 
 
+def _drop_marks(s: str) -> str:
+    if _MARK_RE.search(s) and not _RTL_RE.search(s):
+        return s.translate(_MARKS)
+    return s
+
+
+def strip_invisible(s: str | None) -> str:
+    """Scraped text without NUL bytes, zero-width characters, soft hyphens and bidirectional
+    controls (the direction marks are kept in Hebrew or Arabic text only). Spaces untouched."""
+    if not s:
+        return ""
+    return _drop_marks(s.translate(_INVISIBLE))
+
+
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _byte_as_cp1252(m: re.Match[str]) -> str:
+    try:
+        return bytes([ord(m.group()) - 0xDC00]).decode("cp1252")
+    except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D: no character in Windows-1252
+        return "\ufffd"
+
+
+def decode_utf8_repairing(data: bytes) -> tuple[str, int]:
+    """UTF-8 text from bytes that should be UTF-8, and how many bytes were not.
+
+    Each invalid byte is read as Windows-1252 (what a stray byte in a French page nearly always
+    is: "é" saved by an old editor, Word's curly quotes), or U+FFFD when it is not a character
+    there either; every valid sequence keeps its UTF-8 meaning. So a UTF-8 feed with one bad
+    byte keeps all its accents, and a Windows-1252 feed that claims UTF-8 reads right too.
+    Linear: one decode with surrogateescape, one substitution.
+    """
+    try:
+        return data.decode("utf-8"), 0
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8", "surrogateescape")
+    return _ESCAPED_BYTE.subn(_byte_as_cp1252, text)
+
+
 def fold_whitespace(s: str | None) -> str:
     """One line, single spaces (no-break and narrow no-break spaces included), trimmed."""
     if not s:
         return ""
-    return " ".join(s.translate(_INVISIBLE).split())
+    return " ".join(strip_invisible(s).split())
 
 
 def _strip_raw_blocks(html: str) -> str:
@@ -108,7 +164,7 @@ class _Collector:
         self.size += len(s)
 
     def text(self, s: str) -> None:
-        s = s.translate(_INVISIBLE)
+        s = strip_invisible(s)
         if self.pre_depth:
             self._add_text(s.replace("\r\n", "\n"))
         else:
@@ -187,6 +243,8 @@ def html_to_text(html: str | None, *, max_chars: int = 20000) -> str:
     """
     if not html or not html.strip():
         return ""
+    # lxml turns a NUL into U+FFFD, and NUL is also the indent placeholder: drop it first
+    html = html.replace("\x00", "")
     limit = 20 * max_chars
     if len(html) > limit:
         html = _strip_raw_blocks(html)[:limit]
