@@ -52,7 +52,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from alerts.compose import DigestModel, compose, iso_week
+from alerts.compose import DigestModel, compose, is_sample, iso_week
 from alerts.mailer import Receipt, Transport, transport_from_settings
 from alerts.message import build_message, message_id
 from alerts.render import render_html, render_text
@@ -61,7 +61,7 @@ from fundradar import settings as app_settings
 from fundradar.exceptions import DigestBusyError, MailError, SampleDataError
 from fundradar.settings import DISPLAY_TZ
 from pipeline import db
-from pipeline.models import CrawlRun, Delivery, Digest, DigestItem, Meta
+from pipeline.models import CrawlRun, Delivery, Digest, DigestItem
 from pipeline.normalise.dates import format_local
 
 log = logging.getLogger("fundradar.digest")
@@ -128,11 +128,10 @@ def mail_from(config: RecipientsFile, env: app_settings.Settings) -> str:
 
 
 def is_sample_database(session: Session) -> bool:
-    """Does this database hold sample calls (the demo, `crawl --fixtures`)?"""
-    marked = session.get(Meta, "dataset")
-    if marked is not None:
-        return marked.value == "sample"
-    return session.scalars(select(CrawlRun.id).where(CrawlRun.sample.is_(True))).first() is not None
+    """Does this database hold sample calls (the demo, `crawl --fixtures`)? The same test the
+    digest's own "[SAMPLE]" subject uses (`alerts.compose.is_sample`)."""
+    flagged = session.scalars(select(CrawlRun).where(CrawlRun.sample.is_(True)).limit(1)).all()
+    return is_sample(session, flagged)
 
 
 def sample_subject(subject: str) -> str:
