@@ -142,7 +142,8 @@ def crawl_job() -> None:
     with _work_lock:
         from fundradar.crawling import crawl, interrupted
 
-        if _stopping.is_set():
+        if _stopping.is_set():  # due as fundradar stops: the next start runs it
+            write_state(CRAWL_JOB, state="interrupted", note="fell due while stopping")
             return
         write_state(CRAWL_JOB, state="running", started=datetime.now(UTC).isoformat())
         try:
@@ -178,11 +179,13 @@ def digest_job() -> None:
     from fundradar.exceptions import SampleDataError
 
     with _work_lock:
-        if _stopping.is_set():
-            return
         week = iso_week(datetime.now(UTC), load_recipients().schedule.timezone)
         before = read_state(DIGEST_JOB)
         tries = int(before.get("tries") or 0) if before.get("week") == week else 0
+        if _stopping.is_set():  # due as fundradar stops: the next start sends it
+            write_state(DIGEST_JOB, state="incomplete", week=week, tries=tries,
+                        note="fell due while stopping")  # fmt: skip
+            return
         write_state(DIGEST_JOB, state="running", week=week, tries=tries)
         try:
             report = send_digest(echo=log.info, stop=_stopping.is_set)
