@@ -162,7 +162,7 @@ def crawl_job() -> None:
                         ", ".join(cut) or "stop requested")  # fmt: skip
         else:
             write_state(CRAWL_JOB, state="done")
-    bad = [s for s in summaries if s.status in ("failed", "empty")]
+    bad = [s for s in summaries if s.status in ("failed", "empty", "interrupted")]
     for s in summaries:
         level = logging.WARNING if s in bad else logging.INFO
         log.log(level, "crawl %s: %s, %d calls (%d new, %d updated) %s", s.source, s.status,
