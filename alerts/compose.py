@@ -48,7 +48,7 @@ from pipeline.models import (
     DigestItem,
     Meta,
 )
-from pipeline.normalise.dates import format_local, to_local
+from pipeline.normalise.dates import format_deadline, format_local, to_local
 from pipeline.normalise.urls import safe_url as _pipeline_safe_url
 from pipeline.record import BANDS
 from pipeline.review import latest_verdicts
@@ -117,7 +117,9 @@ class CallView:
     url: str | None  # None: not an http(s) link, shown without a link
     funder: str
     programme: str
-    deadline: str  # 'Tue 31 Mar 2026, 17:59 AST', '' when none
+    # 'Tue 31 Mar 2026, 17:59 AST', 'Fri 15 Jan 2027 (end of day, New York time)',
+    # 'Rolling (no fixed deadline)', 'Deadline not found — check the page'; '' when unknown
+    deadline: str
     days_left: int | None
     days_text: str
     budget: str
@@ -365,7 +367,7 @@ def _view(row: CallRow, lang: str, now: datetime, top_reasons: int) -> CallView:
         url=safe_url(row.url),
         funder=_clean(row.funder),
         programme=_clean(row.programme),
-        deadline=format_local(row.deadline, DISPLAY_TZ, lang=lang) if row.deadline else "",
+        deadline=format_deadline(row.deadline, row.deadline_kind, row.timezone, lang, DISPLAY_TZ),
         days_left=days,
         days_text=_days_text(days, lang),
         budget=change_text.budget_text(

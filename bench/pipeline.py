@@ -1,8 +1,9 @@
-"""Pipeline speed: normalise + dedupe + score + store on N generated calls, beside a plain
-SQLite bulk insert of the same rows in the same run.
+"""Pipeline speed: normalise + dedupe + store (merge + score) on N generated calls, beside a
+plain SQLite bulk insert of the same rows in the same run; then the merge's two guarantees.
 
-    /work/venv/bin/python bench/pipeline.py              # 10,000 calls
-    /work/venv/bin/python bench/pipeline.py -n 2000 --seed 3
+    python bench/pipeline.py              # 10,000 calls, then the merge figures on 600
+    python bench/pipeline.py -n 2000 --seed 3
+    python bench/pipeline.py --merge-only
 
 The calls are generated (reconstructed — not captures): titles drawn from the vocabulary of real
 call titles in English and French, 40 funders, 14 sources, deadlines spread over two years and
@@ -12,12 +13,20 @@ aggregator (title reworded, date only) or the other language page of the funder'
 fuzzy stage has real work; about 5% are the same item again (a re-crawl).
 
 Each call goes through the same functions a crawl uses, in the same order: `badinput.screen`,
-`normalise`, `validate`, `score_call`, `store.upsert` (which runs `dedupe.find_match`), with a
-commit per call as `StorePipeline` does. The figure to report is the ratio of the two speeds
-(pipeline calls/s over bulk-insert rows/s); the stage times say where the time goes. Also
-printed: how many copies landed on their original's row, and how many distinct originals were
-merged (a sanity check of dedupe at scale on easy generated text, not a quality figure — the
-labelled pairs in tests/fixtures/dedupe are that).
+`normalise`, `validate`, `store.upsert` (which runs `dedupe.find_match`, merges the call's
+pages and scores the merged call), with a commit per call as `StorePipeline` does. The figure
+to report is the ratio of the two speeds (pipeline calls/s over bulk-insert rows/s); the stage
+times say where the time goes. Also printed: how many copies landed on their original's row,
+and how many distinct originals were merged (a sanity check of dedupe at scale on easy
+generated text, not a quality figure — the labelled pairs in tests/fixtures/dedupe are that).
+
+Merge figures (issue 10), each printed beside its target:
+
+- two `fundradar import`s of the same 600 generated calls from two sources, in two threads at
+  once on one SQLite file -> exactly 600 calls (no twin);
+- the same 600 generated items (with their aggregator copies, other-language pages and
+  re-crawls) stored in three shuffled orders, each into a fresh database, the clock frozen ->
+  the CSV feed identical byte for byte (sha256 compared), and the same number of calls.
 
 Prints; asserts nothing (benchmarks report, tests assert).
 """
@@ -184,7 +193,7 @@ def run_pipeline(calls: list, now: datetime) -> dict:  # type: ignore[type-arg]
     from pipeline import db, store
     from pipeline.dedupe import find_match
     from pipeline.normalise import Rejected, badinput, normalise
-    from pipeline.score import load_profile, score_call
+    from pipeline.score import load_profile
 
     profile = load_profile()
     session = db.session_factory()()
@@ -206,23 +215,18 @@ def run_pipeline(calls: list, now: datetime) -> dict:  # type: ignore[type-arg]
         except Rejected:
             outcomes["refused"] += 1
             continue
-        t1 = time.perf_counter()
         if validate(call):
             outcomes["invalid"] += 1
             continue
-        result = score_call(call, profile)
-        call.score, call.band, call.eligible = result.score, result.band, result.eligible
-        call.themes, call.reasons = list(result.themes), list(result.reasons)
         t2 = time.perf_counter()
         match = find_match(session, call)
         t3 = time.perf_counter()
-        stored = store.upsert(session, call, now=now, match=match)
+        stored = store.upsert(session, call, now=now, match=match, profile=profile)
         session.commit()  # per item, as StorePipeline does
         t4 = time.perf_counter()
-        stage["normalise"] += t1 - t0
-        stage["score"] += t2 - t1
+        stage["normalise + validate"] += t2 - t0
         stage["dedupe"] += t3 - t2
-        stage["store"] += t4 - t3
+        stage["store (merge, score, write)"] += t4 - t3
         outcomes[stored.outcome] += 1
         row_of[-1] = stored.row.id
         if stored.match:
@@ -264,18 +268,134 @@ def bulk_insert(db_path: Path) -> tuple[float, int]:
     return elapsed, len(rows)
 
 
+def import_lines_of(calls: list) -> list[str]:  # type: ignore[type-arg]
+    """The generated originals as `fundradar import` lines (raw text, as an officer's file)."""
+    import json
+
+    lines = []
+    for call in calls:
+        line = {"title": call.title, "url": call.url, "funder": call.funder,
+                "summary": call.summary, "deadline": call.deadline_texts,
+                "budget": call.budget_text, "language": call.language,
+                "timezone": call.extra.get("timezone")}  # fmt: skip
+        if call.source_ref:
+            line["id"] = call.source_ref
+        lines.append(json.dumps({k: v for k, v in line.items() if v}))
+    return lines
+
+
+def use_database(folder: Path, name: str) -> str:
+    from pipeline import db
+
+    url = f"sqlite:///{folder / name}"
+    os.environ["FUNDRADAR_DATABASE_URL"] = url
+    db.reset_caches()
+    db.init(url)
+    return url
+
+
+def concurrent_imports(folder: Path, calls: list, n: int) -> tuple[int, int, float]:  # type: ignore[type-arg]
+    """(calls stored, lines rejected, seconds) for two imports of the same lines at once."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from pipeline import db
+    from pipeline.importer import import_lines
+    from pipeline.models import CallRow
+
+    originals = [c for c in calls if c.source != AGGREGATOR and not c.url.endswith(("-fr", "-en"))]
+    seen: set[str] = set()
+    unique = [c for c in originals if not (c.url in seen or seen.add(c.url))][:n]  # type: ignore[func-returns-value]
+    lines = import_lines_of(unique)
+    url = use_database(folder, "concurrent.db")
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    reports: list = []  # type: ignore[type-arg]
+    barrier = threading.Barrier(2)
+
+    def writer(source: str) -> None:
+        barrier.wait()
+        reports.append(import_lines(lines, source=source, now=now))
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=writer, args=(s,)) for s in ("import", "email_dcrm")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    with db.session_scope(url) as s:
+        stored = int(s.scalar(select(func.count(CallRow.id))) or 0)
+    rejected = sum(r.counts["rejected"] for r in reports)
+    return stored, rejected, elapsed
+
+
+def shuffled_csvs(folder: Path, calls: list, orders: int, seed: int) -> list[tuple[str, int]]:  # type: ignore[type-arg]
+    """(sha256 of the CSV feed, calls) after storing the same items in each shuffled order."""
+    import hashlib
+
+    from sqlalchemy import func, select
+
+    from pipeline import db, store
+    from pipeline.exports.csv_feed import csv_chunks
+    from pipeline.models import CallRow
+    from pipeline.normalise import normalise
+    from pipeline.score import load_profile
+
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    profile = load_profile()
+    out = []
+    for i in range(orders):
+        order = list(range(len(calls)))
+        random.Random(seed + i).shuffle(order)
+        url = use_database(folder, f"order{i}.db")
+        session = db.session_factory(url)()
+        for j in order:
+            call = normalise(copy.deepcopy(calls[j]), now=now)
+            store.upsert(session, call, now=now, profile=profile)
+            session.commit()
+        text = "".join(csv_chunks(session, now=now))
+        count = int(session.scalar(select(func.count(CallRow.id))) or 0)
+        session.close()
+        out.append((hashlib.sha256(text.encode("utf-8")).hexdigest(), count))
+    return out
+
+
+def merge_figures(folder: Path, seed: int, n: int = 600) -> None:
+    calls, _ = generate(n * 2, seed)
+    stored, rejected, seconds = concurrent_imports(folder, calls, n)
+    print(f"two concurrent imports of the same {n} calls from two sources (threads, one SQLite "
+          f"file): {stored} calls stored, {rejected} lines rejected, {seconds:.1f} s — "
+          f"target: exactly {n} calls, 0 rejected")  # fmt: skip
+    items, _ = generate(n, seed + 1)
+    results = shuffled_csvs(folder, items, 3, seed)
+    same = len({h for h, _ in results}) == 1
+    print(f"the same {n} items (copies, other languages, re-crawls included) in 3 shuffled "
+          f"orders: CSV sha256 {', '.join(h[:12] for h, _ in results)}; calls "
+          f"{', '.join(str(c) for _, c in results)} — {'identical' if same else 'DIFFERENT'}; "
+          "target: identical")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=10_000, help="calls to generate (10,000)")
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--merge-only", action="store_true", help="only the merge figures")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="fundradar-bench-"))
     os.environ["FUNDRADAR_HOME"] = str(home)
+    os.environ.pop("FUNDRADAR_DATABASE_URL", None)
+    if not args.merge_only:
+        speed_figures(args.n, args.seed)
+    merge_figures(home, args.seed)
+
+
+def speed_figures(n_calls: int, seed: int) -> None:
     from pipeline import db
 
     db.init()
-    calls, origin = generate(args.n, args.seed)
+    calls, origin = generate(n_calls, seed)
     now = datetime(2026, 11, 27, 12, tzinfo=UTC)
     result = run_pipeline(calls, now)
     db_path = Path(db.get_engine().url.database or "")

@@ -20,6 +20,7 @@ from scrapy.http import Response
 from config.loader import Source, load_sources
 from fundradar import __version__
 from fundradar.exceptions import UnknownSourceError
+from pipeline.dedupe import is_aggregator, record_links
 from pipeline.record import Call
 
 
@@ -68,6 +69,8 @@ class SourceSpider(scrapy.Spider):
             fields.setdefault("language", self.source.language)
         call = Call(source=self.name, **fields)
         call.extra.setdefault("timezone", self.source.timezone)
+        # an aggregator's links to the funder's page, read while the summary is still HTML
+        record_links(call, aggregator=is_aggregator(self.source.options, self.source.funder))
         return call
 
 

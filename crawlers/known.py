@@ -30,6 +30,7 @@ CARRIED = (
     "title", "source_ref", "summary", "funder", "programme", "instrument", "language",
     "opens_at", "status", "budget_min", "budget_max", "currency", "budget_scope",
     "cofinancing_rate", "eligibility_text", "eligible_countries", "eligible_applicants", "notes",
+    "deadline_kind", "timezone",
 )  # fmt: skip
 
 

@@ -35,9 +35,12 @@ FIELD_LABELS: dict[str, tuple[str, ...]] = {
         "date limite", "date-limite", "date de clôture", "date de cloture", "clôture",
         "clôture des candidatures", "fin de l'appel", "limite de dépôt", "dépôt avant",
         "dépôt des dossiers", "dépôt des candidatures", "date de fin", "échéance",
+        "date butoir", "date-butoir", "remise des dossiers", "remise des candidatures",
+        "réception des dossiers", "candidatures jusqu'au",
         "closing date", "deadline", "application deadline", "submission deadline", "closes",
-        "close date", "due date", "apply by", "closing",
-        "fecha límite", "fecha limite", "fecha de cierre", "cierre", "plazo", "vencimiento",
+        "close date", "due date", "apply by", "closing", "applications close", "apply before",
+        "applications due", "fecha límite", "fecha limite", "fecha de cierre", "cierre", "plazo",
+        "vencimiento", "fecha máxima", "presentación hasta",
     ),
     "opens": (
         "date d'ouverture", "date d’ouverture", "ouverture", "date de lancement", "lancement",
@@ -46,7 +49,9 @@ FIELD_LABELS: dict[str, tuple[str, ...]] = {
     ),
     "period": (
         "période", "periode de candidature", "dates de l'appel", "calendrier", "dates",
-        "application period", "call period", "period", "periodo", "período de convocatoria",
+        "période de dépôt", "période d'ouverture", "dates de candidature",
+        "application period", "call period", "period", "application window", "submission window",
+        "submission period", "periodo", "período de convocatoria", "período de presentación",
         "fechas",
     ),
     "status": (

@@ -5,8 +5,14 @@ Order (see ITEM_PIPELINES in settings.py), and why:
   200 Validate   checks the item contract and counts field coverage (a crawl statistic), so a
                  source that silently loses a field shows up in its health.
   300 Dedupe     drops the second copy of a call within this crawl before it costs a score.
-  400 Score      before storing, so the row, the CSV and the digest all carry the same score.
-  500 Store      last: writes only what passed every stage; idempotent upsert + change log.
+  400 Score      a pass-through kept for the order's sake: the score belongs to the *merged*
+                 call (all its pages, every language), so Store computes it after the merge.
+  500 Store      last: writes only what passed every stage; idempotent upsert, merge of the
+                 call's pages, score, change log (`pipeline.store`).
+
+A call without a deadline is kept (deadline_kind "not_found" — "check the page" — or
+"rolling") and counted as `fundradar/no_deadline`; only items that break the contract for real
+(no title, no http(s) URL, naive datetimes, an unknown status) are refused.
 
 A refused item is quarantined with its reason (never silently lost) and dropped with a
 `DropItem` message that names it. Bad input that can be repaired
@@ -27,7 +33,7 @@ from pipeline import store
 from pipeline.dedupe import SeenInRun
 from pipeline.normalise import Rejected, badinput, normalise
 from pipeline.record import Call
-from pipeline.score import load_profile, score_call
+from pipeline.score import load_profile
 
 
 def _name(item: Call) -> str:
@@ -83,6 +89,8 @@ class ValidatePipeline(_Stage):
         if problems:
             raise self.refuse(item, "invalid: " + "; ".join(problems))
         self.stats.inc_value("fundradar/valid")
+        if lacks_deadline(item):
+            self.stats.inc_value("fundradar/no_deadline")
         for f in COVERAGE_FIELDS:
             if getattr(item, f, None) not in (None, "", []):
                 self.stats.inc_value(f"fundradar/fields/{f}")
@@ -102,9 +110,12 @@ def validate(call: Call) -> list[str]:
         if d is not None and d.tzinfo is None:
             problems.append("naive datetime")
             break
-    if call.deadline is None and call.status is None:
-        problems.append("neither a deadline nor a status")
     return problems
+
+
+def lacks_deadline(call: Call) -> bool:
+    """No deadline to show: stored as "deadline not found — check the page", and counted."""
+    return not call.deadlines and call.deadline is None and call.deadline_kind != "rolling"
 
 
 class DedupePipeline(_Stage):
@@ -120,28 +131,30 @@ class DedupePipeline(_Stage):
 
 
 class ScorePipeline(_Stage):
+    """Loads the profile once per crawl (a bad profile stops the crawl before any page); the
+    scoring itself happens in Store, on the merged call."""
+
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.profile = load_profile()
+        crawler._fundradar_profile = self.profile  # type: ignore[attr-defined]
 
     def process_item(self, item: Call) -> Call:
-        result = score_call(item, self.profile)
-        item.score, item.band, item.eligible = result.score, result.band, result.eligible
-        item.themes, item.reasons = list(result.themes), list(result.reasons)
-        if result.countries and not item.eligible_countries:
-            item.eligible_countries = list(result.countries)
         return item
 
 
 class StorePipeline(_Stage):
     def process_item(self, item: Call) -> Call:
         session = self.runlog.open()
+        profile = getattr(self.crawler, "_fundradar_profile", None)
         try:
-            stored = store.upsert(session, item, now=datetime.now(UTC), run_id=self.runlog.run_id)
-            session.commit()  # per item: a crash later in the crawl loses nothing stored
+            stored = store.store_one(
+                session, item, now=datetime.now(UTC), run_id=self.runlog.run_id, profile=profile
+            )  # commits per item: a crash later in the crawl loses nothing stored
         except Exception as exc:
             session.rollback()
             self.stats.inc_value("fundradar/errors/store")
-            raise self.refuse(item, f"store failed: {type(exc).__name__}: {exc}") from None
+            cause = store.db_cause(exc)
+            raise self.refuse(item, f"store failed: {cause}") from None
         self.stats.inc_value(f"fundradar/stored/{stored.outcome}")
         return item

@@ -21,14 +21,22 @@ every line of a file gets the same source, "import" unless `--source` says other
 imported by hand is outranked by the funder's own site when a crawl finds it (`pipeline.store`).
 
 Each line is stored, or rejected with its line number and reason (kept in quarantine with
-source, URL and reason); the other lines go on. A re-import of the same line updates the same
-call (its key is `source_ref`/`id`, else its URL) and records what changed.
+source, URL and reason); the other lines go on. A line without a readable deadline is stored
+("deadline not found — check the page", counted as `fundradar/no_deadline` in the run's
+stats); only a line without a title or an http(s) link is refused. A re-import of the same line
+updates the same call (its key is `source_ref`/`id`, else its URL): a field it leaves out keeps
+the value the earlier import gave (`pipeline.store`), and what changed is recorded. The score
+is the merged call's, computed in the store.
+
+When the database itself fails (disk full, file gone), the import stops with one line naming
+the cause and its run is closed as failed, never left "running".
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -37,9 +45,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from fundradar.exceptions import InputError
+from fundradar.exceptions import DatabaseError, InputError
 from pipeline import db, store
 from pipeline.models import CrawlRun
 from pipeline.normalise import Rejected, badinput, normalise
@@ -207,6 +216,7 @@ def call_from_json(obj: Any, *, source: str, timezone: str | None = None) -> tup
     if values.get("currency"):
         values["currency"] = values["currency"].strip().upper()[:3]
     call = Call(source=source, **values)
+    call.extra["imported"] = True  # ranked as an import whatever its --source (pipeline.store)
     zone = _text(obj.get("timezone"), "timezone") or timezone
     if zone:
         try:
@@ -243,45 +253,80 @@ def import_lines(
 
 class _Importer:
     def __init__(self, session: Session, source: str, timezone: str | None, now: datetime):
-        from crawlers.pipelines import validate  # the crawl's own item contract
-        from pipeline.score import load_profile, score_call
+        from crawlers.pipelines import lacks_deadline, validate  # the crawl's item contract
+        from pipeline.score import load_profile
 
         self.session, self.source, self.timezone, self.now = session, source, timezone, now
-        self.validate, self.score_call, self.profile = validate, score_call, load_profile()
+        self.validate, self.lacks_deadline, self.profile = validate, lacks_deadline, load_profile()
         self.report = ImportReport(source=source)
+        self.no_deadline = 0  # calls stored with "deadline not found", as a crawl counts them
 
     def run(self, lines: Iterable[str]) -> ImportReport:
         run = store.start_run(self.session, self.source, now=self.now)
         self.session.commit()
         self.report.run_id = run.id
         first_line_of: dict[int, int] = {}  # call id -> the line of this file that stored it
-        for number, text in enumerate(lines, start=1):
-            if not text.strip():
-                continue  # blank lines are not calls
-            result, call = self.line(number, text)
-            if result.status != "rejected" and result.call_id is not None:
-                first = first_line_of.setdefault(result.call_id, number)
-                if first != number:
-                    # a later line of the same call: "duplicate" when it says nothing new,
-                    # "updated" (with what changed) when it corrects the earlier line
-                    if result.status != "updated":
-                        result.status = "duplicate"
-                    result.reason = "; ".join(
-                        x for x in (f"same call as line {first}", result.reason,
-                                    ", ".join(result.changes) and
-                                    f"changed: {', '.join(result.changes)}") if x
+        number = 0
+        try:
+            for number, text in enumerate(lines, start=1):
+                if not text.strip():
+                    continue  # blank lines are not calls
+                result, call = self.line_with_retry(number, text)
+                self.mark_later_line(result, number, first_line_of)
+                if result.status == "rejected":
+                    store.quarantine(
+                        self.session, source=self.source, url=call.url if call else None,
+                        reason=f"line {number}: {result.reason}",
+                        payload=call.to_dict() if call else {"line": text[:2000]}, run_id=run.id,
                     )  # fmt: skip
-            if result.status == "rejected":
-                store.quarantine(
-                    self.session, source=self.source, url=call.url if call else None,
-                    reason=f"line {number}: {result.reason}",
-                    payload=call.to_dict() if call else {"line": text[:2000]}, run_id=run.id,
-                )  # fmt: skip
-            self.session.commit()  # per line: a crash later loses nothing stored
-            self.report.results.append(result)
-        self.finish(run)
-        self.session.commit()
+                self.session.commit()  # per line: a crash later loses nothing stored
+                self.report.results.append(result)
+            self.finish(run)
+            self.session.commit()
+        except (SQLAlchemyError, OSError) as exc:
+            # the database itself failed (disk full, gone, locked for good): stop, and never
+            # leave the run "running"
+            cause = store.db_cause(exc)
+            stats = {f"fundradar/import/{k}": v for k, v in self.report.counts.items()}
+            stats["fundradar/no_deadline"] = self.no_deadline
+            closed = store.fail_run(self.session, run.id, f"line {number}: {cause}",
+                                    datetime.now(UTC), stats)  # fmt: skip
+            note = "" if closed else "; the run could not be closed and shows as interrupted"
+            raise DatabaseError(
+                f"import stopped at line {number}: {cause} ({len(self.report.results)} line(s) "
+                f"done before, run #{run.id} marked failed{note})"
+            ) from None
         return self.report
+
+    @staticmethod
+    def mark_later_line(result: LineResult, number: int, first_line_of: dict[int, int]) -> None:
+        """A later line of the same call: "duplicate" when it says nothing new, "updated"
+        (with what changed) when it corrects the earlier line."""
+        if result.status == "rejected" or result.call_id is None:
+            return
+        first = first_line_of.setdefault(result.call_id, number)
+        if first == number:
+            return
+        if result.status != "updated":
+            result.status = "duplicate"
+        result.reason = "; ".join(
+            x for x in (f"same call as line {first}", result.reason,
+                        ", ".join(result.changes) and
+                        f"changed: {', '.join(result.changes)}") if x
+        )  # fmt: skip
+
+    def line_with_retry(self, number: int, text: str) -> tuple[LineResult, Call | None]:
+        """A line whose transaction lost to a concurrent writer ("database is locked" on
+        SQLite) is rolled back and run again; other database errors stop the import."""
+        for attempt in range(1, store.LOCK_RETRIES + 1):
+            try:
+                return self.line(number, text)
+            except OperationalError as exc:
+                self.session.rollback()
+                if attempt == store.LOCK_RETRIES or "locked" not in str(exc.orig).lower():
+                    raise
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
 
     def line(self, number: int, text: str) -> tuple[LineResult, Call | None]:
         call: Call | None = None
@@ -305,19 +350,23 @@ class _Importer:
             if problems:
                 # say why the date went missing when that is the cause
                 raise LineRejected("; ".join([*(f.detail for f in findings), *problems]))
-            scored = self.score_call(call, self.profile)
-            call.score, call.band, call.eligible = scored.score, scored.band, scored.eligible
-            call.themes, call.reasons = list(scored.themes), list(scored.reasons)
-            if scored.countries and not call.eligible_countries:
-                call.eligible_countries = list(scored.countries)
-            stored = store.upsert(self.session, call, now=self.now, run_id=self.report.run_id)
+            # scored in the store, on the call merged from all its pages
+            stored = store.upsert(self.session, call, now=self.now, run_id=self.report.run_id,
+                                  profile=self.profile)  # fmt: skip
         except LineRejected as exc:
             self.session.rollback()
             title = call.title if call else None
             return LineResult(number, "rejected", str(exc), title=title), call
+        except (OperationalError, InterfaceError):
+            raise  # the database itself: `run` retries or stops the import
+        except SQLAlchemyError as exc:  # this line's data broke a database rule
+            self.session.rollback()
+            return LineResult(number, "rejected", f"failed: {store.db_cause(exc)}"), call
         except Exception as exc:  # a bug must cost one line, never the import
             self.session.rollback()
             return LineResult(number, "rejected", f"failed: {type(exc).__name__}: {exc}"), call
+        if self.lacks_deadline(call):
+            self.no_deadline += 1
         notes = "; ".join(f.detail for f in findings if not f.fatal)
         return LineResult(number, stored.outcome, notes, title=call.title, call_id=stored.row.id,
                           changes=stored.changes), call  # fmt: skip
@@ -337,6 +386,7 @@ class _Importer:
             run.status = "degraded" if len(report.results) > c["rejected"] else "failed"
         run.message = report.summary()[:1000]
         run.stats = {f"fundradar/import/{k}": v for k, v in c.items()}
+        run.stats["fundradar/no_deadline"] = self.no_deadline
 
 
 def import_file(path: Path | str, *, source: str = DEFAULT_SOURCE,

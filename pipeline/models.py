@@ -57,10 +57,15 @@ class CallRow(Base):
     """One canonical funding call. Sightings link it to every page it was seen on."""
 
     __tablename__ = "calls"
+    __table_args__ = (Index("uq_calls_origin_page", "origin_page", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # stable identity within the database: "<source>:<source_ref>" or "url:<canonical url>"
     key: Mapped[str] = mapped_column(String(600), unique=True)
+    # sha256 of the canonical URL of the page the call was first stored from. Unique: of two
+    # writers storing the same page at once (two imports, two sources), one creates the call
+    # and the other's insert fails and is retried as an update (`pipeline.store.upsert`).
+    origin_page: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(50), index=True)  # where first seen
     source_ref: Mapped[str | None] = mapped_column(String(300), index=True)
     url: Mapped[str] = mapped_column(String(2000))
@@ -131,6 +136,14 @@ class Sighting(Base):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     listed: Mapped[bool] = mapped_column(Boolean, default=True)
     match: Mapped[str | None] = mapped_column(String(30))  # how dedupe linked it: ref, url, title
+    # what this page says about the call, normalised (`pipeline.store.merge.PAGE_FIELDS`, JSON
+    # values): the call row is rebuilt from the data of all its sightings
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # field -> when this page first gave its current value (ISO, UTC): "newest wins"
+    data_since: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data_changed_at: Mapped[datetime | None]  # last time a field of `data` changed
+    # 0 the funder's own site, 1 an import, 2 an aggregator (`pipeline.store.source_rank`)
+    rank: Mapped[int | None] = mapped_column(Integer)
 
     call: Mapped[CallRow] = relationship(back_populates="sightings")
 
@@ -144,6 +157,7 @@ class CallChange(Base):
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
     field: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str | None] = mapped_column(String(50))  # the sighting that brought it
     old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
     new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
     seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -33,6 +33,10 @@ from .spider_harness import normalised
         ("Enveloppe indicative", "budget"), ("Presupuesto", "budget"),
         ("Éligibilité", "eligibility"), ("Eligibility", "eligibility"),
         ("Países elegibles", "eligibility"), ("Date de publication", "published"),
+        ("Date butoir", "deadline"), ("Remise des dossiers", "deadline"),
+        ("Applications close", "deadline"), ("Fecha máxima", "deadline"),
+        ("Application window", "period"), ("Période de dépôt", "period"),
+        ("Período de presentación", "period"),
     ],
 )  # fmt: skip
 def test_labels_in_three_languages(label: str, field: str) -> None:

@@ -23,7 +23,7 @@ from crawlers.spiders.afd import AfdSpider
 from fundradar.crawling import crawl
 from fundradar.fixture_server import FixtureServer
 from pipeline import db, store
-from pipeline.models import CrawlRun
+from pipeline.models import CallRow, CrawlRun
 
 from .conftest import FIXTURES, REPO, make_spider
 from .spider_harness import normalised, offline_crawl
@@ -174,7 +174,12 @@ def test_robots_txt_is_obeyed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert "/robots.txt" in paths
     assert "/calls/open-call" in paths
     assert "/private/secret-call" not in paths
-    assert summary.calls == 1
+    # the disallowed call is still known from its listing entry (title and link, deadline not
+    # found): robots.txt stops the download, not the call
+    assert summary.calls == 2
+    with db.session_scope() as s:
+        kinds = dict(s.execute(select(CallRow.title, CallRow.deadline_kind)).all())
+    assert kinds["Secret call"] == "not_found" and kinds["Open call"] != "not_found"
 
 
 def test_unchanged_pages_are_revalidated_not_downloaded(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_english_listing_and_labels(crawl, now: datetime) -> None:
     assert call.programme == "FISP-Climat"
     assert "Companies registered" in call.eligibility_text
     n = normalised(call, now)
-    assert n.deadline == datetime(2027, 1, 29, 22, 59, tzinfo=UTC)  # end of day, Paris
+    assert n.deadline == datetime(2027, 1, 29, 22, 59, 59, tzinfo=UTC)  # end of day, Paris
     fisong_en = crawl.by_url()[EN + "fisong-2026-inclusive-blue-economy-small-island-states"]
     assert fisong_en.deadline_texts == ["26 February 2027, 12:00 (Paris time)"]
 

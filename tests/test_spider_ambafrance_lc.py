@@ -52,7 +52,7 @@ def test_entry_fields_from_the_feed(crawl, now: datetime) -> None:
     assert call.published_text == "2026-11-16T14:20:00+00:00"
     assert call.extra["found_by"]["deadline"] == "listing"
     n = normalised(call, now)
-    assert n.deadline == datetime(2027, 2, 1, 3, 59, tzinfo=UTC)  # end of day in Castries
+    assert n.deadline == datetime(2027, 2, 1, 3, 59, 59, tzinfo=UTC)  # end of day in Castries
     assert (n.budget_min, n.budget_max) == (10_000, 40_000)
 
 

@@ -36,7 +36,7 @@ def test_fields(crawl, now: datetime) -> None:
     assert call.published_text == "2026-11-26T07:30:00+00:00"
     assert "Saint Lucia" in call.summary
     n = normalised(call, now)
-    assert n.deadline == datetime(2027, 1, 16, 4, 59, tzinfo=UTC)  # end of day, New York
+    assert n.deadline == datetime(2027, 1, 16, 4, 59, 59, tzinfo=UTC)  # end of day, New York
     assert (n.budget_max, n.currency) == (50_000, "USD")
 
 

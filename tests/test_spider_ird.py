@@ -34,7 +34,7 @@ def test_two_stage_deadlines_from_a_table(crawl, now: datetime) -> None:
     assert call.eligibility_text.startswith("Unités de recherche de l'IRD")
     n = normalised(call, now)
     assert len(n.deadlines) == 2
-    assert n.deadline == datetime(2027, 1, 15, 22, 59, tzinfo=UTC)  # the next one ahead
+    assert n.deadline == datetime(2027, 1, 15, 22, 59, 59, tzinfo=UTC)  # the next one ahead
 
 
 def test_definition_list(crawl) -> None:

@@ -36,7 +36,7 @@ def test_post_fields(crawl, now: datetime) -> None:
     assert call.eligibility_text.startswith("collectivités")
     assert call.published_text == "2026-11-17T13:05:00+00:00"
     assert "Sainte-Lucie" in call.summary
-    assert normalised(call, now).deadline == datetime(2027, 2, 27, 3, 59, tzinfo=UTC)
+    assert normalised(call, now).deadline == datetime(2027, 2, 27, 3, 59, 59, tzinfo=UTC)
 
 
 def test_html_entities_and_list_labels(crawl) -> None:

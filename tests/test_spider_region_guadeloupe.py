@@ -35,11 +35,11 @@ def test_oecs_call(crawl, now: datetime) -> None:
     assert "Sainte-Lucie" in call.summary
     n = normalised(call, now)
     assert n.status == "forthcoming"
-    assert n.deadline == datetime(2027, 7, 1, 3, 59, tzinfo=UTC)  # end of 30 June, Guadeloupe
+    assert n.deadline == datetime(2027, 7, 1, 3, 59, 59, tzinfo=UTC)  # end of 30 June, Guadeloupe
 
 
 def test_period_in_a_headed_section(crawl, now: datetime) -> None:
     call = crawl.by_url()[D + "bourses-mobilite-caraibe-2027/"]
     assert call.period_text == "Candidatures du 5 novembre 2026 au 31 janvier 2027."
     assert call.budget_text == "Jusqu'à 3 000 € par étudiant."
-    assert normalised(call, now).deadline == datetime(2027, 2, 1, 3, 59, tzinfo=UTC)
+    assert normalised(call, now).deadline == datetime(2027, 2, 1, 3, 59, 59, tzinfo=UTC)

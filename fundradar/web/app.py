@@ -37,7 +37,7 @@ from pipeline.exports.query import (
     statement,
 )
 from pipeline.models import CallRow, utcnow
-from pipeline.normalise.dates import format_local, to_local
+from pipeline.normalise.dates import format_deadline, format_local, to_local
 from pipeline.normalise.text import strip_invisible
 from pipeline.normalise.urls import safe_url
 from pipeline.record import BANDS, Call
@@ -148,7 +148,7 @@ def call_view(row: CallRow, now: datetime) -> dict[str, Any]:
         "funder": row.funder,
         "programme": row.programme,
         "source": row.source,
-        "deadline": format_local(row.deadline) if row.deadline else None,
+        "deadline": format_deadline(row.deadline, row.deadline_kind, row.timezone) or None,
         "days_left": days_left,
         "status": row.status or "unknown",
         "budget": Call.budget_display(row),  # type: ignore[arg-type]

@@ -7,10 +7,19 @@ Order of evidence, strongest first, each an indexed lookup:
 3. `url`: another source saw the same canonical URL (feeds link straight to funders' pages);
 4. `identifier`: the item names a funder identifier a stored call has as its `source_ref`
    (an aggregator writing "… (HORIZON-CL4-2025-03-DIGITAL-EMERGING-02)");
-5. `title`: fuzzy — candidates narrowed in SQL to calls whose deadline is within a few days of
+5. `link`: an aggregator's copy links out to a page a stored call was seen at (its
+   `extra["links_to"]`, `pipeline.dedupe.links`), looked up by canonical URL on the calls' and
+   sightings' indexes; `judge` still vetoes a link to another year's or round's page;
+6. `title`: fuzzy — candidates narrowed in SQL to calls whose deadline is within a few days of
    one of the item's deadlines (or, for an item without a deadline, calls of the same funder),
    then a cheap rapidfuzz gate, then `pipeline.dedupe.match.judge` on the few left. Never a
-   scan of the whole table: a crawl of 10,000 calls would otherwise be quadratic.
+   scan of the whole table: a crawl of 10,000 calls would otherwise be quadratic. The other
+   way round — a funder's page arriving after an aggregator's copy that links to it — is found
+   here: the aggregators' candidates carry their stored links, and a link to the item's page
+   skips the title gate. (Not found: a funder's page *without a deadline* after an aggregator's
+   copy *without a deadline* — the copy's funder is the aggregator's name, so neither the
+   deadline window nor the funder narrows to it; the next crawl of the aggregator links them
+   only if its page is seen anew. An index on the links would need a schema change.)
 
 `SeenInRun` drops a second copy inside one crawl before it costs a score.
 """
@@ -18,6 +27,7 @@ Order of evidence, strongest first, each an indexed lookup:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -26,12 +36,15 @@ from rapidfuzz import fuzz
 from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from pipeline.dedupe.links import outbound_links
 from pipeline.dedupe.match import (
     DEADLINE_TOLERANCE,
+    LINK_REASON,
     Record,
     as_record,
     identifiers,
     judge,
+    page_identity,
     title_features,
 )
 from pipeline.models import CallRow, Sighting
@@ -67,13 +80,26 @@ def aggregator_sources() -> dict[str, str]:
         from config.loader import load_sources
 
         found = {
-            s.id: s.funder for s in load_sources().sources
-            if s.options.get("aggregator") or "aggregator" in s.funder.lower()
+            s.id: s.funder for s in load_sources().sources if is_aggregator(s.options, s.funder)
         }  # fmt: skip
     except Exception:  # no readable config (a bare test database): no aggregators
         found = {}
     _aggregators = (now, found)
     return found
+
+
+def is_aggregator(options: Mapping[str, Any] | None, funder: str | None) -> bool:
+    """A source's config entry says it republishes other funders' calls."""
+    return bool((options or {}).get("aggregator")) or "aggregator" in (funder or "").lower()
+
+
+def record_links(call: Call, *, aggregator: bool) -> None:
+    """Keep the pages an aggregator's item links out to (`extra["links_to"]`), read from its
+    HTML summary; spiders call this before normalise turns the HTML into text."""
+    if aggregator and call.summary and "links_to" not in call.extra:
+        links = outbound_links(call.summary, call.url)
+        if links:
+            call.extra["links_to"] = links
 
 
 def effective_funder(source: str | None, funder: str | None) -> str | None:
@@ -93,7 +119,7 @@ def call_key(call: Call) -> str:
 @dataclass(frozen=True)
 class Match:
     row: CallRow
-    how: str  # "page" | "ref" | "url" | "identifier" | "title"
+    how: str  # "page" | "ref" | "url" | "identifier" | "link" | "title"
     reason: str = ""
 
 
@@ -120,6 +146,15 @@ _KNOWN = (
 _HOW = {1: ("page", "this page, seen before"), 2: ("ref", "same key"),
         3: ("url", "same page seen by another source"),
         4: ("url", "same page seen by another source")}  # fmt: skip
+# pages an aggregator's item links out to: calls at those addresses, or seen there
+_BY_LINK = union_all(
+    select(CallRow.id.label("id")).where(
+        CallRow.canonical_url.in_(bindparam("links", expanding=True))
+    ),
+    select(Sighting.call_id).where(
+        Sighting.canonical_url.in_(bindparam("links_too", expanding=True))
+    ),
+)
 _IDENT = (
     select(CallRow.id, CallRow.source, CallRow.source_ref)
     .where(CallRow.source_ref.in_(bindparam("refs", expanding=True)))
@@ -129,6 +164,10 @@ _COLUMNS = (
     CallRow.id, CallRow.source, CallRow.source_ref, CallRow.canonical_url, CallRow.title,
     CallRow.funder, CallRow.language, CallRow.deadlines, CallRow.deadline,
 )  # fmt: skip
+_BY_IDS = select(*_COLUMNS).where(CallRow.id.in_(bindparam("ids", expanding=True)))
+_EXTRA_BY_IDS = select(CallRow.id, CallRow.extra).where(
+    CallRow.id.in_(bindparam("ids", expanding=True))
+)
 _BY_WINDOW = (
     select(*_COLUMNS)
     .where(CallRow.deadline.between(bindparam("lo"), bindparam("hi")))
@@ -173,7 +212,42 @@ def find_match(session: Session, call: Call) -> Match | None:
             if source == call.source and ref != call.source_ref:
                 continue  # another call of the same source (its own identifier differs)
             return Match(session.get_one(CallRow, row_id), "identifier", f"funder identifier {ref}")
+    linked = _link_match(session, call)
+    if linked is not None:
+        return linked
     return _fuzzy_match(session, call)
+
+
+def _is_aggregator_item(call: Call) -> bool:
+    return bool(call.extra.get("aggregator")) or call.source in aggregator_sources()
+
+
+def _link_match(session: Session, call: Call) -> Match | None:
+    """An aggregator's item that links out to a stored call's page (or a page it was seen at).
+    The judge still has the last word: a link to last year's page is not this year's call."""
+    links = [u for u in call.extra.get("links_to") or () if isinstance(u, str)]
+    if not links or not _is_aggregator_item(call):
+        return None
+    conn = session.connection()
+    ids = sorted({r.id for r in conn.execute(_BY_LINK, {"links": links, "links_too": links})})
+    if not ids:
+        return None
+    item = as_record(call)
+    item = replace(item, funder=effective_funder(item.source, item.funder))
+    found: list[tuple[float, int, str]] = []
+    for cand in conn.execute(_BY_IDS, {"ids": ids}):
+        cand_d = cand._asdict()
+        cand_d["funder"] = effective_funder(cand_d["source"], cand_d["funder"])
+        same, reason, _ = judge(item, cand_d)
+        if same:
+            # a post that links to several stored calls ("see also …"): the one whose title
+            # is closest is the call it copies
+            closeness = judge(replace(item, links=()), cand_d)[2] if ids[1:] else 0.0
+            found.append((closeness, -cand_d["id"], reason))
+    if not found:
+        return None
+    _, neg_id, reason = max(found)
+    return Match(session.get_one(CallRow, -neg_id), "link", reason)
 
 
 # --- fuzzy stage ------------------------------------------------------------------------------
@@ -218,15 +292,37 @@ def _gate(item: Record, cand: dict[str, Any]) -> bool:
     return fuzz.token_set_ratio(fa, fb) >= GATE_SAME_LANGUAGE
 
 
+def _with_links(session: Session, call: Call, pool: list[dict[str, Any]]) -> None:
+    """Give the aggregators' candidates the pages they link to, so a funder's page arriving
+    after an aggregator's copy of it is recognised (one primary-key query, only when the
+    window holds an aggregator's call)."""
+    if _is_aggregator_item(call):
+        return  # two aggregators' links say nothing about each other
+    aggregators = aggregator_sources()
+    ids = [c["id"] for c in pool if c["source"] in aggregators]
+    if not ids:
+        return
+    by_id = {c["id"]: c for c in pool}
+    for row_id, extra in session.connection().execute(_EXTRA_BY_IDS, {"ids": ids}):
+        links = (extra or {}).get("links_to") if isinstance(extra, dict) else None
+        if links:
+            by_id[row_id]["links"] = tuple(u for u in links if isinstance(u, str))
+
+
 def _fuzzy_match(session: Session, call: Call) -> Match | None:
     pool = candidates(session, call)
     if not pool:
         return None
+    _with_links(session, call, pool)
     item = as_record(call)
-    item = replace(item, funder=effective_funder(item.source, item.funder))
+    # only an aggregator's links are evidence: a funder's page links to its other calls
+    links = item.links if _is_aggregator_item(call) else ()
+    item = replace(item, funder=effective_funder(item.source, item.funder), links=links)
+    page = _page(item.url)
     best: tuple[float, int, str] | None = None
     for cand in pool:
-        if not _gate(item, cand):
+        linked = page is not None and any(_page(u) == page for u in cand.get("links", ()))
+        if not linked and not _gate(item, cand):
             continue
         cand["funder"] = effective_funder(cand["source"], cand["funder"])
         same, reason, strength = judge(item, cand)
@@ -235,7 +331,12 @@ def _fuzzy_match(session: Session, call: Call) -> Match | None:
     if best is None:
         return None
     row = session.get(CallRow, best[1])
-    return Match(row, "title", best[2]) if row is not None else None
+    how = "link" if best[2] == LINK_REASON else "title"
+    return Match(row, how, best[2]) if row is not None else None
+
+
+def _page(url: str | None) -> str | None:
+    return page_identity(url) if url else None
 
 
 class SeenInRun:

@@ -50,8 +50,14 @@ TITLE_STRICT = 93.0  # when one of them is unknown (different calls reached 74 o
 # Sibling topics of one call (same funder, same deadline) share up to 0.47 of their words on
 # the set; the weakest true translation shares 0.59.
 CROSS_SAME = 0.55
+# With a deadline on one side only and the same year: one funder's different calls of one year
+# in two languages reached 0.28 on the new pairs; translations of one call 0.58 and up. (With a
+# shared call number, "AMI n°3" / "No. 3", CROSS_SAME is kept.)
+CROSS_SAME_UNDATED = 0.7
 COGNATE_JW = 0.9  # Jaro-Winkler similarity for two words to count as cognates
 COGNATE_MIN_LEN = 5  # shorter words must match exactly ("data" is not "date")
+LINK_STRENGTH = 99.0  # an aggregator's link to the page: under an identifier, over any title
+LINK_REASON = "the aggregator's copy links to this page"
 
 _YEAR = re.compile(r"(?<![\d/.-])(19[5-9]\d|20\d\d)(?![\d/])")
 # Funders' identifiers: EU topic ids (HORIZON-CL4-2025-03-DIGITAL-EMERGING-02), EuropeAid
@@ -74,6 +80,50 @@ _EDITION = re.compile(
     r"|(?:round|phase|lot|n|no|nr|num|numero|edition|cohort|cycle|tranche|window|vague|ronda"
     r"|fase|etape|stage|call|appel)\s*(\d{1,2}|[ivx]{1,4})\b)"
 )
+
+# Numbered series: "Call 134", "Window 3", "AMI n°4", "lot 2", "Phase III", "Round 6",
+# "Cohort 4", "Appel à projets 2026-2", "2nd call". Each series word has a kind; two titles
+# that number the same kind differently name two calls of one series, whatever else they share
+# (a generated feed of "Call 134 on …" / "Call 146 on …" a day apart once merged 1,255 calls).
+_SERIES_KIND = {
+    **dict.fromkeys(("call", "calls", "appel", "appels", "convocatoria", "convocatorias",
+                     "ami", "aap", "cfp", "rfp", "tender", "competition", "concours", "n", "no",
+                     "nr", "num", "numero", "number", "nos"), "call"),
+    **dict.fromkeys(("round", "rounds", "ronda", "vague", "wave", "batch", "intake", "cycle",
+                     "ciclo", "tranche", "session", "sesion"), "round"),
+    **dict.fromkeys(("phase", "phases", "fase", "etape", "stage", "step"), "phase"),
+    **dict.fromkeys(("lot", "lots", "lote", "package"), "lot"),
+    **dict.fromkeys(("window", "windows", "ventana", "guichet", "fenetre"), "window"),
+    **dict.fromkeys(("cohort", "cohorts", "cohorte", "promo", "promotion"), "cohort"),
+    **dict.fromkeys(("edition", "editions", "edicion", "edicao"), "edition"),
+    **dict.fromkeys(("strand", "volet", "track", "component", "componente", "axe", "eje"),
+                    "strand"),
+}  # fmt: skip
+_NUMBER_WORDS = frozenset(("n", "no", "nr", "num", "numero", "number", "nos"))
+_SERIES_VALUE = r"(\d{1,4}(?:\s+\d{1,2}\b)?|[ivx]{1,5}\b)"
+_SERIES_WORDS = "|".join(sorted(_SERIES_KIND, key=len, reverse=True))
+_SERIES_AFTER = re.compile(
+    r"\b(" + _SERIES_WORDS + r")\s+"
+    r"(?:(n|no|nr|num|numero|number)\s+)?" + _SERIES_VALUE
+)
+_SERIES_BEFORE = re.compile(
+    r"\b(\d{1,3})\s*(?:st|nd|rd|th|e|eme|er|ere|o|a)\s+(" + _SERIES_WORDS + r")\b"
+)
+_ORDINAL_BEFORE = re.compile(
+    r"\b(first|second|third|fourth|fifth|sixth|premier|premiere|deuxieme|seconde|troisieme"
+    r"|quatrieme|cinquieme|primera|primer|segunda|segundo|tercera|tercer|cuarta|quinta)\s+("
+    + _SERIES_WORDS
+    + r")\b"
+)
+# "2026-2": a year and its round; "2024-25" and "2024-2025" are a period, not a round
+_MONTHS = (
+    "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|fev|mars|avr|mai|juin|juil|aout|sept"
+    "|ene|abr|ago|dic|janvier|fevrier|avril|juillet|septembre|octobre|novembre|decembre|january"
+    "|february|march|april|june|july|august|september|october|november|december|enero|febrero"
+    "|marzo|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
+)
+_NOT_A_DATE = r"(?!\s+(?:\d|(?:" + _MONTHS + r")\b))"
+_YEAR_ROUND = re.compile(r"\b(19[5-9]\d|20\d\d)\s+(\d{1,2})\b" + _NOT_A_DATE)
 
 # Words that say "this is a call" in every title: they carry no identity.
 _BOILERPLATE = (
@@ -236,6 +286,90 @@ def _editions(folded: str) -> frozenset[int]:
     return frozenset(found)
 
 
+_UPPER_ROMAN = re.compile(r"(?<![\w'’-])(V|X)(?![\w'’-])")
+
+
+def _upper_romans(title: str) -> frozenset[int]:
+    """A lone V or X, written in capitals as a word: a numeral ("Sargasses V"). A lone I is
+    the English pronoun ("I cooperate with the OECS countries"), so it is left out."""
+    return frozenset(_ROMAN[m.group(1).lower()] for m in _UPPER_ROMAN.finditer(title))
+
+
+def _series_number(raw: str) -> int | None:
+    # a year after a series word ("Call 2027") counts too: "Call 1950" may be call 1,950 of a
+    # generated feed, and two titles with the same year agree on it anyway
+    return int(raw) if raw.isdigit() else _ROMAN.get(raw)
+
+
+def series(title: str) -> frozenset[tuple[str, int, bool]]:
+    """(kind, number, may be a year) a title gives its call: ("call", 134, False), ("phase", 3,
+    False), ("year-round", 2, False) for "2026-2", ("call", 2027, True) for "Call 2027" (but
+    not for "n°2027"). Boilerplate ("call for proposals", "appel à projets") counts as the word
+    "call", so "Appel à projets n°3" and "Call for proposals No. 3" number the same kind."""
+    return _series_cached(title)
+
+
+@lru_cache(maxsize=65536)
+def _series_cached(title: str) -> frozenset[tuple[str, int, bool]]:
+    no_ids = title
+    for i in identifiers(title):
+        no_ids = re.sub(re.escape(i), " ", no_ids, flags=re.IGNORECASE)
+    folded = fold(no_ids)
+    for phrase in _BOILERPLATE:
+        if phrase in folded:
+            folded = re.sub(rf"\b{phrase}\b", " call ", folded)
+    folded = re.sub(r"\s+", " ", folded)
+    found: set[tuple[str, int, bool]] = set()
+    for m in _SERIES_AFTER.finditer(folded):
+        word, raw = m.group(1), m.group(3)
+        numbered = word in _NUMBER_WORDS or m.group(2) is not None  # "n°2027" is no year
+        kind = _SERIES_KIND[word]
+        parts = raw.split()
+        if len(parts) == 2:  # "call 2026 2": a year and its round, read by _YEAR_ROUND below
+            continue
+        if word in _NUMBER_WORDS and raw in ("i", "v", "x"):
+            continue  # "no i…" is a word cut by folding, not a number
+        if kind == "call" and raw == "i":
+            continue  # "Call for projects “I cooperate with …”": the pronoun
+        n = _series_number(raw)
+        if n is not None:
+            found.add((kind, n, not numbered and 2000 <= n <= 2099))
+    for m in _SERIES_BEFORE.finditer(folded):
+        found.add((_SERIES_KIND[m.group(2)], int(m.group(1)), False))
+    for m in _ORDINAL_BEFORE.finditer(folded):
+        found.add((_SERIES_KIND[m.group(2)], _ORDINALS[m.group(1)], False))
+    for m in _YEAR_ROUND.finditer(folded):
+        year, nth = int(m.group(1)), int(m.group(2))
+        if nth <= year % 100:  # "2024-25", "2025-27": a period, not a round
+            found.add(("year-round", nth, False))
+    return frozenset(found)
+
+
+Series = frozenset[tuple[str, int, bool]]
+
+
+def series_conflict(a: Series, b: Series) -> str | None:
+    """Why two titles are two calls of one series, or None.
+
+    The kind both number differently ("call" for Call 134 / Call 146, "phase" for Phase II
+    call 3 / Phase III call 3); or "number" when both are numbered and share no number at all
+    (Round 100 / Appel n°103), whatever the words: "Round 3" and "3rd call" can be one call,
+    "Round 3" and "call 4" cannot.
+    """
+    # a year after a series word is the year rule's business ("Call for proposals 2027" and
+    # "AMI n°3" can be one call): only numbers are compared here
+    a = frozenset(x for x in a if not x[2])
+    b = frozenset(x for x in b if not x[2])
+    if not a or not b:
+        return None
+    for kind in sorted({k for k, _, _ in a} & {k for k, _, _ in b}):
+        if not ({n for k, n, _ in a if k == kind} & {n for k, n, _ in b if k == kind}):
+            return kind
+    if not ({n for _, n, _ in a} & {n for _, n, _ in b}):
+        return "number"  # "Round 100" / "Appel n°103"
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # The view of a record that the decision reads
 
@@ -252,6 +386,9 @@ class Record:
     language: str | None
     deadlines: tuple[datetime, ...]
     text: str  # summary head, searched for identifiers only
+    # canonical URLs of the pages an aggregator's copy links out to (`extra["links_to"]`,
+    # `pipeline.dedupe.links`): the funder's own page of the call, usually
+    links: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=65536)
@@ -266,7 +403,7 @@ def title_features(title: str) -> tuple[str, frozenset[str], frozenset[int], tup
     return (
         _stem_all(folded),
         years,
-        _editions(fold(no_ids)),
+        _editions(fold(no_ids)) | _upper_romans(no_ids),
         tuple(_content_tokens(folded, translate=False)),
         tuple(_content_tokens(folded, translate=True)),
     )
@@ -309,6 +446,8 @@ def as_record(obj: Any) -> Record:
     extra = _get(obj, "extra") or {}
     url = _get(obj, "canonical_url") or (extra.get("canonical_url") if extra else None)
     text = _get(obj, "summary") or _get(obj, "text") or ""
+    links = _get(obj, "links") or (extra.get("links_to") if extra else None) or ()
+    links = tuple(_canonical_link(u) for u in links if isinstance(u, str))
     return Record(
         source=_get(obj, "source"),
         source_ref=_get(obj, "source_ref"),
@@ -318,6 +457,7 @@ def as_record(obj: Any) -> Record:
         language=_get(obj, "language"),
         deadlines=deadlines,
         text=text[:2000] if isinstance(text, str) else "",
+        links=links,
     )
 
 
@@ -593,20 +733,31 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
         return False, "different funder identifiers", 0.0
 
     # 2. canonical URL (http/https and www. or not: one page)
-    if ra.url and rb.url and _page_identity(ra.url) == _page_identity(rb.url):
+    if ra.url and rb.url and page_identity(ra.url) == page_identity(rb.url):
         return True, "same page", 100.0
 
-    # 3. title, funder and deadline together
+    # 3. the titles' own numbers: a year, a round, a numbered call of a series. Checked before
+    # the aggregator's link, which can point at last year's page or at the series' home page.
     fa, years_a, ed_a, _, _ = title_features(ra.title)
     fb, years_b, ed_b, _, _ = title_features(rb.title)
-    if not fa or not fb:
-        return False, "a title is missing", 0.0
     if years_a and years_b and not (years_a & years_b):
         ya, yb = "/".join(sorted(years_a)), "/".join(sorted(years_b))
         why = f"same title, different year ({ya} vs {yb})"
         return False, why, 0.0
     if ed_a and ed_b and not (ed_a & ed_b):
         return False, "different round or edition of a call", 0.0
+    kind = series_conflict(series(ra.title), series(rb.title))
+    if kind is not None:
+        return False, f"different numbers in one series ({kind})", 0.0
+
+    # 4. an aggregator's copy that links out to the other record's page: the aggregator says
+    # itself which call it copied
+    if _links_to(ra, rb) or _links_to(rb, ra):
+        return True, LINK_REASON, LINK_STRENGTH
+
+    # 5. title, funder and deadline together
+    if not fa or not fb:
+        return False, "a title is missing", 0.0
     # one programme's regional variants share title, funder and deadline ("CFLI – Eastern
     # Caribbean" and "CFLI – Jamaica"): geography decides
     if places_conflict(places(ra.title), places(rb.title)):
@@ -645,18 +796,55 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
     # call share many words, so this weaker test would merge them). The language tags come
     # from the whole page and can both say "en" for a French title on a page with an English
     # summary, so the titles' own words count too.
-    if both and (not (ra.language and rb.language and ra.language == rb.language)
-                 or _titles_in_two_languages(ra.title, rb.title)):  # fmt: skip
+    # Without a deadline on one side, the funder must agree and the titles must carry the same
+    # year or the same number of a series ("FISONG 2026", "AMI n°3"): one funder's calls of one
+    # year in two languages share fewer words than translations of one call, so the bar is
+    # higher too (CROSS_SAME_UNDATED).
+    numbered = _shared_numbers(ra.title, rb.title)
+    undated = funder == "agree" and deadline == "unknown" and bool(numbered or years_a & years_b)
+    if (both or undated) and (not (ra.language and rb.language and ra.language == rb.language)
+                              or _titles_in_two_languages(ra.title, rb.title)):  # fmt: skip
         cross = cross_language_similarity(ra.title, rb.title)
-        if cross >= CROSS_SAME:
+        if both and cross >= CROSS_SAME:
             why = f"same call in two languages (words {cross:.0%}), same funder and deadline"
+            return True, why, cross * 100
+        # a funder's own number names one call ("AMI n°3"); a year only narrows to its calls
+        if undated and cross >= (CROSS_SAME if numbered else CROSS_SAME_UNDATED):
+            why = (f"same call in two languages (words {cross:.0%}), same funder and year or "
+                   "number, a deadline on one side only")  # fmt: skip
             return True, why, cross * 100
         why = f"titles differ (similarity {sim:.0f}, across languages {cross:.0%})"
         return False, why, max(sim, cross * 100)
     return False, f"titles differ (similarity {sim:.0f})", sim
 
 
-def _page_identity(url: str) -> str:
+def _shared_numbers(a: str, b: str) -> bool:
+    """Both titles number their call and share a number (not a year: the year rule's)."""
+    na = {n for _, n, year in series(a) if not year} | title_features(a)[2]
+    nb = {n for _, n, year in series(b) if not year} | title_features(b)[2]
+    return bool(na & nb)
+
+
+@lru_cache(maxsize=8192)
+def _canonical_link(url: str) -> str:
+    from pipeline.normalise.urls import canonical_url
+
+    try:
+        return canonical_url(url)
+    except Exception:  # a link canonical_url cannot read is compared as written
+        return url
+
+
+def _links_to(a: Record, b: Record) -> bool:
+    """`a` links out to `b`'s page."""
+    if not a.links or not b.url:
+        return False
+    page = page_identity(b.url)
+    return any(page_identity(u) == page for u in a.links)
+
+
+def page_identity(url: str) -> str:
+    """One string per page: http/https, www. or not, a trailing slash or not."""
     return re.sub(r"^[a-z]+://(www\.)?", "", url.strip().lower()).rstrip("/")
 
 

@@ -35,6 +35,7 @@ from pipeline.exports import clean_text, one_line
 from pipeline.exports.files import atomic_text
 from pipeline.exports.query import CallFilter, iter_calls
 from pipeline.models import utcnow
+from pipeline.normalise.dates import to_local
 from pipeline.normalise.urls import safe_url
 from pipeline.record import Call
 
@@ -48,6 +49,7 @@ COLUMNS = (
 SOURCE_COLUMNS = (
     "id", "score", "band", "title", "funder", "programme", "deadline", "status", "budget_min",
     "budget_max", "currency", "budget_scope", "themes", "reasons", "first_seen", "url",
+    "deadline_kind", "timezone",
 )  # fmt: skip
 TOP_REASONS = 3
 BOM = "\ufeff"
@@ -90,14 +92,24 @@ class RowFormatter:
         self.zone = ZoneInfo(tz)
         self.today = now.astimezone(self.zone).date()
 
+    def deadline_cells(self, row: Any) -> tuple[str | None, int | None]:
+        """(deadline, days_left) as the call gave its deadline (`Call.deadline_kind`):
+        a clock time as ISO 8601 in Saint Lucia time ('2026-03-31T12:00-04:00'); a date only as
+        that date in the funder's zone ('2027-01-15'), never a converted clock time; 'rolling'
+        or 'not found — check the page' with no days left."""
+        kind = getattr(row, "deadline_kind", None)
+        if row.deadline is None:
+            words = {"rolling": "rolling", "not_found": "not found — check the page"}
+            return words.get(kind or ""), None
+        if kind == "date":
+            day = to_local(row.deadline, getattr(row, "timezone", None) or self.zone.key).date()
+            return day.isoformat(), (day - self.today).days
+        local = row.deadline.astimezone(self.zone)
+        return local.isoformat(timespec="minutes"), (local.date() - self.today).days
+
     def __call__(self, row: Any) -> list[str | int]:
         """One call as the feed's cells, in COLUMNS order."""
-        deadline_iso: str | None = None
-        days_left: int | None = None
-        if row.deadline is not None:
-            local = row.deadline.astimezone(self.zone)
-            deadline_iso = local.isoformat(timespec="minutes")
-            days_left = (local.date() - self.today).days
+        deadline_iso, days_left = self.deadline_cells(row)
         first_seen = (
             row.first_seen.astimezone(self.zone).date().isoformat() if row.first_seen else None
         )

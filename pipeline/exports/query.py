@@ -67,11 +67,16 @@ def band_rank() -> Any:
 
 
 def ordering(order: str = "band") -> tuple[Any, ...]:
-    """Stable orders. "band": band, then deadline (soonest first, none last), then id;
+    """Stable orders. "band": band, then deadline (soonest first, none last), then the call's
+    page (not its id: ids follow the order calls were stored in, and the same calls stored in
+    another order must give the same feed, byte for byte), then id;
     "newest": first seen, newest first (the Atom feed)."""
     if order == "newest":
         return (CallRow.first_seen.desc(), CallRow.id.desc())
-    return (band_rank(), CallRow.deadline.is_(None), CallRow.deadline, CallRow.id)
+    return (
+        band_rank(), CallRow.deadline.is_(None), CallRow.deadline, CallRow.canonical_url,
+        CallRow.id,
+    )  # fmt: skip
 
 
 def _theme_condition(theme: str) -> Any:

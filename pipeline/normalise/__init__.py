@@ -2,16 +2,20 @@
 
 Pure functions over `Call`; `crawlers.pipelines.NormalisePipeline` wraps them for Scrapy and
 `fundradar import` calls them directly. A value that cannot be read is left empty with a note
-saying why (never guessed); a call that cannot be used at all raises `Rejected`.
+saying why (never guessed); a call that cannot be used at all (no title, no http(s) link)
+raises `Rejected`. A call whose deadline cannot be read is kept: `deadline_kind` says
+"not_found" (or "rolling" when its words say so), so it is shown as "check the page".
 """
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 from datetime import UTC, datetime
 
-from pipeline.normalise.dates import InvalidDate, ParsedDate, parse_date, parse_dates, parse_period
+from pipeline.normalise.dates import InvalidDate, ParsedDate, parse_date, to_local
+from pipeline.normalise.deadline import DeadlineReading, read_deadline
 from pipeline.normalise.money import parse_money, pick_budget
 from pipeline.normalise.text import clean_title, detect_language, html_to_text
 from pipeline.normalise.urls import canonical_url, safe_url
@@ -55,12 +59,18 @@ def _status_from_text(text: str | None) -> str | None:
 
 
 def derive_status(
-    opens_at: datetime | None, deadlines: list[datetime], stated: str | None, now: datetime
+    opens_at: datetime | None,
+    deadlines: list[datetime],
+    stated: str | None,
+    now: datetime,
+    *,
+    rolling: bool = False,
 ) -> str | None:
     """Dates decide; a page that explicitly says "closed" wins (calls close early).
 
     The EU portal's status code is stale (topics "forthcoming" years after their deadline), so a
-    stated forthcoming/open never overrides the dates.
+    stated forthcoming/open never overrides the dates. A rolling call (no fixed deadline) is
+    open unless the page says closed or it opens later.
     """
     if stated == "closed":
         return "closed"
@@ -70,7 +80,7 @@ def derive_status(
         return "forthcoming"
     if deadlines:
         return "open"
-    if opens_at:
+    if opens_at or rolling:
         return "open"
     return stated
 
@@ -95,64 +105,110 @@ def content_hash(call: Call) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def _reference(call: Call, tz: str, now: datetime) -> datetime:
-    """Dates without a year are placed after the publication date, else after the crawl."""
+# US zones: a source there writes 03/04/2027 month first (unless its language says otherwise)
+_MONTH_FIRST_ZONES = frozenset({
+    "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
+    "America/Phoenix", "America/Anchorage", "America/Detroit", "America/Boise",
+    "America/Indiana/Indianapolis", "America/Kentucky/Louisville", "Pacific/Honolulu",
+    "US/Eastern", "US/Central", "US/Mountain", "US/Pacific",
+})  # fmt: skip
+
+
+def date_order(call: Call, tz: str) -> str:
+    """How the source writes numeric dates: "MDY" for en-US sources, else "DMY" (French,
+    Spanish, British and Caribbean sites). A locale the spider or import states wins
+    (`extra["locale"]`, e.g. "en-US" or "fr-FR"); else the source's zone and language decide."""
+    locale = str(call.extra.get("locale") or "").replace("_", "-").lower()
+    if locale:
+        return "MDY" if locale in ("en-us", "us") or locale.endswith("-us") else "DMY"
+    if str(call.extra.get("country") or "").upper() in ("US", "USA"):
+        return "MDY" if (call.language or "en") == "en" else "DMY"
+    if tz in _MONTH_FIRST_ZONES and (call.language or "en") == "en":
+        return "MDY"
+    return "DMY"
+
+
+def _reference(call: Call, tz: str, now: datetime, order: str) -> tuple[datetime, str]:
+    """Dates without a year are placed after the publication date, else after the crawl; and
+    the words saying which, for the notes."""
     if call.published_text:
         try:
-            published = parse_date(call.published_text, tz=tz, reference=now, end_of_day=False)
+            published = parse_date(
+                call.published_text, tz=tz, reference=now, end_of_day=False, order=order
+            )
         except InvalidDate:
             published = None
-        if published is not None:
-            return published.value
-    return now
+        if published is not None and not published.inferred_year:
+            day = to_local(published.value, published.zone or tz).date()
+            return published.value, f"the publication date {day.isoformat()}"
+    return now, f"the crawl date {to_local(now, tz).date().isoformat()}"
 
 
-def _note_inferred(call: Call, what: str, parsed: ParsedDate) -> None:
+def _note_inferred(call: Call, what: str, parsed: ParsedDate, placed_after: str) -> None:
     if parsed.inferred_year:
-        call.notes.append(f"{what} year inferred from “{parsed.text}”")
+        local = to_local(parsed.value, parsed.zone or "UTC").date()
+        call.notes.append(
+            f"{what} year inferred: “{parsed.text}” read as {local.day} "
+            f"{calendar.month_name[local.month]} {local.year} (first after {placed_after})"
+        )
 
 
-def normalise_dates(call: Call, tz: str, now: datetime) -> None:
-    ref = _reference(call, tz, now)
-    deadlines: list[ParsedDate] = []
-    for text in call.deadline_texts:
-        try:
-            found = parse_dates(text, tz=tz, reference=ref)
-        except InvalidDate as exc:
-            call.notes.append(f"deadline rejected: {exc} (“{text[:80]}”)")
-            continue
-        if not found:
-            # one explicit check so an impossible date gets its reason in the notes
-            try:
-                parse_date(text, tz=tz, reference=ref)
-            except InvalidDate as exc:
-                call.notes.append(f"deadline rejected: {exc} (“{text[:80]}”)")
-                continue
-            call.notes.append(f"deadline not understood: “{text[:80]}”")
-        deadlines.extend(found)
-    opens: ParsedDate | None = None
-    if call.period_text:
-        try:
-            start, end = parse_period(call.period_text, tz=tz, reference=ref)
-        except InvalidDate as exc:
-            call.notes.append(f"period rejected: {exc}")
-            start, end = None, None
-        opens = start
-        if end is not None and not deadlines:
-            deadlines.append(end)
-    if call.opens_text:
-        try:
-            opens = parse_date(call.opens_text, tz=tz, reference=ref, end_of_day=False) or opens
-        except InvalidDate as exc:
-            call.notes.append(f"opening date rejected: {exc}")
-    for d in deadlines:
-        _note_inferred(call, "deadline", d)
-    if opens is not None:
-        _note_inferred(call, "opening date", opens)
-    if not call.deadlines:
-        call.deadlines = sorted({d.value for d in deadlines})
-    if call.opens_at is None and opens is not None:
-        call.opens_at = opens.value
+def _add_note(call: Call, note: str) -> None:
+    if note not in call.notes:
+        call.notes.append(note)
+
+
+def normalise_dates(call: Call, tz: str, now: datetime) -> DeadlineReading:
+    """Fill opens_at, deadlines, deadline_kind and timezone from the call's texts. Never
+    raises: what cannot be read is said in the notes, and the call goes on without it."""
+    order = date_order(call, tz)
+    ref, placed_after = _reference(call, tz, now, order)
+    reading = read_deadline(
+        deadline_texts=call.deadline_texts,
+        period_text=call.period_text,
+        opens_text=call.opens_text,
+        status_text=call.status_text,
+        description=(call.title, call.summary),
+        tz=tz,
+        reference=ref,
+        order=order,
+    )
+    for note in reading.notes:
+        _add_note(call, note)
+    for d in reading.deadlines:
+        _note_inferred(call, "deadline", d, placed_after)
+        for note in d.notes:
+            _add_note(call, note)
+    if reading.opens is not None:
+        _note_inferred(call, "opening date", reading.opens, placed_after)
+        for note in reading.opens.notes:
+            _add_note(call, note)
+    preset = bool(call.deadlines)  # typed by the spider (an API) or carried from the store
+    if not preset:
+        call.deadlines = sorted({d.value for d in reading.deadlines})
+    if call.opens_at is None and reading.opens is not None:
+        call.opens_at = reading.opens.value
+    call.deadline = next_deadline(call.deadlines, now)
+    call.timezone = call.timezone or tz
+    if call.deadline is None:
+        # a rolling call carried from the store (unchanged listing) stays rolling: the words
+        # that said so were in a deadline text, which is not carried
+        carried_rolling = call.deadline_kind == "rolling" and call.extra.get("unchanged_listing")
+        call.deadline_kind = "rolling" if reading.rolling or carried_rolling else "not_found"
+        return reading
+    chosen = [d for d in reading.deadlines if d.value == call.deadline]
+    if chosen and not preset:
+        # the zone the deadline was read in: the one named in its text, else the funder's
+        zone = chosen[0].zone
+        if chosen[0].tz_source == "text" and zone and zone[0] not in "+-":
+            call.timezone = zone
+        call.deadline_kind = "datetime" if any(d.has_time for d in chosen) else "date"
+    elif call.deadline_kind not in ("datetime", "date"):
+        # an instant typed elsewhere: 23:59:59 in the funder's zone is how a date is kept
+        local = to_local(call.deadline, call.timezone)
+        end_of_day = (local.hour, local.minute, local.second) == (23, 59, 59)
+        call.deadline_kind = "date" if end_of_day else "datetime"
+    return reading
 
 
 def normalise_money(call: Call) -> None:
@@ -190,9 +246,12 @@ def normalise(call: Call, *, tz: str | None = None, now: datetime | None = None)
     call.language = detect_language(f"{call.title}. {call.summary or ''}", hint=call.language)
     normalise_dates(call, tz, now)
     normalise_money(call)
-    call.deadline = next_deadline(call.deadlines, now)
     call.status = derive_status(
-        call.opens_at, call.deadlines, _status_from_text(call.status_text) or call.status, now
+        call.opens_at,
+        call.deadlines,
+        _status_from_text(call.status_text) or call.status,
+        now,
+        rolling=call.deadline_kind == "rolling",
     )
     call.content_hash = content_hash(call)
     return call

@@ -2,19 +2,25 @@
 
 Why not just `dateparser`: it silently guesses (month-first on "06/04/2026", the current year for
 "le 15 mai", the machine's zone when none is stated) and costs ~3 ms a string. Deadlines decide
-whether an OECS officer sees a call in time, so this module decides those things itself:
+whether an OECS officer sees a call in time, so this module decides those things itself, and
+says so in the result (`ParsedDate.notes`) whenever it had to choose:
 
-- day first for numeric dates (European and Caribbean sites), month first only when day-first is
-  impossible and month-first is not ("06/30/2025" from a US aggregator);
+- numeric dates follow the source's order (`order="DMY"` for French, Spanish, British and
+  Caribbean sites, `"MDY"` for US ones); when the other order is impossible it is used instead
+  ("06/30/2025"), and when both readings are real, different dates ("03/04/2027") the result
+  carries a note naming the other reading;
 - a missing year is placed on or after `reference` (or before it after "dernier"/"pasado"), and
-  the result says so (`inferred_year`);
-- the zone comes from the text (CET, heure de Paris, hora de Bruselas, AST, EST, +01:00...) or
-  from the caller's default, and the result says which (`tz_source`). Named zones go through
-  zoneinfo so "17:00 CET" in July is 17:00 Brussels summer time, as funders mean it;
-- a date without a time is a deadline day: 23:59 local ("by the end of that day").
+  the result says so (`inferred_year`); a weekday written beside the date is checked;
+- the zone comes from the text (CET, heure de Paris, hora de Madrid, AST, EST, +01:00...) or
+  from the caller's default, and the result says which (`tz_source`, `zone`). Named zones go
+  through zoneinfo so "17:00 CET" in July is 17:00 Brussels summer time, as funders mean it;
+- a date without a time is a deadline day: 23:59:59 local, the end of that day (`has_time` False
+  tells the caller to show it as a date, not as a converted clock time).
 
 A regex pass does the work; `dateparser` is only a last resort for short strings the patterns
-miss (other languages), and only when it finds a day, a month and a year.
+miss (other languages), and only when it finds a day, a month and a year. `read_spans` gives
+every date of a text with its position and whether it opens a period ("du … au …"), for the
+cue-word reader in `pipeline.normalise.deadline`.
 """
 
 from __future__ import annotations
@@ -23,20 +29,24 @@ import calendar
 import itertools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "DateSpan",
     "InvalidDate",
     "ParsedDate",
+    "format_deadline",
     "format_local",
     "parse_date",
     "parse_dates",
     "parse_dates_with_errors",
     "parse_period",
+    "read_spans",
     "to_local",
+    "zone_label",
 ]
 
 MIN_YEAR = 1990
@@ -55,11 +65,16 @@ class InvalidDate(ValueError):
 @dataclass(frozen=True)
 class ParsedDate:
     value: datetime  # timezone-aware, UTC
-    has_time: bool  # False: the text gave a day (or month) only; value is 23:59 local that day
+    has_time: bool  # False: the text gave a day (or month) only; value is 23:59:59 local
     inferred_year: bool  # the text had no year; placed relative to `reference`
     tz_source: str  # "text" (zone stated in the text) or "default"
     text: str  # the substring it was read from
     month_only: bool = False  # "June 2026": value is the month's last (or first) day
+    # the zone it was read in: an IANA name, or "+HH:MM" for a written offset
+    zone: str | None = field(default=None, compare=False)
+    # what had to be chosen, for the call's notes: an ambiguous 03/04/2027, a weekday that
+    # does not match the date
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -114,13 +129,17 @@ for _num, _names in _MONTH_ABBR.items():
 # "marco" would also catch the first name Marco; only the accented Portuguese form is a month.
 _MONTHS.pop("marco", None)
 
-_WEEKDAYS = (
-    *("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-    *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
-    *("mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"),
-    *("lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado"),
-    "domingo",
-)
+# weekday word -> 0 (Monday) .. 6, so "lundi 13 mai" can be checked against the date
+_WEEKDAY_NUM: dict[str, int] = {
+    **dict.fromkeys(("lundi", "monday", "mon", "lunes"), 0),
+    **dict.fromkeys(("mardi", "tuesday", "tue", "tues", "martes"), 1),
+    **dict.fromkeys(("mercredi", "wednesday", "wed", "miércoles", "miercoles"), 2),
+    **dict.fromkeys(("jeudi", "thursday", "thu", "thur", "thurs", "jueves"), 3),
+    **dict.fromkeys(("vendredi", "friday", "fri", "viernes"), 4),
+    **dict.fromkeys(("samedi", "saturday", "sat", "sábado", "sabado"), 5),
+    **dict.fromkeys(("dimanche", "sunday", "sun", "domingo"), 6),
+}
+_WEEKDAYS = tuple(_WEEKDAY_NUM)
 
 
 def _alt(words: set[str]) -> str:
@@ -168,7 +187,9 @@ _TIME = r"""
     )
 """
 _TIME_AFTER_RE = re.compile(
-    r"[\s,:(\-–—]*(?:(?i:at|à|a|by|before|avant|until|till|jusqu['’]à|hasta|à\s+partir\s+de"
+    r"[\s,:(\-–—]*(?:(?i:au\s+plus\s+tard|(?:no|not)\s+later\s+than|a\s+m[aá]s\s+tardar"
+    r"|at\s+the\s+latest|latest)[\s,]*)?"  # "(au plus tard à 18 heures)"
+    r"(?:(?i:at|à|a|by|before|avant|until|till|jusqu['’]à|hasta|à\s+partir\s+de"
     r"|from|dès|om|às|as|um|alle|@)\s+)?(?:(?i:las|la|les|the|de)\s+)?" + _TIME,
     re.VERBOSE,
 )
@@ -221,7 +242,8 @@ _ZONE_WORDS: tuple[tuple[str, str], ...] = (
 _ZONE_ALT = "|".join(f"(?P<z{i}>{pat})" for i, (pat, _) in enumerate(_ZONE_WORDS))
 _OFFSET = r"(?:(?:UTC|GMT)\s*(?P<off>[+\-−]\s*\d{1,2}(?::?\d{2})?)|(?P<off2>[+\-−]\d{2}:?\d{2}))"
 _ZONE_BODY = rf"(?:{_OFFSET}|{_ZONE_ALT})(?![\w])"
-_ZONE_AFTER_RE = re.compile(rf"\s*[,(\[]?\s*(?:(?i:in|en)\s+)?{_ZONE_BODY}\s*[)\]]?")
+# "(18 heures – heure de Paris)": a dash may stand between the time and its zone
+_ZONE_AFTER_RE = re.compile(rf"\s*[,(\[]?\s*(?:[-–—]\s*)?(?:(?i:in|en)\s+)?{_ZONE_BODY}\s*[)\]]?")
 # "ET" alone only right after a time ("5 p.m. ET"); after a bare date it is too often "and".
 _ET_AFTER_TIME_RE = re.compile(r"\s*\(?ET\b\)?")
 _TIME_BEFORE_RE = re.compile(
@@ -231,7 +253,8 @@ _TIME_BEFORE_RE = re.compile(
 )
 # Kept out of the main scan (it would try the weekday words at every word start).
 _LEFT_RE = re.compile(
-    rf"(?:\b(?:le|the|el|den)\s+)?(?:{_WD}\.?,?\s+)?(?:\b(?:le|the|el|den)\s+)?$", re.IGNORECASE
+    rf"(?:\b(?:le|the|el|den)\s+)?(?:(?P<wd>{_WD})\.?,?\s+)?(?:\b(?:le|the|el|den)\s+)?$",
+    re.IGNORECASE,
 )
 _PAST_RE = re.compile(r"\s+(?i:dernier|passé|pasado|last)\b")
 _YEAR_BORROW_GAP_RE = re.compile(
@@ -256,6 +279,10 @@ class _Raw:
     zone: str | None = None  # IANA name, or "+HH:MM" for an explicit offset
     past: bool = False  # "le 12 décembre dernier"
     error: str | None = None  # impossible as written
+    weekday: int | None = None  # "lundi 13 mai": 0 (Monday); checked against the date
+    # a numeric date: how it was read ("day/month" or "month/day"), why, and the other
+    # reading (month, day) when it is a real, different date too
+    numeric: tuple[str, str, tuple[int, int] | None, str] | None = None
 
 
 def _int(s: str | None) -> int | None:
@@ -328,7 +355,7 @@ def _normalise_offset(off: str) -> str:
     return f"{sign}{hh:02d}:{mm:02d}"
 
 
-def _raw_from_match(m: re.Match[str]) -> _Raw | None:
+def _raw_from_match(m: re.Match[str], order: str = "DMY") -> _Raw | None:
     kind = m.lastgroup
     g = m.group
     if kind == "iso":
@@ -343,15 +370,24 @@ def _raw_from_match(m: re.Match[str]) -> _Raw | None:
     if kind == "ymd":
         return _Raw(m.start(), m.end(), int(g("ymd_y")), int(g("ymd_m")), int(g("ymd_d")))
     if kind == "dmy":
-        d, mo, ys = int(g("dmy_d")), int(g("dmy_m")), g("dmy_y")
+        first, second, ys = int(g("dmy_d")), int(g("dmy_m")), g("dmy_y")
         y = int(ys)
         if len(ys) == 2:
             y += 2000 if y < 70 else 1900
-        if mo > 12 and d <= 12:
-            # US aggregators (fundsforNGOs, grants.gov copies) write 06/30/2025: day-first is
-            # impossible there and month-first is not, so read it month-first.
-            d, mo = mo, d
-        return _Raw(m.start(), m.end(), y, mo, d)
+        day_first = order != "MDY"
+        why = "source locale"
+        if (second if day_first else first) > 12 and (first if day_first else second) <= 12:
+            # 06/30/2025 on a day-first site (a US aggregator's copy), 30/06/2025 on a US one:
+            # the source's order is impossible there and the other is not.
+            day_first = not day_first
+            why = "the other order is impossible"
+        d, mo = (first, second) if day_first else (second, first)
+        how = "day/month" if day_first else "month/day"
+        # the other reading as (day, month), when it is a real, different date too
+        other = (mo, d) if first != second and first <= 12 and second <= 12 else None
+        raw = _Raw(m.start(), m.end(), y, mo, d)
+        raw.numeric = (how, why, other, g("dmy"))
+        return raw
     if kind == "t2" and g("t2_y2"):  # month and year only: "June 2026", "junio de 2026"
         return _Raw(m.start(), m.end(), int(g("t2_y2")), _MONTHS[_fold(g("t2_mon"))], None)
     if kind in ("t1", "t2"):
@@ -361,18 +397,22 @@ def _raw_from_match(m: re.Match[str]) -> _Raw | None:
             year = 2000 + int(g("t1_yy"))
         if year is None and not _plausible_month_without_year(token, g(f"{kind}_dot")):
             return None
-        start = _extend_left(m.string, m.start())
+        start, weekday = _extend_left(m.string, m.start())
         raw = _Raw(start, m.end(), year, _MONTHS[_fold(token)], int(g(f"{kind}_d")))
+        raw.weekday = weekday
         if year is None:
             raw.past = bool(_PAST_RE.match(m.string, m.end()))
         return raw
     return None  # pragma: no cover - every branch is named
 
 
-def _extend_left(text: str, start: int) -> int:
+def _extend_left(text: str, start: int) -> tuple[int, int | None]:
     """Take in a weekday and article written before the day: 'le lundi 7 novembre'."""
     m = _LEFT_RE.search(text, max(0, start - 25), start)
-    return m.start() if m else start
+    if not m:
+        return start, None
+    wd = m.group("wd")
+    return m.start(), (_WEEKDAY_NUM.get(wd.lower()) if wd else None)
 
 
 def _plausible_month_without_year(token: str, dot: str | None) -> bool:
@@ -385,20 +425,53 @@ def _plausible_month_without_year(token: str, dot: str | None) -> bool:
     return bool(dot) or token[0].isupper()  # an abbreviation: "Mar." or "Mar", not "mar"
 
 
-def _scan(text: str) -> list[_Raw]:
+_DIGITS_RE = re.compile(r"\d+")
+_REACH = 30  # every date has a digit; its month name stands within this many characters of it
+# What every date has besides a digit: a month name or a numeric separator. Checked with
+# plain string work, much cheaper than the full date pattern (whose look-behinds stop the
+# regex engine from skipping ahead).
+_MONTH_PREFIXES = frozenset(k[:3] for k in _MONTHS)
+_WORD_RE = re.compile(r"[^\W\d_]{3,}")
+_NUMERIC_RE = re.compile(r"\d[/.-]\d")
+
+
+def _may_hold_a_date(region: str) -> bool:
+    if _NUMERIC_RE.search(region):
+        return True
+    return any(w[:3] in _MONTH_PREFIXES for w in _WORD_RE.findall(region.lower()))
+
+
+def _regions(text: str) -> list[tuple[int, int]]:
+    """The stretches of a long text where a date can be: around its digits, when a month name
+    or a numeric separator is there too. Scanning only these keeps a 3 kB description about
+    as cheap as a short deadline text."""
+    if len(text) <= 4 * _REACH:
+        return [(0, len(text))]
+    regions: list[tuple[int, int]] = []
+    for m in _DIGITS_RE.finditer(text):
+        lo, hi = max(0, m.start() - _REACH), min(len(text), m.end() + _REACH)
+        if regions and lo <= regions[-1][1]:
+            regions[-1] = (regions[-1][0], hi)
+        else:
+            regions.append((lo, hi))
+    return [(lo, hi) for lo, hi in regions if _may_hold_a_date(text[lo:hi])]
+
+
+def _scan(text: str, order: str = "DMY") -> list[_Raw]:
     """Every date written in text, with the time and zone written next to it."""
     raws: list[_Raw] = []
-    pos = 0
-    while True:
-        m = _DATE_RE.search(text, pos)
-        if not m:
-            break
-        raw = _raw_from_match(m)
-        if raw is None:
-            pos = m.start() + 1
-            continue
-        raws.append(raw)
-        pos = m.end()
+    for lo, hi in _regions(text):
+        pos = lo
+        while True:
+            m = _DATE_RE.search(text, pos, hi)
+            if not m:
+                break
+            raw = _raw_from_match(m, order)
+            if raw is None:
+                pos = m.start() + 1
+                continue
+            raws.append(raw)
+            pos = m.end()
     for i, raw in enumerate(raws):
         prev_end = raws[i - 1].end if i else 0
         next_start = raws[i + 1].start if i + 1 < len(raws) else len(text)
@@ -520,20 +593,49 @@ def _build(
     if has_time:
         h, mi, s = raw.hour, raw.minute, raw.second
     elif end_of_day:
-        h, mi, s = 23, 59, 0  # a deadline day means "by the end of that day"
+        h, mi, s = 23, 59, 59  # a deadline day means "by the end of that day"
     else:
         h, mi, s = 0, 0, 0  # an opening day starts at midnight
     # fold=0: in the autumn overlap the first (summer-time) 02:30 is taken; a time inside the
     # spring gap (02:30 on the last Sunday of March) is read with the winter offset.
     local = datetime(year, raw.month, day, h, mi, s, tzinfo=zone)  # type: ignore[arg-type]
+    written = text[raw.start : raw.end].strip()
     return ParsedDate(
         value=local.astimezone(UTC),
         has_time=has_time,
         inferred_year=inferred,
         tz_source="text" if raw.zone else "default",
-        text=text[raw.start : raw.end].strip(),
+        text=written,
         month_only=month_only,
+        zone=zone_name,
+        notes=_choice_notes(raw, local.date(), text),
     )
+
+
+_EN_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _long_date(d: date) -> str:
+    return f"{d.day} {calendar.month_name[d.month]} {d.year}"
+
+
+def _choice_notes(raw: _Raw, day: date, text: str) -> tuple[str, ...]:
+    """What the reader chose that the text did not settle, in words for the call's notes."""
+    notes: list[str] = []
+    if raw.numeric is not None:
+        how, why, other, written = raw.numeric
+        if other is not None:
+            alt = f"{other[0]} {calendar.month_name[other[1]]}"
+            notes.append(f"date {written} read as {_long_date(day)} ({how}, {why}); could be {alt}")
+        elif why != "source locale":
+            notes.append(f"date {written} read as {_long_date(day)} ({how}: {why})")
+    if raw.weekday is not None and raw.weekday != day.weekday():
+        said = _EN_WEEKDAY_NAMES[raw.weekday]
+        notes.append(
+            f"“{text[raw.start : raw.end].strip()}”: {_long_date(day)} is a "
+            f"{_EN_WEEKDAY_NAMES[day.weekday()]}, not a {said} — check the page"
+        )
+    return tuple(notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -546,15 +648,16 @@ def parse_date(
     tz: str = "Europe/Paris",
     reference: datetime | None = None,
     end_of_day: bool = True,
+    order: str = "DMY",
 ) -> ParsedDate | None:
     """The first date in text; None when there is none; InvalidDate when it cannot exist.
 
     end_of_day=False puts a date-only value at 00:00 local (opening dates) and a month-only one
-    on the month's first day.
+    on the month's first day. order: "DMY" or "MDY", how the source writes 03/04/2027.
     """
     if not text:
         return None
-    raws = _scan(text)
+    raws = _scan(text, order)
     if raws:
         _borrow_years(text, raws[:2])
         return _build(raws[0], tz=tz, reference=reference, end_of_day=end_of_day, text=text)
@@ -562,12 +665,12 @@ def parse_date(
 
 
 def parse_dates_with_errors(
-    text: str, *, tz: str = "Europe/Paris", reference: datetime | None = None
+    text: str, *, tz: str = "Europe/Paris", reference: datetime | None = None, order: str = "DMY"
 ) -> tuple[list[ParsedDate], list[str]]:
     """Every date in text in order, and the reasons for those that cannot exist."""
     if not text:
         return [], []
-    raws = _scan(text)
+    raws = _scan(text, order)
     _borrow_years(text, raws)
     dates: list[ParsedDate] = []
     errors: list[str] = []
@@ -580,10 +683,10 @@ def parse_dates_with_errors(
 
 
 def parse_dates(
-    text: str, *, tz: str = "Europe/Paris", reference: datetime | None = None
+    text: str, *, tz: str = "Europe/Paris", reference: datetime | None = None, order: str = "DMY"
 ) -> list[ParsedDate]:
     """Every possible date in text, in order ("1st stage: 12 March 2026; 2nd stage: ...")."""
-    return parse_dates_with_errors(text, tz=tz, reference=reference)[0]
+    return parse_dates_with_errors(text, tz=tz, reference=reference, order=order)[0]
 
 
 _PERIOD_SHARED_DAY_RE = re.compile(
@@ -603,11 +706,11 @@ _START_ONLY_RE = re.compile(
 
 
 def parse_period(
-    text: str, *, tz: str = "Europe/Paris", reference: datetime | None = None
+    text: str, *, tz: str = "Europe/Paris", reference: datetime | None = None, order: str = "DMY"
 ) -> tuple[ParsedDate | None, ParsedDate | None]:
     """(start, end) of an application window as written on a listing card.
 
-    Start is read as 00:00 local (or the month's first day), end as 23:59 (or the month's
+    Start is read as 00:00 local (or the month's first day), end as 23:59:59 (or the month's
     last day) unless a time is written. A single date is an end ("jusqu'au 31 mars") unless
     introduced as a start ("à partir du 12 décembre"). Raises InvalidDate like parse_date.
     """
@@ -617,7 +720,7 @@ def parse_period(
     # the month and year (ANR cards, AFD listings) of the second.
     shared = _PERIOD_SHARED_DAY_RE.search(text) or _PERIOD_SHARED_MONTH_RE.search(text)
     if shared:
-        rest = [r for r in _scan(text) if r.start >= shared.start("rest")]
+        rest = [r for r in _scan(text, order) if r.start >= shared.start("rest")]
         if rest:
             end_raw = rest[0]
             end = _build(end_raw, tz=tz, reference=reference, end_of_day=True, text=text)
@@ -625,7 +728,7 @@ def parse_period(
             start_raw.zone = end_raw.zone
             start = _build(start_raw, tz=tz, reference=reference, end_of_day=False, text=text)
             return start, end
-    raws = _scan(text)
+    raws = _scan(text, order)
     if not raws:
         return None, None
     _borrow_years(text, raws[:2])
@@ -645,6 +748,118 @@ def _shared_start(m: re.Match[str], local_end: datetime) -> _Raw:
     month = _MONTHS[_fold(m.group("m1"))]
     year = local_end.year - (1 if month > local_end.month else 0)  # "Novembre - Février 2026"
     return _Raw(m.start(), m.end("m1"), year, month, None)
+
+
+@dataclass(frozen=True)
+class DateSpan:
+    """One date written in a text, where it is, and both readings the caller may need."""
+
+    start: int  # position in the text (weekday, time and zone written around it included)
+    end: int
+    text: str
+    closing: ParsedDate | None  # read as a deadline: a date only is the end of that day
+    opening: ParsedDate | None  # read as an opening: a date only is the start of that day
+    error: str | None  # why it cannot exist (closing and opening are None then)
+    opens_period: bool = False  # this date and the next one are a window ("du … au …")
+
+
+# Between the two sides of a window: "du 12 décembre 2026 au 31 mars 2027", "from … to …",
+# "del … al …", "17 décembre 2024 - 24 janvier 2025"; "and" only after "between"/"entre".
+_PERIOD_GAP_RE = re.compile(
+    r"\s*,?\s*(?:-|–|—|→|(?i:au|to|al|a|à|till|until|through|thru|hasta(?:\s+el)?"
+    r"|jusqu['’]au|up\s+to))\s*"
+)
+_AND_GAP_RE = re.compile(r"\s*(?i:and|et|y)\s*")
+_BETWEEN_BEFORE_RE = re.compile(r"(?i:\b(?:between|entre))\s+(?:(?i:le|the|el)\s+)?$")
+
+
+def read_spans(
+    text: str,
+    *,
+    tz: str = "Europe/Paris",
+    reference: datetime | None = None,
+    order: str = "DMY",
+) -> list[DateSpan]:
+    """Every date in text, in order, with its position, its deadline and opening readings, and
+    whether it opens a window closed by the next one. Never raises: an impossible date comes
+    back with its reason in `error`."""
+    if not text:
+        return []
+    raws = _scan(text, order)
+    if not raws:
+        return []
+    _borrow_years(text, raws)
+    forced = _add_shared_starts(text, raws)
+    n = len(raws)
+    pairs = [
+        i + 1 < n and (id(raws[i]) in forced or _is_period_gap(text, raws[i], raws[i + 1]))
+        for i in range(n)
+    ]
+    closing: list[ParsedDate | None] = [None] * n
+    opening: list[ParsedDate | None] = [None] * n
+    errors: list[str | None] = [None] * n
+    for i, raw in enumerate(raws):
+        ref = reference
+        if pairs[i] and raw.year is None and raws[i + 1].year is None:
+            # both sides without a year: the start is the last such day up to the end, so
+            # "du 12 décembre au 31 mars" spans the new year, whatever the reference
+            try:
+                end = _build(raws[i + 1], tz=tz, reference=reference, end_of_day=True, text=text)
+                ref = end.value - timedelta(days=364)
+            except InvalidDate:
+                pass
+        try:
+            closing[i] = _build(raw, tz=tz, reference=ref, end_of_day=True, text=text)
+            opening[i] = _build(raw, tz=tz, reference=ref, end_of_day=False, text=text)
+        except InvalidDate as exc:
+            errors[i] = str(exc)
+    spans: list[DateSpan] = []
+    for i, raw in enumerate(raws):
+        is_pair = pairs[i] and opening[i] is not None and closing[i + 1] is not None
+        if is_pair and id(raw) not in forced:
+            is_pair = opening[i].value <= closing[i + 1].value  # type: ignore[union-attr]
+        at = text[raw.start : raw.end].strip()
+        spans.append(DateSpan(raw.start, raw.end, at, closing[i], opening[i], errors[i], is_pair))
+    return spans
+
+
+def _is_period_gap(text: str, a: _Raw, b: _Raw) -> bool:
+    if _PERIOD_GAP_RE.fullmatch(text, a.end, b.start):
+        return True
+    return bool(
+        _AND_GAP_RE.fullmatch(text, a.end, b.start)
+        and _BETWEEN_BEFORE_RE.search(text, max(0, a.start - 20), a.start)
+    )
+
+
+def _add_shared_starts(text: str, raws: list[_Raw]) -> set[int]:
+    """'du 12 au 15 mars 2025', '12-15 March 2026', 'Avril - Juin 2026': the start side is not
+    a date on its own; insert it (sharing the end's month and year) before the end. Returns
+    the ids of the inserted starts, each forced to pair with the date after it."""
+    forced: set[int] = set()
+    for rx in (_PERIOD_SHARED_DAY_RE, _PERIOD_SHARED_MONTH_RE):
+        # only just before a date already found: the shared form ends in one
+        for m in (m for r in list(raws) for m in rx.finditer(text, max(0, r.start - 40), r.end)):
+            at = m.start("rest")
+            idx = next((i for i, r in enumerate(raws) if r.start <= at < r.end), None)
+            if idx is None or any(r.start <= m.start() < r.end for r in raws):
+                continue
+            end = raws[idx]
+            if rx is _PERIOD_SHARED_DAY_RE:
+                d1 = int(m.group("d1"))
+                if end.day is None or d1 >= end.day:
+                    continue
+                start = _Raw(m.start(), m.end("d1"), end.year, end.month, d1)
+            else:
+                if end.year is None:
+                    continue
+                month = _MONTHS[_fold(m.group("m1"))]
+                year = end.year - (1 if month > end.month else 0)  # "Novembre - Février 2026"
+                start = _Raw(m.start(), m.end("m1"), year, month, None)
+            start.zone = end.zone
+            raws.insert(idx, start)
+            forced.add(id(start))
+    return forced
 
 
 def to_local(dt: datetime, tz: str = DISPLAY_TZ) -> datetime:
@@ -693,6 +908,73 @@ def format_local(
     return text
 
 
+# Zones whose city name is not what people call the time there.
+_ZONE_NAMES: dict[str, dict[str, str]] = {
+    "America/St_Lucia": {"en": "Saint Lucia", "fr": "Sainte-Lucie", "es": "Santa Lucía"},
+    "Europe/Brussels": {"en": "Brussels", "fr": "Bruxelles", "es": "Bruselas"},
+    "Europe/London": {"en": "London", "fr": "Londres", "es": "Londres"},
+    "America/New_York": {"en": "New York", "fr": "New York", "es": "Nueva York"},
+}
+_DEADLINE_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "end_of_day": "end of day, {zone}",
+        "zone": "{name} time",
+        "rolling": "Rolling (no fixed deadline)",
+        "not_found": "Deadline not found — check the page",
+    },
+    "fr": {
+        "end_of_day": "fin de journée, {zone}",
+        "zone": "heure de {name}",
+        "rolling": "En continu (pas de date limite fixe)",
+        "not_found": "Date limite introuvable — voir la page de l'appel",
+    },
+    "es": {
+        "end_of_day": "fin del día, {zone}",
+        "zone": "hora de {name}",
+        "rolling": "Convocatoria continua (sin fecha límite fija)",
+        "not_found": "Fecha límite no encontrada — consulte la página",
+    },
+}
+
+
+def zone_label(tz: str, lang: str = "en") -> str:
+    """'New York time', 'heure de Paris', 'UTC', 'UTC+01:00': a zone as people name it."""
+    if tz == "UTC":
+        return "UTC"
+    if tz[:1] in "+-":
+        return f"UTC{tz}"
+    words = _DEADLINE_WORDS.get(lang) or _DEADLINE_WORDS["en"]
+    name = _ZONE_NAMES.get(tz, {}).get(lang) or tz.rsplit("/", 1)[-1].replace("_", " ")
+    return words["zone"].format(name=name)
+
+
+def format_deadline(
+    deadline: datetime | None,
+    kind: str | None,
+    tz: str | None = None,
+    lang: str = "en",
+    display_tz: str = DISPLAY_TZ,
+) -> str:
+    """A call's deadline for people, as it was given (see `pipeline.record.Call.deadline_kind`).
+
+    - date only: the date it is in the funder's zone, never a converted clock time:
+      'Fri 15 Jan 2027 (end of day, New York time)';
+    - with a clock time: that instant in Saint Lucia time, 'Tue 31 Mar 2026, 12:00 AST';
+    - rolling: 'Rolling (no fixed deadline)'; not found: 'Deadline not found — check the page';
+    - '' when nothing is known (a call stored before deadlines had a kind, without one).
+    """
+    words = _DEADLINE_WORDS.get(lang) or _DEADLINE_WORDS["en"]
+    if kind in ("rolling", "not_found") and deadline is None:
+        return words[kind]
+    if deadline is None:
+        return ""
+    if kind == "date":
+        zone = tz or display_tz
+        day = format_local(deadline, zone, lang=lang, with_time=False)
+        return f"{day} ({words['end_of_day'].format(zone=zone_label(zone, lang))})"
+    return format_local(deadline, display_tz, lang=lang)
+
+
 # --------------------------------------------------------------------------------------------
 # Fallback
 
@@ -723,6 +1005,6 @@ def _dateparser_fallback(text: str, *, tz: str, end_of_day: bool) -> ParsedDate 
         raise InvalidDate(f"{text.strip()!r}: {err}")
     has_time = bool(re.search(r"\d\s*[:h]\s*\d", text))
     if not has_time:
-        found = found.replace(hour=23, minute=59) if end_of_day else found
+        found = found.replace(hour=23, minute=59, second=59) if end_of_day else found
     local = found.replace(tzinfo=_zone(tz))
     return ParsedDate(local.astimezone(UTC), has_time, False, "default", text.strip())

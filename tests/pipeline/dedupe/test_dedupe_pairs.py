@@ -1,7 +1,9 @@
 """`same_call` on plain records: the labelled pair set, and the rules one at a time.
 
 The pair set (tests/fixtures/dedupe/pairs.jsonl, built by build_pairs.py there; README says how)
-is the figure the issue asks for: precision and recall of the duplicate decision.
+is the figure the issue asks for: precision and recall of the duplicate decision, reported for
+each part apart — "old" (the set before issue 10), "new" (issue 10's series, aggregator-link
+and one-sided-deadline pairs, looked at while tuning) and "new-holdout" (measured once after).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pipeline.dedupe import effective_funder
 from pipeline.dedupe.match import funders_agree, same_call
 from pipeline.record import Call
 from tests.conftest import FIXTURES
@@ -36,14 +39,35 @@ def test_pair_set_is_big_and_varied_enough() -> None:
     other_year = sum(n for k, n in kinds.items() if "other-year" in k or "other-round" in k)
     assert other_year >= 15
     # every source of records the README names is present
-    assert {k.split(":")[0] for k in kinds} == {"eu", "dev", "src", "holdout"}
+    assert {k.split(":")[0] for k in kinds} == {"eu", "dev", "src", "holdout", "new", "new-holdout"}
+    assert {k.split(":")[0] for k in kinds if k.startswith("new")} == {"new", "new-holdout"}
+    assert all(p["part"] == k.split(":")[0] for p in PAIRS if (k := p["kind"]).startswith("new"))
 
 
-def test_precision_and_recall_on_the_labelled_pairs() -> None:
+def test_issue_10_pairs_cover_what_it_asks_for() -> None:
+    new = [p for p in PAIRS if p["part"] != "old"]
+    kinds = Counter(p["kind"].split(":")[1] for p in new)
+    assert kinds["series-different"] >= 15  # numbered series, different calls
+    linked = [p for p in new if p["same"] and (p["a"].get("links") or p["b"].get("links"))]
+    assert len(linked) >= 8 and any(not (p["a"]["deadlines"] and p["b"]["deadlines"])
+                                    for p in linked)  # fmt: skip
+    one_sided = [p for p in new if "cross-language-undated" in p["kind"]]
+    assert sum(p["same"] for p in one_sided) >= 5 and sum(not p["same"] for p in one_sided) >= 5
+
+
+def as_judged(record: dict) -> dict:
+    """The record as dedupe judges it: an aggregator's own name is no funder (config/sources.yaml
+    says which sources are aggregators), as `find_match` does before asking `judge`."""
+    return dict(record, funder=effective_funder(record.get("source"), record.get("funder")))
+
+
+def measure(part: str) -> tuple[float, float, list[tuple[str, str, str]]]:
     tp = fp = fn = 0
     wrong = []
     for p in PAIRS:
-        same, why = same_call(p["a"], p["b"])
+        if p["part"] != part:
+            continue
+        same, why = same_call(as_judged(p["a"]), as_judged(p["b"]))
         assert isinstance(why, str) and why
         if same and p["same"]:
             tp += 1
@@ -54,16 +78,49 @@ def test_precision_and_recall_on_the_labelled_pairs() -> None:
             fn += 1
             wrong.append(("missed", p["note"], why))
     precision, recall = tp / (tp + fp), tp / (tp + fn)
-    print(f"\n{len(PAIRS)} pairs: precision {precision:.3f}, recall {recall:.3f}")
+    n = sum(p["part"] == part for p in PAIRS)
+    print(f"\n{part}: {n} pairs, precision {precision:.3f} ({tp}/{tp + fp}), "
+          f"recall {recall:.3f} ({tp}/{tp + fn})")  # fmt: skip
     for w in wrong:
         print("  ", *w)
+    return precision, recall, wrong
+
+
+def test_precision_and_recall_on_the_old_pairs() -> None:
+    precision, recall, wrong = measure("old")
     assert precision >= 0.95, wrong
     assert recall >= 0.95, wrong
 
 
+def test_precision_and_recall_on_the_new_pairs() -> None:
+    """Targets for issue 10's pairs: no false merge of a numbered series (precision >= 0.95)
+    and at least nine in ten of the same calls found (recall >= 0.9)."""
+    precision, recall, wrong = measure("new")
+    assert precision >= 0.95, wrong
+    assert recall >= 0.9, wrong
+
+
+def test_precision_and_recall_on_the_new_holdout() -> None:
+    """Measured once after the rules were fixed (README): a floor, so a regression shows. The
+    hold-out's recall is the honest figure for one-sided-deadline translations: low."""
+    precision, recall, wrong = measure("new-holdout")
+    assert precision >= 0.9, wrong
+    assert recall >= 0.6, wrong
+
+
 def test_the_decision_is_symmetric() -> None:
     for p in PAIRS:
-        assert same_call(p["a"], p["b"])[0] == same_call(p["b"], p["a"])[0], p["note"]
+        a, b = as_judged(p["a"]), as_judged(p["b"])
+        assert same_call(a, b)[0] == same_call(b, a)[0], p["note"]
+
+
+def test_the_committed_pairs_are_what_build_pairs_builds() -> None:
+    import runpy
+
+    built = runpy.run_path(str(FIXTURES / "dedupe" / "build_pairs.py"))["pairs"]
+    assert [json.dumps(p, ensure_ascii=False, sort_keys=True) for p in built] == [
+        json.dumps(p, ensure_ascii=False, sort_keys=True) for p in PAIRS
+    ]
 
 
 # --- the rules, one by one ------------------------------------------------------------------
@@ -125,7 +182,7 @@ def test_different_rounds_are_different_calls() -> None:
     assert same_call(a, b) == (False, "different round or edition of a call")
 
 
-def test_cross_language_needs_deadline_and_funder_agreement() -> None:
+def test_cross_language_needs_the_funder_and_the_deadline_or_the_year() -> None:
     fr = {"title": "FISONG 2026 – Économie bleue inclusive dans les petits États insulaires",
           "funder": "AFD", "language": "fr", "deadline": "2027-02-26",
           "url": "https://afd.fr/fr/f"}  # fmt: skip
@@ -133,8 +190,26 @@ def test_cross_language_needs_deadline_and_funder_agreement() -> None:
           "funder": "Agence française de développement", "language": "en",
           "deadline": "2027-02-26", "url": "https://afd.fr/en/f"}  # fmt: skip
     assert same_call(fr, en)[0]
-    assert not same_call(fr, dict(en, deadline=None))[0]
     assert not same_call(fr, dict(en, funder="Expertise France"))[0]
+    assert not same_call(fr, dict(en, deadline="2027-06-30"))[0]
+    # a deadline on one side only: the funder and the year (or the call's number) must agree
+    undated = dict(en, deadline=None)
+    same, why = same_call(fr, undated)
+    assert same and "a deadline on one side only" in why
+    assert not same_call(fr, dict(undated, funder=None))[0]
+    no_year = {k: v.replace("2026 ", "") for k, v in (("fr", fr["title"]), ("en", en["title"]))}
+    assert not same_call(dict(fr, title=no_year["fr"]), dict(undated, title=no_year["en"]))[0]
+    other_year = dict(undated, title=en["title"].replace("2026", "2027"))
+    assert not same_call(fr, other_year)[0]
+    # the same call number instead of a year
+    ami_fr = {"title": "Appel à manifestation d'intérêt n°3 – Une Caraïbe plus verte et plus "
+              "résiliente", "funder": "Interreg Caraïbes", "language": "fr",
+              "deadline": "2027-03-31", "url": "https://ic.example/fr/3"}  # fmt: skip
+    ami_en = {"title": "Call for expressions of interest No. 3 – A greener, more resilient "
+              "Caribbean", "funder": "Interreg Caribbean", "language": "en",
+              "url": "https://ic.example/en/3"}  # fmt: skip
+    assert same_call(ami_fr, ami_en)[0]
+    assert not same_call(ami_fr, dict(ami_en, title=ami_en["title"].replace("3", "4")))[0]
 
 
 def test_works_on_call_records_too() -> None:

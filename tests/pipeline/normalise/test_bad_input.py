@@ -90,13 +90,14 @@ def test_bad_input_is_counted_quarantined_and_the_good_pages_stored() -> None:
 
     stored_urls = sorted(c.url.removeprefix(SITE) for c in run.stored)  # type: ignore[attr-defined]
     assert stored_urls == sorted([
-        "good-1.html", "mojibake-utf8-declared-cp1252.html", "script.html", "huge.html",
-        "date-2200.html", "good-2.html",
+        "good-1.html", "latin1-declared-utf8.html", "mojibake-utf8-declared-cp1252.html",
+        "script.html", "huge.html", "date-1900.html", "date-2200.html", "good-2.html",
     ])  # fmt: skip
-    assert stats["fundradar/stored/new"] == 6
-    # empty, no title, javascript:, 1900 and Latin-1 (each then without a deadline or status:
-    # "28 f�vrier 2027" cannot be read)
-    assert stats["fundradar/dropped"] == 5
+    assert stats["fundradar/stored/new"] == 8
+    # empty, no title, javascript:; 1900 and Latin-1 ("28 f�vrier 2027" cannot be read) are
+    # kept without a deadline ("not found — check the page") and counted
+    assert stats["fundradar/dropped"] == 3
+    assert stats["fundradar/no_deadline"] == 3  # with date-2200
     assert stats["fundradar/duplicates_in_run"] == 1  # good-2 from the listing, then its page
 
     with db.session_scope() as s:
@@ -116,7 +117,6 @@ def test_bad_input_is_counted_quarantined_and_the_good_pages_stored() -> None:
     assert by_url["latin1-declared-utf8.html"] == [
         "repaired: title has 4 undecodable character(s): the page's declared encoding is wrong; "
         "summary has 7 undecodable character(s): the page's declared encoding is wrong",
-        "invalid: neither a deadline nor a status",
     ]
     assert by_url["mojibake-utf8-declared-cp1252.html"][0].startswith(
         "repaired: title was UTF-8 read as Latin-1")  # fmt: skip
@@ -127,7 +127,7 @@ def test_bad_input_is_counted_quarantined_and_the_good_pages_stored() -> None:
     assert by_url["huge.html"] == ["repaired: summary of 5.0 MB cut to 1.0 MB"]
     assert by_url["date-1900.html"][0].startswith("repaired: deadline rejected: '1 janvier "
                                                   "1900': year 1900 is out of range")  # fmt: skip
-    assert by_url["date-1900.html"][1] == "invalid: neither a deadline nor a status"
+    assert len(by_url["date-1900.html"]) == 1  # repaired and stored, not refused
     assert by_url["date-2200.html"][0].startswith("repaired: deadline rejected: "
                                                   "'31/12/2200': year 2200")  # fmt: skip
     assert "good-1.html" not in by_url and "good-2.html" not in by_url
@@ -143,10 +143,13 @@ def test_bad_input_is_counted_quarantined_and_the_good_pages_stored() -> None:
     assert len(rows["huge.html"].summary or "") <= 20_001
     assert rows["date-2200.html"].status == "open" and rows["date-2200.html"].deadline is None
     assert rows["good-1.html"].deadline is not None and rows["good-2.html"].deadline is not None
+    for name in ("date-1900.html", "latin1-declared-utf8.html"):
+        assert (rows[name].deadline, rows[name].deadline_kind) == (None, "not_found")
 
     # the run is finished and reports what it refused, not failed
-    assert run_row.status == "ok" and run_row.items_dropped == 5
-    assert "5 item(s) quarantined" in (run_row.message or "")
+    assert run_row.status == "ok" and run_row.items_dropped == 3
+    assert "3 item(s) quarantined" in (run_row.message or "")
+    assert run_row.stats["fundradar/no_deadline"] == 3
 
 
 def test_a_refused_page_that_is_still_listed_stays_listed(tmp_path: Path) -> None:

@@ -72,17 +72,19 @@ def test_good_and_bad_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         "line 3: rejected: no title",
         "line 4: rejected: not JSON (Expecting value at column 1)",
         "line 5: rejected: javascript: link, not http(s)",
-        "line 7: rejected: deadline rejected: '1 janvier 1900': year 1900 is out of range "
-        "(1990–2100) (“1 janvier 1900”); neither a deadline nor a status",
         "line 8: rejected: expected a JSON object, got list",
         "line 9: rejected: no url (the call's page, http or https)",
     ]
     assert "line 1: new: Appel à projets" in out and "line 6: new: Canada Fund" in out
-    assert "8 line(s): 2 stored (2 new), 6 rejected; ignored unknown fields: colour (1)" in out
+    # a call whose only date is impossible is kept, with "deadline not found", and says why
+    assert "line 7: new (deadline rejected: '1 janvier 1900': year 1900 is out of range " in out
+    assert "8 line(s): 3 stored (3 new), 5 rejected; ignored unknown fields: colour (1)" in out
 
     with db.session_scope() as s:
         rows = {r.source_ref or r.url: r for r in s.scalars(select(CallRow))}
-        assert len(rows) == 2
+        assert len(rows) == 3
+        old = rows["https://x.org/old"]
+        assert (old.deadline, old.deadlines, old.deadline_kind) == (None, [], "not_found")
         rg = rows["rg-oeco-2027"]
         assert rg.source == "import" and rg.key == "import:rg-oeco-2027"
         # free text read in the line's own time zone: 12:00 in Guadeloupe is 16:00 UTC
@@ -98,15 +100,16 @@ def test_good_and_bad_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
         run = s.scalars(select(CrawlRun)).one()
         assert (run.source, run.status, run.items_seen, run.items_new, run.items_dropped) == (
-            "import", "degraded", 8, 2, 6,
+            "import", "degraded", 8, 3, 5,
         )  # fmt: skip
+        assert run.stats["fundradar/no_deadline"] == 1  # counted for the source's health
         kept = s.scalars(select(Quarantine).order_by(Quarantine.id)).all()
         assert [q.reason.split(":")[0] for q in kept] == [
-            "line 3", "line 4", "line 5", "line 7", "line 8", "line 9"]  # fmt: skip
+            "line 3", "line 4", "line 5", "line 8", "line 9"]  # fmt: skip
         assert all(q.source == "import" and q.run_id == run.id for q in kept)
         assert kept[2].url == "javascript:alert(1)" and kept[1].payload == {
             "line": "this is not json"}  # fmt: skip
-        assert store.quarantine_counts(s) == {"import": 6}
+        assert store.quarantine_counts(s) == {"import": 5}
 
 
 def test_reimport_is_idempotent_and_a_correction_is_a_change(tmp_path: Path) -> None:

@@ -150,22 +150,30 @@ def test_same_item_twice_is_one_row_with_a_newer_last_seen(session) -> None:  # 
     assert session.scalar(select(func.count(CallChange.id))) == 0
 
 
-def test_the_other_language_page_is_a_sighting_and_never_flip_flops(session) -> None:  # type: ignore[no-untyped-def]
-    fr = {}
+def test_the_other_language_page_joins_the_call_and_never_flip_flops(session) -> None:  # type: ignore[no-untyped-def]
+    """Two pages of one rank seen at the same time: the tie goes by source then URL (/en/ before
+    /fr/), whatever the order; after that, seeing both again every week changes nothing."""
+    fr: dict[str, str] = {}
     en = {"url": "https://www.afd.fr/en/calls-for-projects/fisong-2026",
           "title": "FISONG 2026 – Inclusive blue economy", "language": "en",
           "deadline_texts": ["26 February 2027, 12:00"]}  # fmt: skip
     t = datetime(2026, 11, 20, tzinfo=UTC)
+    outcomes = []
     for week in range(3):
         now = t + timedelta(days=7 * week)
-        store.upsert(session, _call(**fr), now=now)
+        first = store.upsert(session, _call(**fr), now=now)
         second = store.upsert(session, _call(**en), now=now)
-        assert second.outcome == "sighting" and second.match in ("title", "page")
+        assert second.match in ("title", "page")
+        outcomes.append((first.outcome, second.outcome, second.changes))
     session.commit()
+    assert outcomes == [
+        ("new", "updated", ("title",)),  # same deadline in both languages: only the title
+        ("sighting", "unchanged", ()), ("sighting", "unchanged", ()),
+    ]  # fmt: skip
     row = session.scalars(select(CallRow)).one()
-    assert row.title.startswith("FISONG 2026 – Économie")
+    assert row.title == "FISONG 2026 – Inclusive blue economy" and row.language == "en"
     assert sorted(s.language for s in row.sightings) == ["en", "fr"]
-    assert session.scalar(select(func.count(CallChange.id))) == 0
+    assert [(c.field, c.source) for c in row.changes] == [("title", "afd")]
 
 
 def test_funder_site_takes_over_from_an_aggregator_and_keeps_it(session) -> None:  # type: ignore[no-untyped-def]
@@ -222,14 +230,16 @@ def test_quarantine_counts_per_source(session) -> None:  # type: ignore[no-untyp
 
 
 def test_a_moved_page_hands_the_call_to_the_page_still_listing_it(session) -> None:  # type: ignore[no-untyped-def]
-    """The funder moves its page (no identifier): the new address is linked by title; once the
-    old one is gone from the listing, the new one owns the call and its edits are tracked."""
+    """The funder moves its page (no identifier): the new address is linked by title and, being
+    newer, gives the call its address; once the old one is gone from the listing the call stays
+    listed, and the new page's edits are tracked."""
     t = datetime(2026, 11, 20, tzinfo=UTC)
     old = store.upsert(session, _call(), now=t).row
     moved = {"url": "https://www.afd.fr/fr/appels-a-projets/fisong-2026-economie-bleue"}
-    assert store.upsert(session, _call(**moved), now=t + timedelta(days=7)).outcome == "sighting"
+    assert store.upsert(session, _call(**moved), now=t + timedelta(days=7)).outcome == "unchanged"
+    assert old.extra["data_page"] == moved["url"] and old.url == moved["url"]
     store.mark_unlisted(session, "afd", t + timedelta(days=7), t + timedelta(days=7))
-    assert old.listed is True and old.extra["data_page"] == moved["url"]
+    assert old.listed is True
     later = store.upsert(session, _call(**moved, deadline_texts=["13 mars 2027 à 12h00"]),
                          now=t + timedelta(days=14))  # fmt: skip
     assert later.outcome == "updated" and later.changes == ("deadlines",)

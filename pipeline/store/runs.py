@@ -1,0 +1,106 @@
+"""Crawl and import runs, quarantine, and database errors told in one line."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from pipeline.models import CrawlRun, Quarantine
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def quarantine(
+    session: Session, *, source: str, url: str | None, reason: str,
+    payload: dict[str, Any] | None = None, run_id: int | None = None,
+) -> None:  # fmt: skip
+    """Keep a refused item with where and why. Large payloads are cut: evidence, not a copy."""
+    slim: dict[str, Any] | None = None
+    if payload is not None:
+        slim = {
+            k: (v[:2000] + "…" if isinstance(v, str) and len(v) > 2000 else _jsonable(v))
+            for k, v in payload.items()
+            if v not in (None, [], {}, "")
+        }
+    session.add(
+        Quarantine(source=source, url=(url or "")[:2000] or None, reason=reason[:1000],
+                   payload=slim, run_id=run_id)
+    )  # fmt: skip
+
+
+def quarantine_counts(session: Session, *, since: datetime | None = None) -> dict[str, int]:
+    """Quarantined items per source (all time, or since a date), for `fundradar sources list`."""
+    query = select(Quarantine.source, func.count(Quarantine.id)).group_by(Quarantine.source)
+    if since is not None:
+        query = query.where(Quarantine.created_at >= since)
+    return {source: int(n) for source, n in session.execute(query).all()}
+
+
+def start_run(session: Session, source: str, *, now: datetime, sample: bool = False) -> CrawlRun:
+    run = CrawlRun(source=source, started_at=now, status="running", sample=sample)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_stale_runs(session: Session, source: str, now: datetime) -> None:
+    """A crawl process killed mid-way leaves a 'running' row; close it as failed."""
+    session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.source == source, CrawlRun.status == "running")
+        .values(status="failed", finished_at=now, message="interrupted (process ended)")
+    )
+
+
+def db_cause(exc: BaseException) -> str:
+    """A database error in one line, without the SQL statement and parameters SQLAlchemy adds
+    to its message ("OperationalError: database or disk is full").
+
+    The first database error of the chain is the cause: SQLite rolls the whole transaction
+    back on a full disk, so the SAVEPOINT's own rollback then fails ("no such savepoint")."""
+    seen: BaseException | None = exc.__context__
+    while seen is not None:
+        if isinstance(seen, SQLAlchemyError):
+            exc = seen
+        seen = seen.__context__
+    if isinstance(exc, SQLAlchemyError):
+        orig = getattr(exc, "orig", None)
+        text = str(orig) if orig is not None else str(exc).split("\n[SQL:")[0]
+        name = type(orig).__name__ if orig is not None else type(exc).__name__
+    else:
+        text, name = str(exc), type(exc).__name__
+    line = " ".join(text.split()) or "no detail"
+    return f"{name}: {line}"[:300]
+
+
+def fail_run(
+    session: Session, run_id: int | None, cause: str, now: datetime, stats: dict[str, Any]
+) -> bool:
+    """Close a run stopped by an exception as failed, with its cause. False when even that
+    cannot be written (the next run of the source closes it: `finish_stale_runs`)."""
+    if run_id is None:
+        return False
+    try:
+        session.rollback()
+        session.execute(
+            update(CrawlRun)
+            .where(CrawlRun.id == run_id)
+            .values(
+                status="failed", finished_at=now, message=f"stopped: {cause}"[:1000], stats=stats
+            )
+        )
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        return False
+    return True
