@@ -6,6 +6,17 @@ trusted): temporary ones are retried with growing pauses, permanent ones at once
 `MailError(permanent=True)`. Either way the caller records the failure for that recipient and
 goes on with the others.
 
+Failures are also sorted by *scope*: one recipient's (its RCPT or its DATA refused) or the
+server's (nobody listening, timeouts, TLS, 421 "closing channel", MAIL FROM or login refused).
+A server failure that outlasts the retries marks the transport `unavailable`: every later
+`send` in this run fails at once without a connection, so five recipients with the relay down
+cost one backoff, not five; the caller leaves them pending for the next run.
+
+`send(..., on_accepted=cb)` calls `cb(receipt)` the moment the server has accepted DATA and
+before QUIT, so the caller can record the acceptance first; QUIT comes after, and its errors
+are ignored (the message is the server's once DATA was accepted). An error in `cb` is never
+taken for a delivery failure, and never retried.
+
 The password is handed to smtplib only; it is never logged or put in an error message.
 """
 
@@ -41,10 +52,15 @@ class Receipt:
     attempts: int = 1
 
 
+OnAccepted = Callable[[Receipt], None]
+
+
 class Transport(Protocol):
     name: str
 
-    def send(self, msg: EmailMessage, *, recipient: str) -> Receipt: ...
+    def send(
+        self, msg: EmailMessage, *, recipient: str, on_accepted: OnAccepted | None = None
+    ) -> Receipt: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,7 +86,9 @@ class OutboxTransport:
         week = _slug(str(msg.get(WEEK_HEADER) or "digest"))
         return self.folder / f"{week}--{_slug(recipient.lower())}.eml"
 
-    def send(self, msg: EmailMessage, *, recipient: str) -> Receipt:
+    def send(
+        self, msg: EmailMessage, *, recipient: str, on_accepted: OnAccepted | None = None
+    ) -> Receipt:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             target = self.path_for(msg, recipient)
@@ -85,7 +103,10 @@ class OutboxTransport:
         except OSError as exc:
             reason = f"cannot write to the outbox {self.folder}: {exc}"
             raise MailError(reason, permanent=True) from None
-        return Receipt("outbox", str(target))
+        receipt = Receipt("outbox", str(target))
+        if on_accepted is not None:
+            on_accepted(receipt)
+        return receipt
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,10 +146,50 @@ def classify(exc: BaseException) -> tuple[bool, str]:
     return False, f"{type(exc).__name__}: {exc}"
 
 
+def server_wide(exc: BaseException) -> bool:
+    """Would every recipient fail the same way? (the relay, not one address, is the problem)"""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return any(code == 421 for code, _text in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPDataError):
+        return exc.smtp_code == 421  # "service not available, closing transmission channel"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        # greeting, HELO, AUTH, MAIL FROM: the same answer for every recipient
+        return True
+    return isinstance(exc, (smtplib.SMTPException, OSError))
+
+
 def _reply(text: bytes | str | None) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return " ".join((text or "").split())[:200]
+
+
+class _DataWait:
+    """Waits up to `data_timeout` for the reply to the end of DATA (RFC 5321 4.5.3.2.6 asks
+    10 minutes): a relay slow to accept is not taken for a failure and sent the message twice.
+    """
+
+    data_timeout: float = 600.0
+    sock: socket.socket | None
+
+    def data(self, msg):  # type: ignore[no-untyped-def]
+        sock = self.sock
+        before = sock.gettimeout() if sock is not None else None
+        if sock is not None and before is not None:
+            sock.settimeout(max(before, self.data_timeout))
+        try:
+            return super().data(msg)  # type: ignore[misc]
+        finally:
+            if sock is not None and self.sock is sock:
+                sock.settimeout(before)
+
+
+class _SMTP(_DataWait, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_DataWait, smtplib.SMTP_SSL):
+    pass
 
 
 class SmtpTransport:
@@ -150,6 +211,7 @@ class SmtpTransport:
         factor: float = 3.0,
         sleep: Callable[[float], None] = time.sleep,
         ssl_context: ssl.SSLContext | None = None,
+        data_timeout: float = 600.0,
     ) -> None:
         if not smtp.host:
             raise ValueError("SmtpTransport needs FUNDRADAR_SMTP_HOST")
@@ -157,25 +219,37 @@ class SmtpTransport:
         self.envelope_from = address_of(mail_from)
         self.attempts = max(1, attempts)
         self.backoff, self.factor, self.sleep = backoff, factor, sleep
+        self.data_timeout = data_timeout
         # the system's trust store (SSL_CERT_FILE / SSL_CERT_DIR are honoured), hostname checked
         self.ssl_context = ssl_context or ssl.create_default_context()
+        # set when the server itself failed (not one recipient): the rest of the run stops
+        self.unavailable: str | None = None
 
     @property
     def where(self) -> str:
         return f"{self.smtp.host}:{self.smtp.port}"
 
-    def send(self, msg: EmailMessage, *, recipient: str) -> Receipt:
+    def send(
+        self, msg: EmailMessage, *, recipient: str, on_accepted: OnAccepted | None = None
+    ) -> Receipt:
+        if self.unavailable:
+            err = MailError(f"{recipient}: not tried: {self.unavailable}", permanent=False)
+            err.attempts = 0  # type: ignore[attr-defined]
+            raise err
         last = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                self._send_once(msg, recipient)
-            except MailError as exc:
+                server = self._deliver(msg, recipient)
+            except MailError as exc:  # a setting that fails every recipient alike
+                self.unavailable = f"{self.where}: {exc}"
                 exc.attempts = attempt  # type: ignore[attr-defined]
                 raise
             except Exception as exc:
                 temporary, reason = classify(exc)
                 last = reason
                 if not temporary:
+                    if server_wide(exc):
+                        self.unavailable = f"{self.where} {reason}"
                     err = MailError(f"{recipient} via {self.where}: {reason}", permanent=True)
                     err.attempts = attempt  # type: ignore[attr-defined]
                     raise err from None
@@ -186,8 +260,18 @@ class SmtpTransport:
                         recipient, self.where, reason, attempt + 1, self.attempts, pause,
                     )  # fmt: skip
                     self.sleep(pause)
-                continue
-            return Receipt("smtp", self.where, attempt)
+                    continue
+                if server_wide(exc):
+                    self.unavailable = f"{self.where} {reason}"
+                break
+            receipt = Receipt("smtp", self.where, attempt)
+            # DATA accepted: the message is the server's. Record that first, then QUIT.
+            try:
+                if on_accepted is not None:
+                    on_accepted(receipt)
+            finally:
+                _quit(server)
+            return receipt
         err = MailError(
             f"{recipient} via {self.where}: {last} (gave up after {self.attempts} tries)",
             permanent=False,
@@ -197,11 +281,17 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.smtp
+        server: smtplib.SMTP
         if s.security == "ssl":
-            return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self.ssl_context)
-        return smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            server = _SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self.ssl_context)
+        else:
+            server = _SMTP(s.host, s.port, timeout=s.timeout)
+        server.data_timeout = self.data_timeout  # type: ignore[attr-defined]
+        return server
 
-    def _send_once(self, msg: EmailMessage, recipient: str) -> None:
+    def _deliver(self, msg: EmailMessage, recipient: str) -> smtplib.SMTP:
+        """Up to the server's reply to DATA; returns the open connection (QUIT is the
+        caller's, after it has recorded the acceptance). Closes it on any failure."""
         s = self.smtp
         if s.user and s.security == "none" and (s.host or "").lower() not in LOOPBACK:
             raise MailError(
@@ -211,19 +301,32 @@ class SmtpTransport:
             )
         server = self._connect()
         try:
-            server.ehlo()
+            _hello(server)
             if s.security == "starttls":
                 server.starttls(context=self.ssl_context)
-                server.ehlo()
+                _hello(server)
             if s.user:
                 server.login(s.user, s.password or "")
             server.send_message(msg, from_addr=self.envelope_from, to_addrs=[recipient])
-        finally:
-            # once DATA is accepted the message is the server's; a failing QUIT changes nothing
-            try:
-                server.quit()
-            except Exception:
-                server.close()
+        except BaseException:
+            _quit(server)
+            raise
+        return server
+
+
+def _hello(server: smtplib.SMTP) -> None:
+    """EHLO, and take a refusal (421 "too busy") as one: smtplib only returns the code."""
+    code, reply = server.ehlo()
+    if not 200 <= code < 300:
+        raise smtplib.SMTPHeloError(code, reply)
+
+
+def _quit(server: smtplib.SMTP) -> None:
+    """QUIT politely; a failing QUIT changes nothing (and is never waited on for long)."""
+    try:
+        server.quit()
+    except Exception:
+        server.close()
 
 
 def transport_from_settings(smtp: SmtpSettings, outbox: Path, *, mail_from: str) -> Transport:

@@ -16,6 +16,19 @@ digest, America/St_Lucia). What makes a weekly job dependable:
   so APScheduler runs it once at start through the same misfire rules.
 - The digest job waits for a crawl that is still running (one lock), and each crawl runs in
   child processes (`fundradar.crawling.crawl`), since Scrapy's reactor cannot restart.
+- **Each job records its own state** in the `meta` table (`scheduler:<job id>`: running,
+  done, interrupted, incomplete), so a run cut short is known at the next start whatever the
+  job store says (APScheduler has already moved the job to next week when it started it):
+  an *interrupted crawl* (SIGTERM, SIGKILL, power cut) is run again at once; an *interrupted
+  digest* of the current ISO week is resumed (the recipients not yet sent get it, the others
+  nothing); one of an earlier week is not sent late but reported once as missed, naming who
+  did not get it (their calls come in this week's digest as new).
+- **A digest owed this week** (its time passed, the week's crawl before it ran, not everyone
+  has it: e.g. the scheduler was stopped between the crawl and the digest for longer than the
+  grace) is sent at the next start, within the same ISO week.
+- **Stopping** (`request_stop()`, called on SIGTERM): a running crawl's children stop
+  gracefully and their runs are `interrupted`; a running digest stops between two recipients
+  and leaves the rest pending; both are caught up at the next start.
 - Every run, failure and missed run is logged (`fundradar.scheduler`).
 
 Job functions are referenced by name (`alerts.scheduler:crawl_job`) because the SQLAlchemy
@@ -24,6 +37,7 @@ job store pickles jobs; tests pass their own functions the same way.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Mapping
@@ -52,11 +66,69 @@ log = logging.getLogger("fundradar.scheduler")
 
 CRAWL_JOB = "weekly-crawl"
 DIGEST_JOB = "weekly-digest"
+RETRY_JOB = "weekly-digest-retry"
+# pauses before the digest is tried again when some recipients were left (relay down ...)
+RETRY_AFTER = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4),
+               timedelta(hours=8))  # fmt: skip
 JOBSTORE_TABLE = "apscheduler_jobs"
 DEFAULT_FUNCS = {CRAWL_JOB: "alerts.scheduler:crawl_job", DIGEST_JOB: "alerts.scheduler:digest_job"}
 
 # the crawl and the digest never overlap: a digest due while the crawl runs waits for it
 _work_lock = threading.Lock()
+# set on SIGTERM: running jobs wind down, the next start catches up what they left
+_stopping = threading.Event()
+
+STATE_PREFIX = "scheduler:"
+UNFINISHED = ("running", "interrupted", "incomplete")
+
+
+def request_stop() -> None:
+    """Ask running jobs to stop gracefully (crawl children checkpoint, the digest pauses)."""
+    from crawlers.runner import request_stop as stop_crawls
+
+    _stopping.set()
+    stop_crawls()
+
+
+def stop_requested() -> bool:
+    return _stopping.is_set()
+
+
+# --------------------------------------------------------------------------------------------
+# Job state (meta table): what the last run of each job got to
+
+
+def read_state(job_id: str) -> dict[str, Any]:
+    from pipeline import db
+    from pipeline.models import Meta
+
+    with db.session_scope() as s:
+        row = s.get(Meta, STATE_PREFIX + job_id)
+        if row is None:
+            return {}
+        try:
+            value = json.loads(row.value)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+def write_state(job_id: str, **fields: Any) -> None:
+    """Replace the job's state; never lets a bookkeeping error stop the job itself."""
+    from pipeline import db
+    from pipeline.models import Meta
+
+    fields.setdefault("at", datetime.now(UTC).isoformat())
+    try:
+        with db.session_scope() as s:
+            row = s.get(Meta, STATE_PREFIX + job_id)
+            value = json.dumps(fields, ensure_ascii=False, sort_keys=True)
+            if row is None:
+                s.add(Meta(key=STATE_PREFIX + job_id, value=value))
+            else:
+                row.value = value
+    except Exception as exc:
+        log.error("cannot record the state of %s (%s): %s", job_id, fields.get("state"), exc)
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,10 +140,29 @@ def crawl_job() -> None:
     # the lock first, before any slow import: when a crawl and a digest are both caught up at
     # start, the crawl (submitted first) takes it and the digest waits for fresh calls
     with _work_lock:
-        from fundradar.crawling import crawl
+        from fundradar.crawling import crawl, interrupted
 
-        summaries = crawl([])
-    bad = [s for s in summaries if s.status in ("failed", "empty")]
+        if _stopping.is_set():  # due as fundradar stops: the next start runs it
+            write_state(CRAWL_JOB, state="interrupted", note="fell due while stopping")
+            return
+        write_state(CRAWL_JOB, state="running", started=datetime.now(UTC).isoformat())
+        try:
+            summaries = crawl([])
+        except BaseException as exc:
+            write_state(CRAWL_JOB, state="failed", note=f"{type(exc).__name__}: {exc}")
+            raise
+        cut = interrupted(summaries)
+        if cut or _stopping.is_set():
+            write_state(
+                CRAWL_JOB,
+                state="interrupted",
+                note=f"stopped before finishing {', '.join(cut) or 'the crawl'}",
+            )
+            log.warning("crawl interrupted (%s); it runs again at the next start",
+                        ", ".join(cut) or "stop requested")  # fmt: skip
+        else:
+            write_state(CRAWL_JOB, state="done")
+    bad = [s for s in summaries if s.status in ("failed", "empty", "interrupted")]
     for s in summaries:
         level = logging.WARNING if s in bad else logging.INFO
         log.log(level, "crawl %s: %s, %d calls (%d new, %d updated) %s", s.source, s.status,
@@ -82,19 +173,72 @@ def crawl_job() -> None:
 
 def digest_job() -> None:
     """Send this week's digest to whoever has not had it."""
+    from alerts.compose import iso_week
     from alerts.send import send_digest
+    from config.loader import load_recipients
+    from fundradar.exceptions import SampleDataError
 
     with _work_lock:
-        report = send_digest(echo=log.info)
+        week = iso_week(datetime.now(UTC), load_recipients().schedule.timezone)
+        before = read_state(DIGEST_JOB)
+        tries = int(before.get("tries") or 0) if before.get("week") == week else 0
+        if _stopping.is_set():  # due as fundradar stops: the next start sends it
+            write_state(DIGEST_JOB, state="incomplete", week=week, tries=tries,
+                        note="fell due while stopping")  # fmt: skip
+            return
+        write_state(DIGEST_JOB, state="running", week=week, tries=tries)
+        try:
+            report = send_digest(echo=log.info, stop=_stopping.is_set)
+        except SampleDataError as exc:  # never mail sample calls from the scheduler
+            write_state(DIGEST_JOB, state="refused", week=week, note=str(exc))
+            log.error("digest not sent: %s", exc)
+            return
+        except BaseException as exc:
+            write_state(DIGEST_JOB, state="incomplete", week=week,
+                        note=f"{type(exc).__name__}: {exc}")  # fmt: skip
+            raise
+        left = [r.recipient for r in report.results if r.status in ("pending", "failed")]
+        if left:
+            tries += 1
+            retry = _schedule_retry(report.week, tries)
+            write_state(DIGEST_JOB, state="incomplete", week=report.week, tries=tries,
+                        retry=retry.isoformat() if retry else None,
+                        note=f"not delivered to {', '.join(left)}")  # fmt: skip
+        else:
+            write_state(DIGEST_JOB, state="done", week=report.week)
     for problem in report.problems:
         log.error("digest %s: %s", report.week, problem)
     if not report.ok:
-        failed = [r.recipient for r in report.results if r.status == "failed"]
+        failed = [r.recipient for r in report.results if r.status in ("failed", "pending")]
         log.error("digest %s not delivered to %s", report.week, ", ".join(failed) or "anyone")
+
+
+def _schedule_retry(week: str, tries: int) -> datetime | None:
+    """Try the digest again later this week (30 min, 1 h, 2 h, 4 h, then every 8 h) for those
+    it left; never into the next ISO week, where it would be a different digest."""
+    from alerts.compose import iso_week
+    from config.loader import load_recipients
+
+    scheduler = _running
+    if scheduler is None or _stopping.is_set():
+        return None
+    tz = load_recipients().schedule.timezone
+    when = datetime.now(UTC) + RETRY_AFTER[min(tries, len(RETRY_AFTER)) - 1]
+    if iso_week(when, tz) != week:
+        log.error("digest %s: not everyone has it and the week ends before another try", week)
+        return None
+    scheduler.add_job(
+        DEFAULT_FUNCS[DIGEST_JOB], "date", run_date=when, id=RETRY_JOB,
+        name="digest retry", replace_existing=True,
+    )  # fmt: skip
+    log.warning("digest %s: trying again for those left at %s", week, _fmt(when, tz))
+    return when
 
 
 # --------------------------------------------------------------------------------------------
 # Scheduler
+
+_running: BackgroundScheduler | None = None  # the started scheduler (jobs add retries to it)
 
 
 @dataclass(frozen=True)
@@ -262,6 +406,110 @@ def sync_jobs(
     return out
 
 
+def _crawled_before(due: datetime, schedule: Schedule) -> bool:
+    """Did the crawl that precedes the digest due at `due` run (from its own due time on)?"""
+    from pipeline import db
+    from pipeline.models import CrawlRun
+
+    since = previous_fire_time(trigger_for(schedule.crawl, schedule.timezone), due)
+    since = since or due - timedelta(days=8)
+    with db.session_scope() as s:
+        return (
+            s.scalars(
+                select(CrawlRun.id).where(CrawlRun.started_at >= since, CrawlRun.started_at <= due)
+            ).first()
+            is not None
+        )
+
+
+def _not_delivered(week: str) -> list[str]:
+    """Configured recipients without a *sent* delivery for `week`."""
+    from config.loader import load_recipients
+    from pipeline import db
+    from pipeline.models import Delivery, Digest
+
+    with db.session_scope() as s:
+        sent = set(
+            s.scalars(
+                select(Delivery.recipient)
+                .join(Digest, Digest.id == Delivery.digest_id)
+                .where(Digest.week == week, Delivery.status == "sent")
+            )
+        )
+    return [r.email for r in load_recipients().recipients if r.email.lower() not in sent]
+
+
+def catch_up(
+    scheduler: BackgroundScheduler, schedule: Schedule, *, now: datetime | None = None
+) -> list[str]:
+    """Run now what an earlier run left unfinished (the scheduler must be started, paused).
+
+    Returns the ids of the jobs brought forward. A stored run that APScheduler will run anyway
+    (due within the grace) is left to it, so nothing runs twice.
+    """
+    from alerts.compose import iso_week
+
+    now = now or datetime.now(UTC)
+    grace = timedelta(hours=schedule.misfire_grace_hours)
+    tz = schedule.timezone
+    brought: list[str] = []
+
+    def runs_anyway(job_id: str) -> bool:
+        job = scheduler.get_job(job_id)
+        due = job.next_run_time if job is not None else None
+        return due is not None and now - grace <= due <= now
+
+    def bring_forward(job_id: str, when: datetime) -> None:
+        job = scheduler.get_job(job_id)
+        if job is not None and not runs_anyway(job_id):
+            job.modify(next_run_time=when)
+            brought.append(job_id)
+
+    crawl = read_state(CRAWL_JOB)
+    if crawl.get("state") in ("running", "interrupted"):
+        log.warning("the crawl started %s did not finish (%s%s): crawling again now",
+                    _fmt(_parse(crawl.get("started") or crawl.get("at")), tz), crawl["state"],
+                    f": {crawl['note']}" if crawl.get("note") else "")  # fmt: skip
+        bring_forward(CRAWL_JOB, now)
+
+    this_week = iso_week(now, tz)
+    digest = read_state(DIGEST_JOB)
+    state, week = digest.get("state"), digest.get("week")
+    if state in UNFINISHED and week and week != this_week:
+        missed = _not_delivered(week)
+        note = (
+            f"the digest of {week} was {state} and its week is over: "
+            f"{len(missed)} recipient(s) never got it ({', '.join(missed) or 'none'}); it is "
+            "not sent late, and this week's digest carries its calls as new"
+        )
+        log.error("MISSED: %s", note)
+        write_state(DIGEST_JOB, state="missed", week=week, note=note)
+    elif state in UNFINISHED and week == this_week:
+        log.warning("the digest of %s was %s: resuming now for the recipients not yet sent",
+                    week, state)  # fmt: skip
+        bring_forward(DIGEST_JOB, now + timedelta(seconds=1))  # after a caught-up crawl
+    else:
+        due = previous_fire_time(trigger_for(schedule.digest, tz), now)
+        if (
+            due is not None
+            and iso_week(due, tz) == this_week
+            and not runs_anyway(DIGEST_JOB)
+            and _crawled_before(due, schedule)
+            and not work_done_since(DIGEST_JOB, due, schedule)
+        ):
+            log.warning("the digest due %s has not gone out this week: sending it now",
+                        _fmt(due, tz))  # fmt: skip
+            bring_forward(DIGEST_JOB, now + timedelta(seconds=1))
+    return brought
+
+
+def _parse(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 def start(
     schedule: Schedule,
     *,
@@ -276,8 +524,16 @@ def start(
     scheduler = build_scheduler(schedule, engine=engine)
     scheduler.start(paused=True)  # paused: nothing runs before the jobs are in order
     plans_next = sync_jobs(scheduler, schedule, funcs=funcs)
+    for job_id in catch_up(scheduler, schedule):
+        plans_next[job_id] = scheduler.get_job(job_id).next_run_time
     for job_id, when in plans_next.items():
         log.info("scheduled %s: next run %s", job_id, _fmt(when, schedule.timezone))
+    from crawlers.runner import clear_stop
+
+    global _running
+    _stopping.clear()
+    clear_stop()
+    _running = scheduler
     scheduler.resume()
     return scheduler
 

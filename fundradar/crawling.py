@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from config.loader import load_sources
-from crawlers.runner import ChildResult, run_children
+from crawlers.runner import INTERRUPTED, ChildResult, run_children
 from fundradar.exceptions import SampleDataError, UnknownSourceError
 from pipeline import db
 from pipeline.models import CrawlRun
@@ -62,7 +62,13 @@ def crawl(
 
     def done(result: ChildResult) -> None:
         run = latest_run(result.source)
-        if run is None or run.started_at.timestamp() < 0:
+        if result.interrupted and (run is None or run.status == "running"):
+            # stopped before its bookkeeping could say so: the next start crawls it again
+            summary = CrawlSummary(
+                result.source, INTERRUPTED, 0, 0, 0, 0, 0, result.seconds,
+                f"stopped by a signal (exit {result.returncode}); see {result.log_file}", None,
+            )  # fmt: skip
+        elif run is None or run.started_at.timestamp() < 0:
             summary = CrawlSummary(
                 result.source, "failed", 0, 0, 0, 0, 0, result.seconds,
                 f"crawl process exited with {result.returncode}; see {result.log_file}", None,
@@ -80,9 +86,20 @@ def crawl(
         if on_done:
             on_done(summary)
 
-    run_children(ids, fixture_server=fixture_server, sample=sample, on_done=done)
+    outcome = run_children(ids, fixture_server=fixture_server, sample=sample, on_done=done)
+    for source in outcome.not_started:
+        summary = CrawlSummary(source, INTERRUPTED, 0, 0, 0, 0, 0, 0.0,
+                               "not started: the crawl was stopped", None)  # fmt: skip
+        summaries.append(summary)
+        if on_done:
+            on_done(summary)
     after_crawl()
     return summaries
+
+
+def interrupted(summaries: Sequence[CrawlSummary]) -> list[str]:
+    """The sources a stop request cut short or kept from starting (crawl them again soon)."""
+    return [s.source for s in summaries if s.status == INTERRUPTED]
 
 
 def guard_dataset(sample: bool) -> None:

@@ -3,6 +3,8 @@
 The scheduler runs the same two steps as separate jobs at their own times; `fundradar run` is
 for cron users and for running the week by hand. The digest is sent even when some sources
 failed: its *Source health* section is where officers and the maintainer see the failure.
+A database of sample calls is not mailed over SMTP (`digest send --allow-sample` is the only
+way to do that): the run reports it as a problem and exits 1.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def weekly_job(
     """Crawl all enabled sources (each in a child process), then send this week's digest."""
     from alerts.send import send_digest
     from fundradar.crawling import crawl
+    from fundradar.exceptions import SampleDataError
 
     report = WeeklyReport()
     echo("crawling all enabled sources ...")
@@ -48,13 +51,18 @@ def weekly_job(
     except Exception as exc:  # the digest still goes out, with the failure in source health
         report.problems.append(f"crawl failed: {type(exc).__name__}: {exc}")
         echo(f"crawl failed: {exc}")
-    bad = [s.source for s in report.crawls if s.status in ("failed", "empty")]
+    bad = [s.source for s in report.crawls if s.status in ("failed", "empty", "interrupted")]
     if bad:
         report.problems.append(f"sources with problems: {', '.join(bad)}")
     if not send:
         return report
     echo("sending this week's digest ...")
-    report.digest = send_digest(now=now, echo=echo)
+    try:
+        report.digest = send_digest(now=now, echo=echo)
+    except SampleDataError as exc:  # sample calls are never mailed to real people by `run`
+        report.problems.append(f"digest not sent: {exc}")
+        echo(f"digest not sent: {exc}")
+        return report
     for problem in report.digest.problems:
         echo(f"digest: {problem}")
     d = report.digest

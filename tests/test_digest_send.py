@@ -181,18 +181,23 @@ CHILD = textwrap.dedent(
     from fundradar import settings
     from tests.digest_support import recipients_config
 
-    crash_before, crash_after = sys.argv[1], sys.argv[2]
+    crash_before, crash_accepted, crash_recorded = sys.argv[1], sys.argv[2], sys.argv[3]
 
     class Crashing(SmtpTransport):
-        def send(self, msg, *, recipient):
+        def send(self, msg, *, recipient, on_accepted=None):
             if recipient == crash_before:
                 os._exit(9)  # the process dies: no cleanup, no rollback handlers
-            receipt = super().send(msg, recipient=recipient)
-            if recipient == crash_after:
-                os._exit(9)  # accepted by the server, not yet recorded
-            return receipt
 
-    recipients = [{"email": a} for a in sys.argv[3:]]
+            def accepted(receipt):
+                if recipient == crash_accepted:
+                    os._exit(9)  # accepted by the server, not yet recorded
+                on_accepted(receipt)
+                if recipient == crash_recorded:
+                    os._exit(9)  # accepted and recorded; QUIT never sent
+
+            return super().send(msg, recipient=recipient, on_accepted=accepted)
+
+    recipients = [{"email": a} for a in sys.argv[4:]]
     send_digest(
         now=dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC),
         config=recipients_config(recipients),
@@ -202,9 +207,9 @@ CHILD = textwrap.dedent(
 )
 
 
-def _crashing_run(before: str, after: str, addresses: list[str]) -> int:
+def _crashing_run(before: str, accepted: str, addresses: list[str], recorded: str = "-") -> int:
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, before, after, *addresses],
+        [sys.executable, "-c", CHILD, before, accepted, recorded, *addresses],
         cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     return proc.returncode
@@ -231,10 +236,25 @@ def test_crash_after_first_recipient_then_next_run_completes_the_rest(
     assert {x.status for x in _deliveries().values()} == {"sent"}
 
 
+def test_crash_after_the_acceptance_is_recorded_sends_nothing_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Recorded before QUIT: a process dying at QUIT (or after) leaves no duplicate window."""
+    add_call()
+    config = recipients_config([{"email": "ana@oecs.example"}])
+    with SmtpServer() as server:
+        _smtp_env(monkeypatch, server)
+        assert _crashing_run("-", "-", ["ana@oecs.example"], recorded="ana@oecs.example") == 9
+        assert _deliveries()["ana@oecs.example"].status == "sent"
+        again = send_digest(now=MON, config=config)
+    assert again.count("skipped") == 1 and len(server.received) == 1
+
+
 def test_crash_between_smtp_accept_and_commit_resends_with_same_message_id(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The one window exactly-once cannot close (documented in alerts/send.py)."""
+    """The one window exactly-once cannot close (documented in alerts/send.py): now only the
+    time between the server's 250 to DATA and the commit."""
     add_call()
     config = recipients_config([{"email": "ana@oecs.example"}])
     with SmtpServer() as server:
@@ -381,3 +401,74 @@ def test_a_second_sender_at_the_same_time_is_refused(fundradar_home: Path) -> No
     with db.session_scope() as s:  # nothing was claimed by the refused run
         assert s.scalars(select(Delivery)).all() == []
     assert send_digest(now=MON, config=recipients_config(THREE[:1])).count("sent") == 1
+
+
+# --------------------------------------------------------------------------------------------
+# sample calls are never mailed to real people
+
+
+def _mark_sample() -> None:
+    from fundradar.demo import mark_dataset
+
+    mark_dataset(settings.load().database_url, "sample")
+
+
+def test_cli_refuses_to_mail_sample_calls_over_smtp(
+    monkeypatch: pytest.MonkeyPatch, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fundradar.cli import main
+
+    add_call(title="Sample call from a bundled page", first_seen=dt.datetime.now(UTC))
+    _mark_sample()
+    with SmtpServer() as server:
+        _smtp_env(monkeypatch, server)
+        with pytest.raises(SystemExit) as refused:
+            main(["digest", "send"])
+        assert refused.value.code == 2
+        err = capsys.readouterr().err
+        assert "SAMPLE calls" in err and "--allow-sample" in err
+        assert server.received == [] and _deliveries() == {}
+
+        with pytest.raises(SystemExit) as allowed:
+            main(["digest", "send", "--allow-sample"])
+    assert allowed.value.code == 0, capsys.readouterr()
+    assert len(server.received) == 2
+    for got in server.received:
+        assert got.message["Subject"].startswith("[SAMPLE] fundradar ")
+    assert {d.subject[:9] for d in _deliveries().values()} == {"[SAMPLE] "}
+
+
+def test_sample_calls_to_the_outbox_are_marked_and_a_crawl_run_marks_a_database_sample(
+    fundradar_home: Path,
+) -> None:
+    from alerts.send import sample_subject
+    from pipeline.models import CrawlRun
+
+    add_call()
+    with db.session_scope() as s:  # a --fixtures crawl from before the meta mark existed
+        s.add(CrawlRun(source="eu_ft", started_at=MON, status="ok", sample=True))
+    report = send_digest(now=MON, config=recipients_config(THREE[:1]))
+    assert report.ok and report.sample
+    [eml] = (fundradar_home / "outbox").glob("*.eml")
+    assert parse(eml.read_bytes())["Subject"].startswith("[SAMPLE] fundradar week 48")
+    assert sample_subject("[SAMPLE] already marked") == "[SAMPLE] already marked"  # not doubled
+
+
+def test_run_and_the_scheduler_do_not_mail_sample_calls(
+    monkeypatch: pytest.MonkeyPatch, config_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from alerts.scheduler import digest_job
+    from fundradar.weekly import weekly_job
+
+    add_call()
+    _mark_sample()
+    lines: list[str] = []
+    with SmtpServer() as server:
+        _smtp_env(monkeypatch, server)
+        report = weekly_job(send=True, echo=lines.append)
+        digest_job()
+    # the live crawl into a sample database is refused too (fundradar.crawling.guard_dataset)
+    assert not report.ok and "SAMPLE calls" in report.problems[-1]
+    assert any(line.startswith("digest not sent: ") for line in lines)
+    assert "SAMPLE calls" in caplog.text
+    assert server.received == [] and _deliveries() == {}

@@ -77,3 +77,18 @@ def test_weekly_job_without_digest(one_source_config: Path, fundradar_home: Path
     assert not (fundradar_home / "outbox").exists() or not any(
         (fundradar_home / "outbox").iterdir()
     )
+
+
+def test_a_crawl_stopped_before_it_started_is_a_problem_not_a_quiet_success(
+    one_source_config: Path, fundradar_home: Path
+) -> None:
+    from crawlers import runner
+
+    runner.request_stop()  # SIGTERM arrived as the weekly job began
+    try:
+        report = weekly_job(send=False, echo=lambda _m: None)
+    finally:
+        runner.clear_stop()
+    assert [(s.source, s.status) for s in report.crawls] == [("eu_ft", "interrupted")]
+    assert "not started" in report.crawls[0].message
+    assert not report.ok and report.problems == ["sources with problems: eu_ft"]

@@ -82,8 +82,17 @@ def preview_cmd(output: Path | None, to: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; send and record nothing.")
 @click.option("--force", is_flag=True, help="Send again to those who already had this week's.")
 @click.option("--to", "to", metavar="ADDRESS", help="Only this recipient from recipients.yaml.")
-def send_cmd(dry_run: bool, force: bool, to: str | None) -> int:
-    """Send this week's digest to every recipient who has not had it yet."""
+@click.option(
+    "--allow-sample", is_flag=True,
+    help="Mail a database of sample calls (demo, crawl --fixtures) over SMTP anyway; every "
+    "subject then starts with [SAMPLE].",
+)  # fmt: skip
+def send_cmd(dry_run: bool, force: bool, to: str | None, allow_sample: bool) -> int:
+    """Send this week's digest to every recipient who has not had it yet.
+
+    Exit 0: everyone has it; 1: some delivery failed or was left pending (printed, stored,
+    tried again by the next run); 2: refused (sample calls over SMTP without --allow-sample).
+    """
     from alerts.send import send_digest
 
     env = check_config()
@@ -94,7 +103,11 @@ def send_cmd(dry_run: bool, force: bool, to: str | None) -> int:
         else f"the outbox {env.outbox}"
     )
     click.echo(f"digest {'dry run' if dry_run else 'send'} via {where}")
-    report = send_digest(dry_run=dry_run, force=force, only=to, echo=click.echo)
+    report = send_digest(
+        dry_run=dry_run, force=force, only=to, echo=click.echo, allow_sample=allow_sample
+    )
+    if report.sample:
+        click.echo("note: this database holds SAMPLE calls; subjects start with [SAMPLE]")
     for problem in report.problems:
         click.echo(f"fundradar: {problem}", err=True)
     sent, skipped, failed = report.count("sent"), report.count("skipped"), report.count("failed")
@@ -102,7 +115,9 @@ def send_cmd(dry_run: bool, force: bool, to: str | None) -> int:
         would = report.count("dry-run")
         click.echo(f"{report.week}: {would} would be sent, {skipped} already sent")
     else:
-        click.echo(f"{report.week}: {sent} sent, {skipped} already sent, {failed} failed")
+        pending = report.count("pending")
+        left = f", {pending} not tried (pending)" if pending else ""
+        click.echo(f"{report.week}: {sent} sent, {skipped} already sent, {failed} failed{left}")
     return 0 if report.ok else 1
 
 

@@ -30,8 +30,9 @@ def _logging_to(path) -> None:  # type: ignore[no-untyped-def]
 def schedule_cmd() -> int:
     """Run the scheduler in the foreground: weekly crawl, then weekly digest.
 
-    Times come from recipients.yaml `schedule:`. Stops cleanly on SIGTERM or Ctrl-C, letting a
-    running job finish first.
+    Times come from recipients.yaml `schedule:`. Stops cleanly on SIGTERM or Ctrl-C: a running
+    crawl stops gracefully (its runs are recorded `interrupted`), a running digest stops
+    between recipients; the next start catches both up.
     """
     from alerts import scheduler as sched_mod
     from config.loader import load_recipients
@@ -48,7 +49,9 @@ def schedule_cmd() -> int:
     received: list[str] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
+        # no logging here (a signal handler may interrupt a log write); the loop below logs
         received.append(signal.Signals(signum).name)
+        sched_mod.request_stop()  # crawl children checkpoint, the digest pauses
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -60,7 +63,10 @@ def schedule_cmd() -> int:
     )  # fmt: skip
     while not stop.wait(1.0):
         pass
-    log.info("%s received: stopping after any running job finishes", received[0])
+    log.info(
+        "%s received: stopping; a running crawl stops gracefully and a running digest pauses "
+        "between recipients; what they leave is caught up at the next start", received[0],
+    )  # fmt: skip
     scheduler.shutdown(wait=True)
     log.info("scheduler stopped")
     return 0
