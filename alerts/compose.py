@@ -692,7 +692,7 @@ def _fallback_sentence(status: str | None, message: str) -> str:
         if code:
             return f"error {code}"
         return "site unreachable" if unreachable else "the crawl stopped with an error"
-    if status == "running":
+    if status in ("running", "interrupted"):  # interrupted: stopped by SIGTERM, caught up later
         return "the crawl did not finish"
     return f"status {_clean(status)[:40]}"
 
@@ -792,7 +792,8 @@ def source_health(
             first_bad = _first_failure(session, name, last_ok)
             if first_bad is not None:
                 since_text = _short_date(first_bad, now, tz, lang)
-        verdict_key = f"verdict_{status or 'none'}"
+        # a crawl stopped by SIGTERM reads like one still running: it did not finish
+        verdict_key = f"verdict_{'running' if status == 'interrupted' else status or 'none'}"
         verdict = t(lang, verdict_key) if verdict_key in _VERDICT_KEYS else t(lang, "verdict_other")
         out.append(
             SourceHealth(

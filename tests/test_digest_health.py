@@ -240,6 +240,7 @@ def test_old_runs_without_a_cause_get_officers_words_from_status_and_message() -
         "some details are missing from its calls"
     )
     assert health_sentence("running", None, None) == "the crawl did not finish"
+    assert health_sentence("interrupted", None, "stopped by SIGTERM") == "the crawl did not finish"
     assert health_sentence(None, None, None) == "not checked since the last digest"
     # the crawler's own words win, cleaned to one line, and known ones are translated
     assert health_sentence("unreachable", "site\nunreachable ", "timeout") == "site unreachable"
