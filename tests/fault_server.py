@@ -17,8 +17,8 @@ Every route answers as told, and can be re-told between crawls (a markup change,
         server.url("/calls")                                      # http://127.0.0.1:<port>/calls
 
 `server.hits` lists (path, status) of every answer, in order. `fault_server` is a pytest
-fixture giving a started server. Everything it serves is made up by the tests —
-reconstructed, not a capture.
+fixture giving a started server (tests/conftest.py makes it available to every test).
+Everything it serves is made up by the tests — reconstructed, not a capture.
 """
 
 from __future__ import annotations
@@ -200,7 +200,7 @@ class Handler(BaseHTTPRequestHandler):
     server: _Server  # type: ignore[assignment]
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self.server.answer(self)
 
     do_HEAD = do_GET

@@ -37,7 +37,6 @@ from .fault_server import (
     RetryAfter,
     Slow,
     closed_port,
-    fault_server,  # noqa: F401 (the fixture)
 )
 
 T = HealthThresholds()
@@ -279,8 +278,9 @@ def test_sources_list_shows_verdict_cause_and_possibly_broken(
                        message="DNS lookup failed for www.afd.fr"))  # fmt: skip
         for week in range(3):  # three quiet weeks, each looking fine
             at = t0 + timedelta(days=7 * week)
-            s.add(CrawlRun(source="anr", started_at=at, finished_at=at + timedelta(minutes=1),
-                           status="ok", items_seen=4, items_unchanged=4, message="4 calls"))  # fmt: skip
+            done = at + timedelta(minutes=1)
+            s.add(CrawlRun(source="anr", started_at=at, finished_at=done, status="ok",
+                           items_seen=4, items_unchanged=4, message="4 calls"))  # fmt: skip
     code, out, _ = run_cli(capsys, "sources", "list")
     assert code == 0
     lines = {line.split()[0]: line for line in out.splitlines()[2:]}
