@@ -7,6 +7,7 @@ can quarantine an item against the same run, and the verdict at the end sees all
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -317,6 +318,10 @@ class RunLog:
     def after_verdict(self) -> None:
         """Tell the maintainer if the source turned failing or recovered (live crawls only)."""
         if self.sample or self.crawler.settings.get("FUNDRADAR_FIXTURE_SERVER"):
+            return
+        # a throwaway crawl (`sources check --live` in a temporary home) sets this to 0: its
+        # fresh database has no alert state and would announce every failing source again
+        if os.environ.get("FUNDRADAR_MAINTAINER_ALERTS", "1").strip() == "0":
             return
         try:
             from alerts.maintainer import alert_after_run

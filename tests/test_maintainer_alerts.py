@@ -158,3 +158,18 @@ def test_without_smtp_alerts_go_to_the_outbox_one_file_each(tmp_path: Path) -> N
     assert [a.state for a in sent] == ["failing", "ok"] and len(files) == 2
     first = message_from_bytes(files[0].read_bytes(), policy=default)
     assert "blocked by robots.txt" in str(first["Subject"])
+
+
+def test_a_throwaway_crawl_can_turn_alerts_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`FUNDRADAR_MAINTAINER_ALERTS=0` (for crawls in a temporary home): no mail, no state."""
+    use_sources(tmp_path, monkeypatch,
+                [html_source("t_quiet", f"http://127.0.0.1:{closed_port()}/x")])  # fmt: skip
+    monkeypatch.setenv("FUNDRADAR_MAINTAINER_ALERTS", "0")
+    with SmtpServer() as server:
+        smtp_transport(monkeypatch, server.port)
+        assert crawl(["t_quiet"])[0].status == "unreachable"
+        assert server.received == []
+    with db.session_scope() as s:
+        assert s.get(SourceAlertState, "t_quiet") is None
