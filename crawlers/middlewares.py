@@ -5,6 +5,7 @@
   error, never reached and why) for the run's verdict (crawlers/runlog.py).
 - `RetryAfterMiddleware`: Scrapy's retries, waiting what a 429/503's Retry-After asks (bounded).
 - `CountedHttpCompressionMiddleware`: a gzip bomb cut at DOWNLOAD_MAXSIZE is counted and named.
+- `EncodingRepairMiddleware`: invalid UTF-8 repaired (bad bytes read as Windows-1252) and counted.
 
 `FixtureRedirectMiddleware` sends every request to a local fixture server (the demo and
 `fundradar sources check`) while spiders, items and the database keep seeing the funders' real
@@ -14,6 +15,8 @@ in a header, and the response is handed back under the original URL.
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -37,6 +40,8 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
 from twisted.internet import error, task
+
+logger = logging.getLogger(__name__)
 
 ORIGINAL_URL = "fundradar_original_url"
 HOST_HEADER = "X-Fundradar-Host"
@@ -247,3 +252,85 @@ class CountedHttpCompressionMiddleware(HttpCompressionMiddleware):
                     f"({len(response.body)} B compressed)"[:300],
                 )
             raise
+
+
+# --------------------------------------------------------------------------------------------
+# Invalid UTF-8: repaired and said, not silently garbled.
+
+TEXT_TYPES = ("html", "xml", "rss", "atom", "json", "text/")
+_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
+
+
+# surrogateescape keeps each byte that is not UTF-8 as U+DC80..U+DCFF; each is then read as
+# Windows-1252 (a superset of Latin-1 for letters): the usual story of a page assembled from
+# two encodings. Bytes cp1252 leaves undefined become U+FFFD.
+_ESCAPES = [chr(0xDC00 + b) for b in range(0x80, 0x100)]
+_AS_CP1252 = str.maketrans(
+    {e: bytes([ord(e) - 0xDC00]).decode("cp1252", errors="replace") for e in _ESCAPES}
+)
+
+
+def declared_charset(content_type: bytes, body: bytes) -> str | None:
+    """The charset the response says it is in: Content-Type, else the XML declaration, else a
+    <meta> charset near the top; None when it says nothing."""
+    for source in (content_type, None):
+        found = _CHARSET.search(source) if source is not None else None
+        if found:
+            return found.group(1).decode("ascii").lower()
+    found = _XML_ENCODING.search(body[:200])
+    if found:
+        return found.group(1).decode("ascii").lower()
+    found = _CHARSET.search(body[:2048])
+    return found.group(1).decode("ascii").lower() if found else None
+
+
+def repair_utf8(body: bytes) -> tuple[bytes, int] | None:
+    """(valid UTF-8, number of bad bytes) for a body that is UTF-8 except for some bytes; None
+    when it is valid already."""
+    try:
+        body.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    text = body.decode("utf-8", errors="surrogateescape")  # one pass; bad bytes kept aside
+    bad = sum(text.count(e) for e in _ESCAPES)
+    return text.translate(_AS_CP1252).encode("utf-8"), bad
+
+
+class EncodingRepairMiddleware:
+    """A page that says (or is assumed to be) UTF-8 but holds bytes that are not: each bad byte
+    is read as Windows-1252, the page handed on as valid UTF-8, and the repair counted
+    (`fundradar/encoding_repaired`) and named in the run's report. Without this, feedparser and
+    Scrapy guess another encoding for the whole page (ISO-8859-2 was seen) and garble every
+    accent, silently. A page that declares another charset is left to that charset.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> EncodingRepairMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        content_type = response.headers.get(b"Content-Type") or b""
+        low = content_type.decode("latin-1").lower()
+        if low and not any(t in low for t in TEXT_TYPES):
+            return response
+        charset = declared_charset(content_type, response.body)
+        if charset not in (None, "utf-8", "utf8"):
+            return response
+        repaired = repair_utf8(response.body)
+        if repaired is None:
+            return response
+        body, bad = repaired
+        if self.stats is not None:
+            self.stats.inc_value("fundradar/encoding_repaired")
+            self.stats.inc_value("fundradar/encoding_repaired_bytes", bad)
+        logger.warning("%s: %d byte(s) of invalid UTF-8 read as Windows-1252", request.url, bad)
+        headers = response.headers.copy()
+        if b"charset" not in content_type.lower():
+            base = content_type.decode("latin-1") or "text/html"
+            headers[b"Content-Type"] = f"{base}; charset=utf-8"
+        return response.replace(body=body, headers=headers)

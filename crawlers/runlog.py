@@ -53,6 +53,7 @@ class RunFacts:
     last_error: str = ""  # the technical sentence (middlewares.HealthStatsMiddleware)
     coverage: Mapping[str, float] = field(default_factory=dict)
     dropped: int = 0
+    encoding_repaired: int = 0  # pages whose invalid UTF-8 was repaired (EncodingRepairMiddleware)
 
     @classmethod
     def from_stats(cls, stats: Mapping[str, Any], *, calls: int, reason: str) -> RunFacts:
@@ -88,6 +89,7 @@ class RunFacts:
             last_error=str(stats.get("fundradar/last_error", "")),
             coverage=coverage,
             dropped=int(stats.get("fundradar/dropped", 0)),
+            encoding_repaired=int(stats.get("fundradar/encoding_repaired", 0)),
         )
 
 
@@ -203,6 +205,8 @@ def _calls_found(
         notes.append("not read: " + ", ".join(unread))
     if facts.dropped:
         notes.append(f"{facts.dropped} item(s) quarantined")
+    if facts.encoding_repaired:
+        notes.append(f"invalid UTF-8 repaired on {_plural(facts.encoding_repaired, 'page')}")
     was_degraded = history.last_status == "degraded"
     # hysteresis: a source that was fine needs to fall below (ratio - margin) to turn
     # degraded; a degraded one recovers only at the ratio itself

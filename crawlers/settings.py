@@ -69,6 +69,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's decompression with its DOWNLOAD_MAXSIZE cut counted for the run's report
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawlers.middlewares.CountedHttpCompressionMiddleware": 590,
+    # invalid UTF-8 repaired and counted, on the decompressed body (below 590)
+    "crawlers.middlewares.EncodingRepairMiddleware": 585,
 }
 
 # --- the pipeline (numbers say the order; see crawlers/pipelines.py for why this order) -------

@@ -110,6 +110,11 @@ def last_run(source: str) -> CrawlRun:
         return run
 
 
+def titles(source: str) -> list[str]:
+    with db.session_scope() as s:
+        return sorted(s.scalars(select(CallRow.title).where(CallRow.source == source)))
+
+
 def stored_calls(source: str) -> int:
     with db.session_scope() as s:
         return int(s.scalar(select(func.count()).where(CallRow.source == source)) or 0)
@@ -247,8 +252,46 @@ def test_slow_hung_reset_redirect_loop_and_bad_utf8(
     assert "dropped mid-answer" in (reset.message or "")
     loop = last_run("t_loop")
     assert (loop.status, loop.cause) == ("http-error", "endless redirects"), loop.message
-    # invalid UTF-8 costs no call: the page is read and both calls are kept
+    # invalid UTF-8 costs no call and no accent: repaired, kept, and said
     assert got["t_latin"].status == "ok" and got["t_latin"].calls == 2
+    assert "invalid UTF-8 repaired on 1 page" in (last_run("t_latin").message or "")
+    assert "Accents: call for tourisme écologique projects" in titles("t_latin")
+
+
+FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Fonds régional — appels</title>
+<link>{url}</link><description>Appels à projets</description>
+<item><title>Appel à projets : coopération régionale, éducation et santé</title>
+<link>{url}appel-cooperation</link><guid>{url}appel-cooperation</guid>
+<pubDate>Mon, 16 Nov 2026 10:00:00 GMT</pubDate>
+<description>Date limite : 31 mars 2027. Ouvert aux États membres de l'OECO.</description></item>
+</channel></rss>
+"""
+
+
+def test_feed_with_invalid_utf8_is_repaired_not_garbled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault_server: FaultServer
+) -> None:
+    """The probe's feed: declared UTF-8, mostly UTF-8, a few Latin-1 bytes. Read as a whole in
+    another encoding (ISO-8859-2 was seen), every accent was garbled with no warning."""
+    text = FEED.format(url=fault_server.url("/"))
+    good, bad = text.split("Date limite")
+    body = good.encode("utf-8") + ("Date limite" + bad).encode("latin-1")  # "États" in Latin-1
+    fault_server.route("/feed.xml", Page(body, content_type="application/rss+xml"))
+    source = {"id": "t_feed", "kind": "feed", "funder": "Fonds régional",
+              "start_urls": [fault_server.url("/feed.xml")], "language": "fr",
+              "options": {"detail": "never"}}  # fmt: skip
+    use_sources(tmp_path, monkeypatch, [source])
+    (summary,) = crawl(["t_feed"])
+    assert summary.status == "ok" and summary.calls == 1, summary.message
+    assert titles("t_feed") == ["Appel à projets : coopération régionale, éducation et santé"]
+    run = last_run("t_feed")
+    assert run.stats["fundradar/encoding_repaired"] == 1
+    assert run.stats["fundradar/encoding_repaired_bytes"] == 1  # the É of "États"
+    assert "invalid UTF-8 repaired on 1 page" in (run.message or "")
+    with db.session_scope() as s:
+        summary_text = s.scalars(select(CallRow.summary).where(CallRow.source == "t_feed")).one()
+    assert "États membres" in (summary_text or "")
 
 
 def test_second_run_with_far_fewer_calls_is_degraded_and_recovers(
