@@ -54,6 +54,7 @@ class RunFacts:
     coverage: Mapping[str, float] = field(default_factory=dict)
     dropped: int = 0
     encoding_repaired: int = 0  # pages whose invalid UTF-8 was repaired (EncodingRepairMiddleware)
+    entries_filtered: int = 0  # listing/feed entries read and left out by the source's keywords
 
     @classmethod
     def from_stats(cls, stats: Mapping[str, Any], *, calls: int, reason: str) -> RunFacts:
@@ -90,6 +91,7 @@ class RunFacts:
             coverage=coverage,
             dropped=int(stats.get("fundradar/dropped", 0)),
             encoding_repaired=int(stats.get("fundradar/encoding_repaired", 0)),
+            entries_filtered=int(stats.get("fundradar/listing_entries_filtered", 0)),
         )
 
 
@@ -110,8 +112,8 @@ class Verdict:
     message: str  # the technical detail
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def _plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word if n == 1 else words or word + 's'}"
 
 
 def _mb(n_bytes: float) -> str:
@@ -149,6 +151,15 @@ def verdict(facts: RunFacts, history: History, thresholds: HealthThresholds) -> 
                 "failed",
                 "the spider crashed",
                 f"{crash_detail} on {_plural(facts.pages_read, 'page')} read; 0 calls",
+            )
+        if facts.entries_filtered and not facts.dropped:
+            # the selectors found entries, and none announces a call (a news page's quiet
+            # week): not a broken site. Weeks of this show as "possibly broken" (health.py).
+            return Verdict(
+                "ok",
+                None,
+                f"0 calls: {_plural(facts.entries_filtered, 'entry', 'entries')} read, "
+                "none announcing a call (keywords)",
             )
         return Verdict(
             "empty",

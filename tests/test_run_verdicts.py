@@ -349,6 +349,10 @@ def test_empty_only_when_pages_were_read() -> None:
         "unreachable", "site unreachable", "DNS lookup failed for www.afd.fr")  # fmt: skip
     v = verdict(facts(calls=0, pages_read=3), History(), T)
     assert v.status == "empty" and "selectors may need repair" in v.message
+    # a news page whose entries were all read and none announces a call: a quiet week
+    v = verdict(facts(calls=0, pages_read=1, entries_filtered=8), History(), T)
+    assert (v.status, v.cause, v.message) == (
+        "ok", None, "0 calls: 8 entries read, none announcing a call (keywords)")  # fmt: skip
     v = verdict(facts(calls=0, pages_read=0, http_errors={403: 1}), History(), T)
     assert (v.status, v.cause) == ("blocked", "access refused (403)")
 
