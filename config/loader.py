@@ -23,6 +23,12 @@ from fundradar.exceptions import ConfigError
 SOURCE_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 M = TypeVar("M", bound=BaseModel)
+# Fields whose share of filled values a crawl run records (CrawlRun.coverage) and a source's
+# `health.coverage` may set a minimum for.
+COVERAGE_FIELDS = (
+    "title", "url", "summary", "deadline", "opens_at", "status", "budget_max", "programme",
+    "language", "eligibility_text", "source_ref",
+)  # fmt: skip
 
 
 class _Strict(BaseModel):
@@ -61,6 +67,36 @@ class Selectors(_Strict):
     body: str | None = None  # the detail page's main text (label reader looks here first)
 
 
+class HealthThresholds(_Strict):
+    """When a crawl that found calls is still judged `degraded`, and when a quiet source is
+    flagged "possibly broken" (crawlers/runlog.py `verdict`, pipeline/health.py).
+
+    `margin` is a hysteresis: a source that was fine turns degraded only below
+    `min_ratio - margin` (40% by default), and a degraded one recovers at `min_ratio` (50%), so
+    a count that hovers around the line does not raise and clear an alarm every week.
+    """
+
+    min_ratio: float = Field(default=0.5, gt=0, le=1)  # of the median of recent ok runs
+    margin: float = Field(default=0.1, ge=0, lt=1)
+    min_drop: int = Field(default=2, ge=0)  # fewer calls lost than this never alarms
+    history_runs: int = Field(default=3, ge=1, le=20)  # recent ok runs the median is taken over
+    # required field -> least share of calls that must have it (e.g. deadline: 0.6)
+    coverage: dict[str, float] = Field(default_factory=dict)
+    quiet_runs: int = Field(
+        default=3, ge=1, le=52
+    )  # runs with no new/updated call: "possibly broken"
+
+    @field_validator("coverage")
+    @classmethod
+    def _coverage(cls, v: dict[str, float]) -> dict[str, float]:
+        for name, share in v.items():
+            if name not in COVERAGE_FIELDS:
+                raise ValueError(f"field names among {', '.join(COVERAGE_FIELDS)}; got {name!r}")
+            if not 0 <= share <= 1:
+                raise ValueError(f"a share between 0 and 1 for {name} (0.6 = 60%), got {share!r}")
+        return v
+
+
 class Source(_Strict):
     id: str
     kind: Literal["api", "feed", "wordpress", "html"]
@@ -75,6 +111,8 @@ class Source(_Strict):
     selectors: Selectors = Field(default_factory=Selectors)
     max_pages: int = Field(default=20, ge=1, le=500)  # politeness bound on pagination
     options: dict[str, Any] = Field(default_factory=dict)  # source-specific knobs
+    # overrides of `defaults.health`, key by key
+    health: HealthThresholds = Field(default_factory=HealthThresholds)
     notes: str | None = None
 
     @field_validator("id")
@@ -104,6 +142,10 @@ class CrawlDefaults(_Strict):
     download_delay: float = Field(default=2.0, ge=0)
     concurrent_per_domain: int = Field(default=2, ge=1, le=2)  # SOURCES.md: at most 2
     http_cache: bool = True
+    download_timeout: float = Field(default=60, gt=0, le=600)  # seconds; then "unreachable"
+    # a 429/503 with Retry-After is retried after that wait, if it is no longer than this
+    retry_after_max: float = Field(default=120, ge=0, le=3600)
+    health: HealthThresholds = Field(default_factory=HealthThresholds)
 
     @field_validator("timezone")
     @classmethod
@@ -130,6 +172,15 @@ class SourcesFile(_Strict):
     @property
     def enabled(self) -> list[Source]:
         return [s for s in self.sources if s.enabled]
+
+    def health_of(self, source_id: str) -> HealthThresholds:
+        """The source's thresholds: `defaults.health`, with the keys its own `health:` sets."""
+        base = self.defaults.health
+        source = self.get(source_id)
+        if source is None:
+            return base
+        own = source.health
+        return base.model_copy(update={k: getattr(own, k) for k in own.model_fields_set})
 
 
 class Recipient(_Strict):
@@ -161,8 +212,18 @@ class Schedule(_Strict):
     @field_validator("crawl", "digest")
     @classmethod
     def _cron(cls, v: str) -> str:
+        # the scheduler's own parser, so a line that passes here cannot fail at `schedule` time
+        from apscheduler.triggers.cron import CronTrigger
+
         if len(v.split()) != 5:
             raise ValueError(f"a crontab line of 5 fields like '0 5 * * mon', got {v!r}")
+        try:
+            CronTrigger.from_crontab(v, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(
+                f"a valid crontab line (minute 0-59, hour 0-23, day 1-31, month 1-12, weekday "
+                f"mon-sun) like '0 5 * * mon'; {v!r} is not ({exc})"
+            ) from None
         return v
 
 
@@ -181,6 +242,15 @@ class RecipientsFile(_Strict):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     schedule: Schedule = Field(default_factory=Schedule)
     recipients: list[Recipient] = Field(default_factory=list)
+    # who is told when a source starts failing or recovers (alerts/maintainer.py); none: nobody
+    maintainer: str | None = None
+
+    @field_validator("maintainer")
+    @classmethod
+    def _maintainer(cls, v: str | None) -> str | None:
+        if v is not None and not EMAIL.match(v):
+            raise ValueError(f"an e-mail address, got {v!r}")
+        return v
 
 
 def _read_yaml(path: Path, error: type[ConfigError]) -> Any:

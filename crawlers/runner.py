@@ -73,6 +73,8 @@ def crawl_settings(
         "DOWNLOAD_DELAY": defaults.download_delay,
         "CONCURRENT_REQUESTS_PER_DOMAIN": defaults.concurrent_per_domain,
         "FUNDRADAR_SAMPLE": sample,
+        "DOWNLOAD_TIMEOUT": defaults.download_timeout,
+        "FUNDRADAR_RETRY_AFTER_MAX": defaults.retry_after_max,
     }
     if fixture_server:
         # bundled pages on 127.0.0.1: no reason to wait between requests

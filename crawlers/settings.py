@@ -30,6 +30,14 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 60
 RETRY_ENABLED = True
 RETRY_TIMES = 2  # transient 5xx / timeouts; more would only hammer a struggling site
+# Scrapy retries 429 and 5xx at once; RetryAfterMiddleware (below) first waits what a 429/503's
+# Retry-After asks, up to this many seconds (config `defaults.retry_after_max` replaces it).
+FUNDRADAR_RETRY_AFTER_MAX = 120.0
+# Funders' pages are well under 1 MB and their PDFs are not downloaded: 10 MB is generous, and a
+# gzip bomb (200 KB inflating to 200 MB) is cut there, during decompression too, instead of
+# costing a crawl process a gigabyte of memory. The cut is counted and named in the run's report.
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 COOKIES_ENABLED = False  # no session needed; avoids tracking-consent cookie loops (tarteaucitron)
 TELNETCONSOLE_ENABLED = False
 
@@ -51,6 +59,18 @@ DOWNLOADER_MIDDLEWARES = {
     # `fundradar sources record`: saves every response (URL, type, date) as a fixture. Below
     # 120 so it sees the real URL the fixture redirect restores on the way back.
     "crawlers.recorder.RecordingMiddleware": 110,
+    # Health (crawlers/runlog.py verdict): the final answer of each page, after retries (< 550)
+    "crawlers.middlewares.HealthStatsMiddleware": 540,
+    # ... and redirect hops, seen before RedirectMiddleware (600) turns them into requests
+    "crawlers.middlewares.RedirectHopsMiddleware": 610,
+    # Scrapy's retries, waiting for Retry-After first; same place as the one it replaces
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.RetryAfterMiddleware": 550,
+    # Scrapy's decompression with its DOWNLOAD_MAXSIZE cut counted for the run's report
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawlers.middlewares.CountedHttpCompressionMiddleware": 590,
+    # invalid UTF-8 repaired and counted, on the decompressed body (below 590)
+    "crawlers.middlewares.EncodingRepairMiddleware": 585,
 }
 
 # --- the pipeline (numbers say the order; see crawlers/pipelines.py for why this order) -------

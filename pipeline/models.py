@@ -174,8 +174,11 @@ class CrawlRun(Base):
     source: Mapped[str] = mapped_column(String(50), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None]
-    # running | ok | empty (0 items) | degraded (fields lost / errors) | failed
+    # the verdict (crawlers/runlog.py `verdict`): running | ok | unreachable | http-error |
+    # blocked | empty | degraded | failed
     status: Mapped[str] = mapped_column(String(20), default="running")
+    # the verdict in an officer's words ("site unreachable", "error 503"); None when ok
+    cause: Mapped[str | None] = mapped_column(String(120))
     items_seen: Mapped[int] = mapped_column(Integer, default=0)
     items_new: Mapped[int] = mapped_column(Integer, default=0)
     items_updated: Mapped[int] = mapped_column(Integer, default=0)
@@ -187,6 +190,20 @@ class CrawlRun(Base):
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
     message: Mapped[str | None] = mapped_column(Text)
     sample: Mapped[bool] = mapped_column(Boolean, default=False)  # demo run on bundled pages
+
+
+class SourceAlertState(Base):
+    """What the maintainer was last told about a source (alerts/maintainer.py), so a failing
+    source is announced once when it turns failing and once when it recovers, across restarts."""
+
+    __tablename__ = "source_alert_states"
+
+    source: Mapped[str] = mapped_column(String(50), primary_key=True)
+    state: Mapped[str] = mapped_column(String(10))  # ok | failing
+    status: Mapped[str] = mapped_column(String(20))  # the verdict that was announced
+    cause: Mapped[str | None] = mapped_column(String(200))
+    run_id: Mapped[int | None] = mapped_column(Integer)  # the run the alert was about
+    alerted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Quarantine(Base):

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse, Request, Response, TextResponse, XmlResponse
 
+from tests.fault_server import fault_server  # noqa: F401 (a misbehaving HTTP site, for any test)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
 

@@ -121,3 +121,58 @@ def test_password_never_in_settings_repr(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("FUNDRADAR_WEB_TOKEN", "tok3n-value")
     text = repr(settings.load())
     assert "s3cret-value" not in text and "tok3n-value" not in text
+
+
+def test_invalid_cron_line_fails_validation_with_file_key_and_fix(config_copy: Path) -> None:
+    """A line like "61 5 * * mon" has five fields but no minute 61: caught here, not later."""
+    path = config_copy / "recipients.yaml"
+    path.write_text(path.read_text().replace('crawl: "0 5 * * mon"', 'crawl: "61 5 * * mon"'))
+    with pytest.raises(ConfigError) as info:
+        load_recipients(config_copy)
+    message = str(info.value)
+    assert str(path) in message and "schedule.crawl" in message
+    assert "minute 0-59" in message and "'0 5 * * mon'" in message  # the fix, by example
+    proc = subprocess.run([sys.executable, "-m", "fundradar", "schedule"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "schedule.crawl" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "expected"),
+    [
+        (lambda t: t.replace("coverage: {title: 0.9, url: 0.9}", "coverage: {dedline: 0.5}"),
+         "defaults.health.coverage", "field names among"),
+        (lambda t: t.replace("    min_ratio: 0.5", "    min_ratio: 1.5"),
+         "defaults.health.min_ratio", "less than or equal to 1"),
+        (lambda t: t.replace("    quiet_runs: 3", "    quiet_runs: 0"),
+         "defaults.health.quiet_runs", "greater than or equal to 1"),
+    ],
+)  # fmt: skip
+def test_bad_health_thresholds_are_named(config_copy: Path, edit, key: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    path = config_copy / "sources.yaml"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_sources(config_copy)
+    assert key in str(info.value) and expected in str(info.value)
+
+
+def test_a_sources_health_overrides_the_defaults_key_by_key(config_copy: Path) -> None:
+    path = config_copy / "sources.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(
+        "    max_pages: 10\n    selectors:\n      item: div.fr-card",
+        "    max_pages: 10\n    health: {min_ratio: 0.3, coverage: {deadline: 0.8}}\n"
+        "    selectors:\n      item: div.fr-card", 1), encoding="utf-8")  # fmt: skip
+    sources = load_sources(config_copy)
+    afd, anr = sources.health_of("afd"), sources.health_of("anr")
+    assert afd.min_ratio == 0.3 and afd.coverage == {"deadline": 0.8}
+    assert afd.quiet_runs == anr.quiet_runs == 3 and afd.margin == 0.1  # the rest: defaults
+    assert anr.min_ratio == 0.5 and anr.coverage == {"title": 0.9, "url": 0.9}
+
+
+def test_maintainer_must_be_an_address(config_copy: Path) -> None:
+    path = config_copy / "recipients.yaml"
+    path.write_text(path.read_text().replace("maintainer: dcrm@oecs.int", "maintainer: dcrm"))
+    with pytest.raises(ConfigError, match=r"maintainer: an e-mail address"):
+        load_recipients(config_copy)

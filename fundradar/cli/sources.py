@@ -16,14 +16,27 @@ def sources_group() -> None:
 
 @sources_group.command("list")
 def list_cmd() -> None:
-    """Every configured source: id, kind, funder, enabled, last run, items, health, quarantined."""
-    from fundradar.sources_check import source_rows
+    """Every configured source: id, kind, funder, enabled, last run, items, quarantined, health.
+
+    Health is the last crawl's verdict and its cause (ok, unreachable, http-error, blocked,
+    empty, degraded, failed), and "possibly broken" when no new or updated call came for
+    several runs in a row (sources.yaml `health.quiet_runs`).
+    """
+    from config.loader import load_sources
+    from pipeline import db
+    from pipeline.health import latest_health
+    from pipeline.store import quarantine_counts
 
     check_config()
+    kinds = {s.id: s.kind for s in load_sources().sources}
+    with db.session_scope() as session:
+        quarantined = quarantine_counts(session)
+        health = latest_health(session)
     rows = [
-        (r.id, r.kind, r.funder[:48], "yes" if r.enabled else "no", when(r.last_run),
-         "" if r.items is None else r.items, r.quarantined, r.health[:60])
-        for r in source_rows()
+        (h.source, kinds.get(h.source, "?"), h.funder[:48], "yes" if h.enabled else "no",
+         when(h.finished_at), "" if h.calls is None else h.calls, quarantined.get(h.source, 0),
+         (h.summary + (" [sample]" if h.sample else ""))[:90])
+        for h in health
     ]  # fmt: skip
     headers = ("id", "kind", "funder", "enabled", "last run", "items", "quarantined", "health")
     click.echo(table(headers, rows))
