@@ -1,7 +1,7 @@
 """crawl runs: the verdict's cause; the maintainer's alert state per source
 
 Revision ID: 0005_run_verdicts
-Revises: 0003_deadline_kind
+Revises: 0004_sightings_data
 Create Date: 2026-12-07
 
 Every crawl run gets a verdict with a cause in an officer's words (crawl_runs.cause: "site
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_run_verdicts"
-down_revision: str | None = "0003_deadline_kind"
+down_revision: str | None = "0004_sightings_data"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
