@@ -41,6 +41,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
 from twisted.internet import error, task
 
+from pipeline.normalise.text import decode_utf8_repairing
+
 logger = logging.getLogger(__name__)
 
 ORIGINAL_URL = "fundradar_original_url"
@@ -262,15 +264,6 @@ _CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
 
 
-# surrogateescape keeps each byte that is not UTF-8 as U+DC80..U+DCFF; each is then read as
-# Windows-1252 (a superset of Latin-1 for letters): the usual story of a page assembled from
-# two encodings. Bytes cp1252 leaves undefined become U+FFFD.
-_ESCAPES = [chr(0xDC00 + b) for b in range(0x80, 0x100)]
-_AS_CP1252 = str.maketrans(
-    {e: bytes([ord(e) - 0xDC00]).decode("cp1252", errors="replace") for e in _ESCAPES}
-)
-
-
 def declared_charset(content_type: bytes, body: bytes) -> str | None:
     """The charset the response says it is in: Content-Type, else the XML declaration, else a
     <meta> charset near the top; None when it says nothing."""
@@ -287,15 +280,10 @@ def declared_charset(content_type: bytes, body: bytes) -> str | None:
 
 def repair_utf8(body: bytes) -> tuple[bytes, int] | None:
     """(valid UTF-8, number of bad bytes) for a body that is UTF-8 except for some bytes; None
-    when it is valid already."""
-    try:
-        body.decode("utf-8")
-        return None
-    except UnicodeDecodeError:
-        pass
-    text = body.decode("utf-8", errors="surrogateescape")  # one pass; bad bytes kept aside
-    bad = sum(text.count(e) for e in _ESCAPES)
-    return text.translate(_AS_CP1252).encode("utf-8"), bad
+    when it is valid already. One repair rule for the whole product (each bad byte read as
+    Windows-1252): `pipeline.normalise.text.decode_utf8_repairing`."""
+    text, bad = decode_utf8_repairing(body)
+    return (text.encode("utf-8"), bad) if bad else None
 
 
 class EncodingRepairMiddleware:

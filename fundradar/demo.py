@@ -93,7 +93,7 @@ def run_demo(*, port: int = 0, echo: Callable[[str], None] = print) -> int:
             on_done=lambda s: echo(f"  {s.source:<20} {s.status:<9} {s.calls} calls"),
         )  # fmt: skip
     total = sum(s.calls for s in summaries)
-    failed = [s.source for s in summaries if s.status in ("failed", "empty")]
+    failed = [f"{s.source} ({s.status})" for s in summaries if s.status != "ok"]
     echo(f"stored {total} sample calls from {len(summaries)} sources")
 
     from alerts.send import send_digest
@@ -115,7 +115,7 @@ def run_demo(*, port: int = 0, echo: Callable[[str], None] = print) -> int:
     echo(f"  export FUNDRADAR_HOME={home}")
     echo("  fundradar export csv --all | head;  fundradar digest preview -o digest.html")
     if failed:
-        echo(f"problem: no calls from {', '.join(failed)}")
+        echo(f"problem: not every source was read right: {', '.join(failed)}")
         return 1
     return 0 if report_ok(report) else 1
 

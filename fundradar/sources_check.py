@@ -1,6 +1,5 @@
 """The maintainer's source tools: list sources with their health, check them, record fixtures.
 
-- `source_rows()`: id, kind, funder, enabled, last run, items, health (from `crawl_runs`).
 - `check_sources()`: crawl every enabled source — offline through the fixture server, or live —
   in a *temporary* FUNDRADAR_HOME, so the maintainer's database, HTTP cache and thrift state are
   never touched and every detail page is read; then report items, usable calls (title, URL and a
@@ -19,7 +18,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, or_, select
 
@@ -37,46 +35,15 @@ COVERAGE_COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass
-class SourceRow:
-    id: str
-    kind: str
-    funder: str
-    enabled: bool
-    last_run: Any  # datetime | None
-    items: int | None
-    health: str
-    quarantined: int = 0  # items refused or repaired, all runs (pipeline.store.quarantine)
-
-
-def source_rows() -> list[SourceRow]:
-    from pipeline.store import quarantine_counts
-
-    with db.session_scope() as session:
-        quarantined = quarantine_counts(session)
-    rows = []
-    for s in load_sources().sources:
-        run = latest_run(s.id)
-        if run is None:
-            rows.append(SourceRow(s.id, s.kind, s.funder, s.enabled, None, None, "never run",
-                                  quarantined.get(s.id, 0)))  # fmt: skip
-            continue
-        health = run.status + (f" ({run.message})" if run.message else "")
-        if run.sample:
-            health += " [sample]"
-        rows.append(
-            SourceRow(s.id, s.kind, s.funder, s.enabled, run.finished_at or run.started_at,
-                      run.items_seen - run.items_dropped, health, quarantined.get(s.id, 0))
-        )  # fmt: skip
-    return rows
-
-
 @contextmanager
 def temporary_home(keep: bool = False) -> Iterator[Path]:
     """A fresh FUNDRADAR_HOME (and SQLite database) for the block; the old one comes back after."""
-    saved = {k: os.environ.get(k) for k in ("FUNDRADAR_HOME", "FUNDRADAR_DATABASE_URL")}
+    keys = ("FUNDRADAR_HOME", "FUNDRADAR_DATABASE_URL", "FUNDRADAR_MAINTAINER_ALERTS")
+    saved = {k: os.environ.get(k) for k in keys}
     home = Path(tempfile.mkdtemp(prefix="fundradar-check-"))
     os.environ["FUNDRADAR_HOME"] = str(home)
+    # a throwaway database has no alert state: every failing source would be announced again
+    os.environ["FUNDRADAR_MAINTAINER_ALERTS"] = "0"
     # a database URL in the environment would send the check's calls into the real database
     os.environ.pop("FUNDRADAR_DATABASE_URL", None)
     db.reset_caches()

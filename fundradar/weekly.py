@@ -51,7 +51,7 @@ def weekly_job(
     except Exception as exc:  # the digest still goes out, with the failure in source health
         report.problems.append(f"crawl failed: {type(exc).__name__}: {exc}")
         echo(f"crawl failed: {exc}")
-    bad = [s.source for s in report.crawls if s.status in ("failed", "empty", "interrupted")]
+    bad = [s.source for s in report.crawls if s.status != "ok"]  # the run's one verdict
     if bad:
         report.problems.append(f"sources with problems: {', '.join(bad)}")
     if not send:
