@@ -55,6 +55,7 @@ class RunFacts:
     dropped: int = 0
     encoding_repaired: int = 0  # pages whose invalid UTF-8 was repaired (EncodingRepairMiddleware)
     entries_filtered: int = 0  # listing/feed entries read and left out by the source's keywords
+    no_deadline: int = 0  # calls kept without a readable deadline ("deadline not found")
 
     @classmethod
     def from_stats(cls, stats: Mapping[str, Any], *, calls: int, reason: str) -> RunFacts:
@@ -92,6 +93,7 @@ class RunFacts:
             dropped=int(stats.get("fundradar/dropped", 0)),
             encoding_repaired=int(stats.get("fundradar/encoding_repaired", 0)),
             entries_filtered=int(stats.get("fundradar/listing_entries_filtered", 0)),
+            no_deadline=int(stats.get("fundradar/no_deadline", 0)),
         )
 
 
@@ -218,6 +220,10 @@ def _calls_found(
         notes.append(f"{facts.dropped} item(s) quarantined")
     if facts.encoding_repaired:
         notes.append(f"invalid UTF-8 repaired on {_plural(facts.encoding_repaired, 'page')}")
+    if facts.no_deadline:
+        # kept, never dropped (issue 10), but a maintainer should see a page whose deadlines
+        # stopped being read: shown in `sources list` and the run's message
+        notes.append(f"{facts.no_deadline} without a readable deadline")
     was_degraded = history.last_status == "degraded"
     # hysteresis: a source that was fine needs to fall below (ratio - margin) to turn
     # degraded; a degraded one recovers only at the ratio itself

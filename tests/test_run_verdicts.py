@@ -357,6 +357,15 @@ def test_empty_only_when_pages_were_read() -> None:
     assert (v.status, v.cause) == ("blocked", "access refused (403)")
 
 
+def test_calls_kept_without_a_deadline_are_counted_in_the_runs_health() -> None:
+    v = verdict(facts(calls=6, no_deadline=2), History(), T)
+    assert (v.status, v.message) == ("ok", "6 calls; 2 without a readable deadline")
+    assert (
+        RunFacts.from_stats({"fundradar/no_deadline": 2}, calls=6, reason="finished").no_deadline
+        == 2
+    )
+
+
 def test_spider_crash_and_early_stop_are_failed() -> None:
     v = verdict(facts(calls=0, pages_read=2, spider_exceptions={"KeyError": 2}), History(), T)
     assert (v.status, v.cause) == ("failed", "the spider crashed") and "KeyError x2" in v.message
