@@ -194,6 +194,22 @@ _BY_FUNDER = (
 )
 
 
+def identifier_rows(session: Session, call: Call) -> list[tuple[int, str]]:
+    """(call id, identifier) of stored calls sharing a funder identifier with `call` (its
+    source_ref, or one written in its title or URL), in the database's order."""
+    refs = set(identifiers(call.title, call.url, upper=False))
+    if call.source_ref:
+        refs.add(call.source_ref)
+    if not refs:
+        return []
+    return [
+        (row_id, ref)
+        for row_id, source, ref in session.connection().execute(_IDENT, {"refs": sorted(refs)})
+        # another call of the same source: its own identifier differs
+        if not (source == call.source and ref != call.source_ref)
+    ]
+
+
 def find_match(session: Session, call: Call) -> Match | None:
     # Core on the session's connection: same transaction (earlier upserts are flushed), none
     # of the ORM's per-statement bookkeeping
@@ -204,14 +220,8 @@ def find_match(session: Session, call: Call) -> Match | None:
     if hit is not None:
         how, why = _HOW[hit.how]
         return Match(session.get_one(CallRow, hit.id), how, why)
-    refs = set(identifiers(call.title, call.url, upper=False))
-    if call.source_ref:
-        refs.add(call.source_ref)
-    if refs:
-        for row_id, source, ref in conn.execute(_IDENT, {"refs": sorted(refs)}):
-            if source == call.source and ref != call.source_ref:
-                continue  # another call of the same source (its own identifier differs)
-            return Match(session.get_one(CallRow, row_id), "identifier", f"funder identifier {ref}")
+    for row_id, ref in identifier_rows(session, call):
+        return Match(session.get_one(CallRow, row_id), "identifier", f"funder identifier {ref}")
     linked = _link_match(session, call)
     if linked is not None:
         return linked

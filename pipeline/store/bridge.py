@@ -18,24 +18,16 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from pipeline.dedupe import _IDENT, _gate, candidates, effective_funder
-from pipeline.dedupe.match import as_record, identifiers, judge
+from pipeline.dedupe import _gate, candidates, effective_funder, identifier_rows
+from pipeline.dedupe.match import as_record, judge
 from pipeline.models import CallRow, DigestItem
 from pipeline.record import Call
 
 
 def also_matches(session: Session, call: Call, row: CallRow) -> list[CallRow]:
     """Other stored calls `call` is the same as, by identifier or by the dedupe judge."""
-    conn = session.connection()
     found: set[int] = set()
-    refs = set(identifiers(call.title, call.url, upper=False))
-    if call.source_ref:
-        refs.add(call.source_ref)
-    if refs:
-        for row_id, source, ref in conn.execute(_IDENT, {"refs": sorted(refs)}):
-            if source == call.source and ref != call.source_ref:
-                continue  # another call of the same source
-            found.add(row_id)
+    found.update(row_id for row_id, _ref in identifier_rows(session, call))
     item = as_record(call)
     item = replace(item, funder=effective_funder(item.source, item.funder))
     for cand in candidates(session, call):

@@ -19,6 +19,7 @@ from pipeline.record import Call
 from pipeline.store.bridge import join_twins
 from pipeline.store.merge import PAGE_FIELDS, Merged, Page, merge_page, page_data, rebuild
 from pipeline.store.merge import scoring_call as _scoring_call
+from pipeline.store.runs import _jsonable
 
 # extra keys that describe one crawl's item, not the call
 TRANSIENT_EXTRA = ("canonical_url", "unchanged_listing", "aggregator", "imported")
@@ -47,14 +48,6 @@ def page_hash(canonical_url: str) -> str:
     """`CallRow.origin_page`: the canonical URL hashed (an index on a 2,000-char URL would
     exceed PostgreSQL's b-tree row limit)."""
     return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _row_value(row: CallRow, name: str) -> Any:
