@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from alerts.i18n import CHANGE_STRINGS, STATUS_WORDS, day_month
-from pipeline.normalise.dates import to_local
+from fundradar.alerts.i18n import CHANGE_STRINGS, STATUS_WORDS, day_month
+from fundradar.pipeline.normalise.dates import to_local
 
 BUDGET_FIELDS = ("budget_min", "budget_max", "currency")
 

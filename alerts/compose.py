@@ -32,14 +32,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from alerts import changes as change_text
-from alerts.i18n import CAUSE_ERROR, CAUSES_FR, MONTHS_SHORT, t
-from config.loader import Recipient, RecipientsFile
-from fundradar.settings import DISPLAY_TZ
-from pipeline.models import (
+from fundradar.alerts import changes as change_text
+from fundradar.alerts.i18n import CAUSE_ERROR, CAUSES_FR, MONTHS_SHORT, t
+from fundradar.config.loader import Recipient, RecipientsFile
+from fundradar.pipeline.models import (
     CallChange,
     CallRow,
     CrawlRun,
@@ -48,10 +44,14 @@ from pipeline.models import (
     DigestItem,
     Meta,
 )
-from pipeline.normalise.dates import deadline_day, format_deadline, format_local, to_local
-from pipeline.normalise.urls import safe_url as _pipeline_safe_url
-from pipeline.record import BANDS
-from pipeline.review import latest_verdicts
+from fundradar.pipeline.normalise.dates import deadline_day, format_deadline, format_local, to_local
+from fundradar.pipeline.normalise.urls import safe_url as _pipeline_safe_url
+from fundradar.pipeline.record import BANDS
+from fundradar.pipeline.review import latest_verdicts
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fundradar.settings import DISPLAY_TZ
 
 
 def safe_url(url: str | None) -> str | None:
@@ -632,7 +632,7 @@ def _by_deadline(v: CallView) -> tuple[int, int]:
 def _configured_sources() -> list[tuple[str, str]] | None:
     """(id, funder) of every enabled source in sources.yaml; None when it cannot be read."""
     try:
-        from config.loader import load_sources
+        from fundradar.config.loader import load_sources
 
         return [(s.id, s.funder) for s in load_sources().sources if s.enabled]
     except Exception:  # a broken sources.yaml must not stop the digest; health shows runs only

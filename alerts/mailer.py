@@ -36,7 +36,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from alerts.message import WEEK_HEADER, address_of
+from fundradar.alerts.message import WEEK_HEADER, address_of
+
 from fundradar.exceptions import MailError
 from fundradar.settings import SmtpSettings
 

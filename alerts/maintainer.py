@@ -23,12 +23,12 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from fundradar.alerts.mailer import OutboxTransport, SmtpTransport, Transport
+from fundradar.pipeline.health import NEVER_RUN, SourceHealth, latest_health
+from fundradar.pipeline.models import SourceAlertState
 from sqlalchemy.orm import Session
 
-from alerts.mailer import OutboxTransport, SmtpTransport, Transport
 from fundradar.exceptions import MailError
-from pipeline.health import NEVER_RUN, SourceHealth, latest_health
-from pipeline.models import SourceAlertState
 
 log = logging.getLogger("fundradar.maintainer")
 
@@ -168,16 +168,17 @@ def maintainer_transport() -> Transport:
 
 
 def _mail_from() -> str:
-    from config.loader import load_recipients
+    from fundradar.config.loader import load_recipients
 
     return load_recipients().digest.mail_from
 
 
 def alert_after_run(source: str) -> list[Alert]:
     """After a live crawl of `source` (crawlers/runlog.py): announce its change, if any."""
-    from config.loader import load_recipients
+    from fundradar.config.loader import load_recipients
+    from fundradar.pipeline import db
+
     from fundradar import settings
-    from pipeline import db
 
     maintainer = load_recipients().maintainer
     if not maintainer:

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
 
-from alerts.compose import DigestModel
+from fundradar.alerts.compose import DigestModel
 
 SENDER_NAME = "fundradar"
 WEEK_HEADER = "X-Fundradar-Week"

@@ -58,9 +58,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from fundradar.config.loader import Schedule
 from sqlalchemy import Engine, select
-
-from config.loader import Schedule
 
 log = logging.getLogger("fundradar.scheduler")
 
@@ -71,7 +70,10 @@ RETRY_JOB = "weekly-digest-retry"
 RETRY_AFTER = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4),
                timedelta(hours=8))  # fmt: skip
 JOBSTORE_TABLE = "apscheduler_jobs"
-DEFAULT_FUNCS = {CRAWL_JOB: "alerts.scheduler:crawl_job", DIGEST_JOB: "alerts.scheduler:digest_job"}
+DEFAULT_FUNCS = {
+    CRAWL_JOB: "fundradar.alerts.scheduler:crawl_job",
+    DIGEST_JOB: "fundradar.alerts.scheduler:digest_job",
+}
 
 # the crawl and the digest never overlap: a digest due while the crawl runs waits for it
 _work_lock = threading.Lock()
@@ -84,7 +86,7 @@ UNFINISHED = ("running", "interrupted", "incomplete")
 
 def request_stop() -> None:
     """Ask running jobs to stop gracefully (crawl children checkpoint, the digest pauses)."""
-    from crawlers.runner import request_stop as stop_crawls
+    from fundradar.crawlers.runner import request_stop as stop_crawls
 
     _stopping.set()
     stop_crawls()
@@ -99,8 +101,8 @@ def stop_requested() -> bool:
 
 
 def read_state(job_id: str) -> dict[str, Any]:
-    from pipeline import db
-    from pipeline.models import Meta
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import Meta
 
     with db.session_scope() as s:
         row = s.get(Meta, STATE_PREFIX + job_id)
@@ -115,8 +117,8 @@ def read_state(job_id: str) -> dict[str, Any]:
 
 def write_state(job_id: str, **fields: Any) -> None:
     """Replace the job's state; never lets a bookkeeping error stop the job itself."""
-    from pipeline import db
-    from pipeline.models import Meta
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import Meta
 
     fields.setdefault("at", datetime.now(UTC).isoformat())
     try:
@@ -173,9 +175,10 @@ def crawl_job() -> None:
 
 def digest_job() -> None:
     """Send this week's digest to whoever has not had it."""
-    from alerts.compose import iso_week
-    from alerts.send import send_digest
-    from config.loader import load_recipients
+    from fundradar.alerts.compose import iso_week
+    from fundradar.alerts.send import send_digest
+    from fundradar.config.loader import load_recipients
+
     from fundradar.exceptions import SampleDataError
 
     with _work_lock:
@@ -216,8 +219,8 @@ def digest_job() -> None:
 def _schedule_retry(week: str, tries: int) -> datetime | None:
     """Try the digest again later this week (30 min, 1 h, 2 h, 4 h, then every 8 h) for those
     it left; never into the next ISO week, where it would be a different digest."""
-    from alerts.compose import iso_week
-    from config.loader import load_recipients
+    from fundradar.alerts.compose import iso_week
+    from fundradar.config.loader import load_recipients
 
     scheduler = _running
     if scheduler is None or _stopping.is_set():
@@ -301,7 +304,7 @@ def _on_event(tz: str, grace: timedelta):  # type: ignore[no-untyped-def]
 
 def build_scheduler(schedule: Schedule, *, engine: Engine | None = None) -> BackgroundScheduler:
     """A scheduler (not started) with the job store in the project database."""
-    from pipeline import db
+    from fundradar.pipeline import db
 
     grace = timedelta(hours=schedule.misfire_grace_hours)
     scheduler = BackgroundScheduler(
@@ -327,10 +330,10 @@ def build_scheduler(schedule: Schedule, *, engine: Engine | None = None) -> Back
 
 def work_done_since(job_id: str, since: datetime, schedule: Schedule) -> bool:
     """Has the work of a run due at `since` been done some other way (e.g. `fundradar run`)?"""
-    from alerts.compose import iso_week
-    from config.loader import load_recipients
-    from pipeline import db
-    from pipeline.models import CrawlRun, Delivery, Digest
+    from fundradar.alerts.compose import iso_week
+    from fundradar.config.loader import load_recipients
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CrawlRun, Delivery, Digest
 
     with db.session_scope() as s:
         if job_id == CRAWL_JOB:
@@ -408,8 +411,8 @@ def sync_jobs(
 
 def _crawled_before(due: datetime, schedule: Schedule) -> bool:
     """Did the crawl that precedes the digest due at `due` run (from its own due time on)?"""
-    from pipeline import db
-    from pipeline.models import CrawlRun
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CrawlRun
 
     since = previous_fire_time(trigger_for(schedule.crawl, schedule.timezone), due)
     since = since or due - timedelta(days=8)
@@ -424,9 +427,9 @@ def _crawled_before(due: datetime, schedule: Schedule) -> bool:
 
 def _not_delivered(week: str) -> list[str]:
     """Configured recipients without a *sent* delivery for `week`."""
-    from config.loader import load_recipients
-    from pipeline import db
-    from pipeline.models import Delivery, Digest
+    from fundradar.config.loader import load_recipients
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import Delivery, Digest
 
     with db.session_scope() as s:
         sent = set(
@@ -447,7 +450,7 @@ def catch_up(
     Returns the ids of the jobs brought forward. A stored run that APScheduler will run anyway
     (due within the grace) is left to it, so nothing runs twice.
     """
-    from alerts.compose import iso_week
+    from fundradar.alerts.compose import iso_week
 
     now = now or datetime.now(UTC)
     grace = timedelta(hours=schedule.misfire_grace_hours)
@@ -517,7 +520,7 @@ def start(
     engine: Engine | None = None,
 ) -> BackgroundScheduler:
     """Build, sync and start the scheduler in background threads; the caller waits."""
-    from pipeline import db
+    from fundradar.pipeline import db
 
     if engine is None:
         db.init()  # the project schema first; the job store adds its own table beside it
@@ -528,7 +531,7 @@ def start(
         plans_next[job_id] = scheduler.get_job(job_id).next_run_time
     for job_id, when in plans_next.items():
         log.info("scheduled %s: next run %s", job_id, _fmt(when, schedule.timezone))
-    from crawlers.runner import clear_stop
+    from fundradar.crawlers.runner import clear_stop
 
     global _running
     _stopping.clear()

@@ -58,7 +58,7 @@ def _in_description(calls: list) -> list:  # type: ignore[type-arg]
 
 
 def _normalise_speed(calls: list, now: datetime) -> tuple[float, int]:  # type: ignore[type-arg]
-    from pipeline.normalise import Rejected, normalise
+    from fundradar.pipeline.normalise import Rejected, normalise
 
     work = [copy.deepcopy(c) for c in calls]
     found = 0

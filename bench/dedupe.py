@@ -47,8 +47,8 @@ def reference_lines(n: int) -> list[str]:
 
 def run(lines: list[str]) -> tuple[float, int, int]:
     """(seconds, calls stored new, lines merged into another) in a fresh database."""
-    from pipeline import db
-    from pipeline.importer import import_lines
+    from fundradar.pipeline import db
+    from fundradar.pipeline.importer import import_lines
 
     os.environ["FUNDRADAR_HOME"] = tempfile.mkdtemp(prefix="fundradar-bench-dedupe-")
     db.reset_caches()

@@ -57,10 +57,9 @@ def _rss_kib() -> int:
 def seed(home: Path, n: int) -> Path:
     """A database of n calls, written with Core executemany (fast; not what is measured)."""
     os.environ["FUNDRADAR_HOME"] = str(home)
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CallRow
     from sqlalchemy import insert
-
-    from pipeline import db
-    from pipeline.models import CallRow
 
     db.init()
     engine = db.get_engine()
@@ -108,11 +107,10 @@ def seed(home: Path, n: int) -> Path:
 def child_fundradar(out: Path, trace: bool) -> dict[str, float]:
     import tracemalloc
 
+    from fundradar.pipeline import db
+    from fundradar.pipeline.exports.csv_feed import write_csv_file
+    from fundradar.pipeline.exports.query import CallFilter
     from sqlalchemy import select
-
-    from pipeline import db
-    from pipeline.exports.csv_feed import write_csv_file
-    from pipeline.exports.query import CallFilter
 
     flt = CallFilter(statuses=(), include_dismissed=True)  # every call, like the dumps
     with db.session_scope() as s:  # connect and check the schema before measuring

@@ -107,7 +107,7 @@ def deadline_text(rng: random.Random, when: datetime, lang: str) -> str:
 
 def generate(n: int, seed: int) -> tuple[list, list]:  # type: ignore[type-arg]
     """n raw calls, and for each the index of the original call it copies (None: original)."""
-    from pipeline.record import Call
+    from fundradar.pipeline.record import Call
 
     rng = random.Random(seed)
     funders = FUNDERS
@@ -189,11 +189,11 @@ def generate(n: int, seed: int) -> tuple[list, list]:  # type: ignore[type-arg]
 
 def run_pipeline(calls: list, now: datetime) -> dict:  # type: ignore[type-arg]
 
-    from crawlers.pipelines import validate
-    from pipeline import db, store
-    from pipeline.dedupe import find_match
-    from pipeline.normalise import Rejected, badinput, normalise
-    from pipeline.score import load_profile
+    from fundradar.crawlers.pipelines import validate
+    from fundradar.pipeline import db, store
+    from fundradar.pipeline.dedupe import find_match
+    from fundradar.pipeline.normalise import Rejected, badinput, normalise
+    from fundradar.pipeline.score import load_profile
 
     profile = load_profile()
     session = db.session_factory()()
@@ -285,7 +285,7 @@ def import_lines_of(calls: list) -> list[str]:  # type: ignore[type-arg]
 
 
 def use_database(folder: Path, name: str) -> str:
-    from pipeline import db
+    from fundradar.pipeline import db
 
     url = f"sqlite:///{folder / name}"
     os.environ["FUNDRADAR_DATABASE_URL"] = url
@@ -298,11 +298,10 @@ def concurrent_imports(folder: Path, calls: list, n: int) -> tuple[int, int, flo
     """(calls stored, lines rejected, seconds) for two imports of the same lines at once."""
     import threading
 
+    from fundradar.pipeline import db
+    from fundradar.pipeline.importer import import_lines
+    from fundradar.pipeline.models import CallRow
     from sqlalchemy import func, select
-
-    from pipeline import db
-    from pipeline.importer import import_lines
-    from pipeline.models import CallRow
 
     originals = [c for c in calls if c.source != AGGREGATOR and not c.url.endswith(("-fr", "-en"))]
     seen: set[str] = set()
@@ -334,13 +333,12 @@ def shuffled_csvs(folder: Path, calls: list, orders: int, seed: int) -> list[tup
     """(sha256 of the CSV feed, calls) after storing the same items in each shuffled order."""
     import hashlib
 
+    from fundradar.pipeline import db, store
+    from fundradar.pipeline.exports.csv_feed import csv_chunks
+    from fundradar.pipeline.models import CallRow
+    from fundradar.pipeline.normalise import normalise
+    from fundradar.pipeline.score import load_profile
     from sqlalchemy import func, select
-
-    from pipeline import db, store
-    from pipeline.exports.csv_feed import csv_chunks
-    from pipeline.models import CallRow
-    from pipeline.normalise import normalise
-    from pipeline.score import load_profile
 
     now = datetime(2026, 11, 27, 12, tzinfo=UTC)
     profile = load_profile()
@@ -392,7 +390,7 @@ def main() -> None:
 
 
 def speed_figures(n_calls: int, seed: int) -> None:
-    from pipeline import db
+    from fundradar.pipeline import db
 
     db.init()
     calls, origin = generate(n_calls, seed)

@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from pipeline.score import load_profile, score_call  # noqa: E402
+from fundradar.pipeline.score import load_profile, score_call  # noqa: E402
 
 DEFAULT_FILE = REPO / ".." / "shared" / "eval" / "dev_calls.jsonl"
 FIXTURE_FILE = REPO / "tests" / "fixtures" / "eval" / "dev_calls.jsonl"

@@ -113,11 +113,11 @@ def main() -> int:
     os.environ.update(FUNDRADAR_HOME=str(home / "data"), FUNDRADAR_CONFIG=str(config))
     for var in ("FUNDRADAR_DATABASE_URL", "FUNDRADAR_SMTP_HOST"):
         os.environ.pop(var, None)
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CallRow, CrawlRun, SourceAlertState
     from sqlalchemy import func, select
 
     from fundradar.crawling import crawl
-    from pipeline import db
-    from pipeline.models import CallRow, CrawlRun, SourceAlertState
 
     main_server, robots_server = FaultServer().start(), FaultServer().start()
     rows = faults(main_server)

@@ -53,10 +53,11 @@ def main() -> None:
     for var in ("FUNDRADAR_DATABASE_URL", "FUNDRADAR_SMTP_USER", "FUNDRADAR_SMTP_PASSWORD"):
         os.environ.pop(var, None)
 
-    from alerts.mailer import SmtpTransport
-    from alerts.send import send_digest
+    from fundradar.alerts.mailer import SmtpTransport
+    from fundradar.alerts.send import send_digest
+    from fundradar.pipeline import db
+
     from fundradar import settings
-    from pipeline import db
     from tests.digest_support import add_call, recipients_config
 
     db.init()

@@ -347,7 +347,7 @@ def load_recipients(folder: Path | None = None) -> RecipientsFile:
 
 def load_all(folder: Path | None = None) -> tuple[SourcesFile, RecipientsFile, Any]:
     """Validate all three files (used at command start so errors come before any work)."""
-    from pipeline.score import load_profile
+    from fundradar.pipeline.score import load_profile
 
     folder = folder or config_dir()
     return load_sources(folder), load_recipients(folder), load_profile(folder / "priorities.yaml")

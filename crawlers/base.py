@@ -14,14 +14,14 @@ import json
 from typing import Any, ClassVar
 
 import scrapy
+from fundradar.config.loader import Source, load_sources
+from fundradar.pipeline.dedupe import is_aggregator, record_links
+from fundradar.pipeline.record import Call
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from config.loader import Source, load_sources
 from fundradar import __version__
 from fundradar.exceptions import UnknownSourceError
-from pipeline.dedupe import is_aggregator, record_links
-from pipeline.record import Call
 
 
 class SourceSpider(scrapy.Spider):

@@ -39,17 +39,16 @@ from typing import Any
 
 import feedparser
 import scrapy
+from fundradar.crawlers.base import SourceSpider
+from fundradar.crawlers.html import TEXT_FIELDS, DetailPages, Entry, squash
+from fundradar.crawlers.known import listing_hash
+from fundradar.crawlers.labels import read_labels
+from fundradar.crawlers.runlog import RunLog
+from fundradar.pipeline.normalise.text import decode_utf8_repairing
+from fundradar.pipeline.record import Call
 from lxml import html as lxml_html
 from scrapy.http import Response
 from w3lib.url import add_or_replace_parameter
-
-from crawlers.base import SourceSpider
-from crawlers.html import TEXT_FIELDS, DetailPages, Entry, squash
-from crawlers.known import listing_hash
-from crawlers.labels import read_labels
-from crawlers.runlog import RunLog
-from pipeline.normalise.text import decode_utf8_repairing
-from pipeline.record import Call
 
 LABEL_FIELDS = ("deadline", *TEXT_FIELDS)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")

@@ -4,6 +4,6 @@ Scrapy handles dataclass items natively (itemadapter), so there is no separate s
 class to keep in sync with the database and the exports.
 """
 
-from pipeline.record import Call
+from fundradar.pipeline.record import Call
 
 __all__ = ["Call"]

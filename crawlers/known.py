@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline.record import Call
+from fundradar.pipeline.record import Call
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def listing_hash(text: str) -> str:
 def canonical(url: str) -> str:
     """The URL as the store keys sightings (`pipeline.normalise.urls.canonical_url`)."""
     try:
-        from pipeline.normalise.urls import canonical_url
+        from fundradar.pipeline.normalise.urls import canonical_url
     except ImportError:  # checkout without the URL stage: the store then keys on the raw URL
         return url
     return canonical_url(url)
@@ -66,10 +66,9 @@ class KnownCall:
 
 def load_known(source: str) -> dict[str, KnownCall]:
     """canonical URL -> what is stored for this source's sightings. Empty on any DB trouble."""
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CallRow, Sighting
     from sqlalchemy import select
-
-    from pipeline import db
-    from pipeline.models import CallRow, Sighting
 
     try:
         with db.session_scope() as session:

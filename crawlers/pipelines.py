@@ -25,15 +25,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from fundradar.crawlers.runlog import COVERAGE_FIELDS, RunLog
+from fundradar.pipeline import store
+from fundradar.pipeline.dedupe import SeenInRun
+from fundradar.pipeline.normalise import Rejected, badinput, normalise
+from fundradar.pipeline.record import Call
+from fundradar.pipeline.score import load_profile
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
-
-from crawlers.runlog import COVERAGE_FIELDS, RunLog
-from pipeline import store
-from pipeline.dedupe import SeenInRun
-from pipeline.normalise import Rejected, badinput, normalise
-from pipeline.record import Call
-from pipeline.score import load_profile
 
 
 def _name(item: Call) -> str:

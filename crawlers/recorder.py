@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fundradar.crawlers.middlewares import ORIGINAL_URL
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
@@ -39,8 +40,6 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from twisted.internet import error as net
-
-from crawlers.middlewares import ORIGINAL_URL
 
 EXTENSIONS = (
     ("json", ".json"), ("rss", ".xml"), ("atom", ".xml"), ("xml", ".xml"), ("html", ".html"),

@@ -14,15 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from fundradar.config.loader import COVERAGE_FIELDS, HealthThresholds, load_sources
+from fundradar.pipeline import db, store
+from fundradar.pipeline.models import CrawlRun
+from fundradar.pipeline.record import Call
 from scrapy import signals
 from scrapy.crawler import Crawler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from config.loader import COVERAGE_FIELDS, HealthThresholds, load_sources
-from pipeline import db, store
-from pipeline.models import CrawlRun
-from pipeline.record import Call
 
 log = logging.getLogger("fundradar.runlog")
 
@@ -345,7 +344,7 @@ class RunLog:
         if os.environ.get("FUNDRADAR_MAINTAINER_ALERTS", "1").strip() == "0":
             return
         try:
-            from alerts.maintainer import alert_after_run
+            from fundradar.alerts.maintainer import alert_after_run
 
             alert_after_run(self.source)
         except Exception:  # the crawl's data is stored; an alert problem must not undo that

@@ -63,7 +63,7 @@ def crawl_settings(
     *, fixture_server: str | None = None, sample: bool = False, log_file: Path | None = None
 ) -> dict[str, Any]:
     """Overrides on top of crawlers/settings.py for one child crawl."""
-    from config.loader import load_sources
+    from fundradar.config.loader import load_sources
 
     env = app_settings.load()
     defaults = load_sources().defaults
@@ -98,7 +98,7 @@ def run_in_this_process(source_ids: Sequence[str], **kwargs: Any) -> int:
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawlers.settings")
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "fundradar.crawlers.settings")
     settings = get_project_settings()
     settings.setdict(crawl_settings(**kwargs), priority="cmdline")
     process = CrawlerProcess(settings)
@@ -140,9 +140,9 @@ def run_in_this_process(source_ids: Sequence[str], **kwargs: Any) -> int:
 def _mark_interrupted(crawlers: Sequence[Any], signame: str) -> None:
     """A crawl stopped on request is `interrupted` (caught up at the next start), not `failed`;
     the calls it stored are kept."""
-    from crawlers.runlog import RunLog
-    from pipeline import db
-    from pipeline.models import CrawlRun
+    from fundradar.crawlers.runlog import RunLog
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CrawlRun
 
     with db.session_scope() as session:
         for crawler in crawlers:
@@ -211,7 +211,14 @@ def run_children(
         while pending and len(running) < max(1, parallel):
             sid = pending.pop(0)
             log_file = env_settings.logs / f"crawl-{sid}-{stamp}.log"
-            cmd = [sys.executable, "-m", "crawlers.runner", sid, "--log-file", str(log_file)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "fundradar.crawlers.runner",
+                sid,
+                "--log-file",
+                str(log_file),
+            ]
             if fixture_server:
                 cmd += ["--fixture-server", fixture_server]
             if sample:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from fundradar import __version__
 
 BOT_NAME = "fundradar"
-SPIDER_MODULES = ["crawlers.spiders"]
-NEWSPIDER_MODULE = "crawlers.spiders"
+SPIDER_MODULES = ["fundradar.crawlers.spiders"]
+NEWSPIDER_MODULE = "fundradar.crawlers.spiders"
 
 # Identify the tool and give a contact (the address is replaced from config at run time).
 USER_AGENT = f"fundradar/{__version__} (+https://www.oecs.int; funding-call monitor; dcrm@oecs.int)"
@@ -55,31 +55,31 @@ DOWNLOADER_MIDDLEWARES = {
     # demo / offline checks: send requests to the local fixture server, keep the real URLs.
     # After OffsiteMiddleware (50) and RobotsTxtMiddleware (100), so robots.txt and allowed
     # domains are judged on the funder's real URL (and its robots.txt fixture, if any).
-    "crawlers.middlewares.FixtureRedirectMiddleware": 120,
+    "fundradar.crawlers.middlewares.FixtureRedirectMiddleware": 120,
     # `fundradar sources record`: saves every response (URL, type, date) as a fixture. Below
     # 120 so it sees the real URL the fixture redirect restores on the way back.
-    "crawlers.recorder.RecordingMiddleware": 110,
+    "fundradar.crawlers.recorder.RecordingMiddleware": 110,
     # Health (crawlers/runlog.py verdict): the final answer of each page, after retries (< 550)
-    "crawlers.middlewares.HealthStatsMiddleware": 540,
+    "fundradar.crawlers.middlewares.HealthStatsMiddleware": 540,
     # ... and redirect hops, seen before RedirectMiddleware (600) turns them into requests
-    "crawlers.middlewares.RedirectHopsMiddleware": 610,
+    "fundradar.crawlers.middlewares.RedirectHopsMiddleware": 610,
     # Scrapy's retries, waiting for Retry-After first; same place as the one it replaces
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawlers.middlewares.RetryAfterMiddleware": 550,
+    "fundradar.crawlers.middlewares.RetryAfterMiddleware": 550,
     # Scrapy's decompression with its DOWNLOAD_MAXSIZE cut counted for the run's report
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
-    "crawlers.middlewares.CountedHttpCompressionMiddleware": 590,
+    "fundradar.crawlers.middlewares.CountedHttpCompressionMiddleware": 590,
     # invalid UTF-8 repaired and counted, on the decompressed body (below 590)
-    "crawlers.middlewares.EncodingRepairMiddleware": 585,
+    "fundradar.crawlers.middlewares.EncodingRepairMiddleware": 585,
 }
 
 # --- the pipeline (numbers say the order; see crawlers/pipelines.py for why this order) -------
 ITEM_PIPELINES = {
-    "crawlers.pipelines.NormalisePipeline": 100,
-    "crawlers.pipelines.ValidatePipeline": 200,
-    "crawlers.pipelines.DedupePipeline": 300,
-    "crawlers.pipelines.ScorePipeline": 400,
-    "crawlers.pipelines.StorePipeline": 500,
+    "fundradar.crawlers.pipelines.NormalisePipeline": 100,
+    "fundradar.crawlers.pipelines.ValidatePipeline": 200,
+    "fundradar.crawlers.pipelines.DedupePipeline": 300,
+    "fundradar.crawlers.pipelines.ScorePipeline": 400,
+    "fundradar.crawlers.pipelines.StorePipeline": 500,
 }
 
 # --- fundradar's own settings -----------------------------------------------------------------

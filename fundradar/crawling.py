@@ -8,11 +8,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from config.loader import load_sources
-from crawlers.runner import INTERRUPTED, ChildResult, run_children
+from fundradar.config.loader import load_sources
+from fundradar.crawlers.runner import INTERRUPTED, ChildResult, run_children
 from fundradar.exceptions import SampleDataError, UnknownSourceError
-from pipeline import db
-from pipeline.models import CrawlRun
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CrawlRun
 
 
 @dataclass
@@ -122,7 +122,7 @@ def guard_dataset(sample: bool) -> None:
 def after_crawl() -> None:
     """Rewrite the CSV feed so officers always open the latest calls (atomically)."""
     try:
-        from pipeline.exports.csv_feed import refresh_feed
+        from fundradar.pipeline.exports.csv_feed import refresh_feed
     except ImportError:  # exports not built yet in this checkout
         return
     refresh_feed()

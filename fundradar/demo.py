@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from fundradar import settings
 from fundradar.exceptions import SampleDataError
-from pipeline import db
-from pipeline.models import Meta
+from fundradar.pipeline import db
+from fundradar.pipeline.models import Meta
 
 DATASET_KEY = "dataset"
 
@@ -46,7 +46,7 @@ def mark_dataset(url: str, value: str) -> None:
 
 
 def has_calls(url: str) -> bool:
-    from pipeline.models import CallRow
+    from fundradar.pipeline.models import CallRow
 
     with db.session_scope(url) as session:
         return session.scalars(select(CallRow.id).limit(1)).first() is not None
@@ -96,9 +96,9 @@ def run_demo(*, port: int = 0, echo: Callable[[str], None] = print) -> int:
     failed = [f"{s.source} ({s.status})" for s in summaries if s.status != "ok"]
     echo(f"stored {total} sample calls from {len(summaries)} sources")
 
-    from alerts.send import send_digest
-    from pipeline.exports.csv_feed import feed_path, write_csv_file
-    from pipeline.exports.query import CallFilter
+    from fundradar.alerts.send import send_digest
+    from fundradar.pipeline.exports.csv_feed import feed_path, write_csv_file
+    from fundradar.pipeline.exports.query import CallFilter
 
     with db.session_scope() as session:
         every = write_csv_file(env.exports / "calls-all.csv", session, CallFilter(statuses=()))

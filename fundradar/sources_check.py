@@ -21,11 +21,11 @@ from pathlib import Path
 
 from sqlalchemy import func, or_, select
 
-from config.loader import load_sources
+from fundradar.config.loader import load_sources
 from fundradar.crawling import CrawlSummary, crawl, latest_run, resolve_sources
 from fundradar.exceptions import UnknownSourceError
-from pipeline import db
-from pipeline.models import CallRow
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CallRow
 
 # Fields shown per source in `sources check` (CrawlRun.coverage keys), with short headings.
 COVERAGE_COLUMNS = (

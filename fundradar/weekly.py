@@ -36,7 +36,7 @@ def weekly_job(
     now: datetime | None = None,
 ) -> WeeklyReport:
     """Crawl all enabled sources (each in a child process), then send this week's digest."""
-    from alerts.send import send_digest
+    from fundradar.alerts.send import send_digest
     from fundradar.crawling import crawl
     from fundradar.exceptions import SampleDataError
 

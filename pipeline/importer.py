@@ -45,14 +45,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fundradar.pipeline import db, store
+from fundradar.pipeline.models import CrawlRun
+from fundradar.pipeline.normalise import Rejected, badinput, normalise
+from fundradar.pipeline.record import Call
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from fundradar.exceptions import DatabaseError, InputError
-from pipeline import db, store
-from pipeline.models import CrawlRun
-from pipeline.normalise import Rejected, badinput, normalise
-from pipeline.record import Call
 
 DEFAULT_SOURCE = store.IMPORT_SOURCE
 TEXT_FIELDS = {
@@ -253,8 +253,11 @@ def import_lines(
 
 class _Importer:
     def __init__(self, session: Session, source: str, timezone: str | None, now: datetime):
-        from crawlers.pipelines import lacks_deadline, validate  # the crawl's item contract
-        from pipeline.score import load_profile
+        from fundradar.crawlers.pipelines import (  # the crawl's item contract
+            lacks_deadline,
+            validate,
+        )
+        from fundradar.pipeline.score import load_profile
 
         self.session, self.source, self.timezone, self.now = session, source, timezone, now
         self.validate, self.lacks_deadline, self.profile = validate, lacks_deadline, load_profile()

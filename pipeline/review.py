@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from fundradar.pipeline.models import CallRow, Sighting, Verdict, utcnow
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from fundradar.exceptions import CallNotFoundError, VerdictError
-from pipeline.models import CallRow, Sighting, Verdict, utcnow
 
 VERDICTS = ("relevant", "not-relevant", "shortlist")
 _ALIASES = {
@@ -55,7 +55,7 @@ def resolve_call(session: Session, ref: str) -> CallRow:
     if ref.startswith(("http://", "https://")):
         urls = {ref}
         try:
-            from pipeline.normalise.urls import canonical_url
+            from fundradar.pipeline.normalise.urls import canonical_url
 
             urls.add(canonical_url(ref))
         except (ImportError, ValueError):  # a URL the canonicaliser refuses: match it as typed

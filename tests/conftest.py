@@ -31,7 +31,7 @@ ENV_VARS = (
 @pytest.fixture(autouse=True)
 def fundradar_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh data folder and database per test; the real user's data is never touched."""
-    from pipeline import db
+    from fundradar.pipeline import db
 
     for var in ENV_VARS:
         monkeypatch.delenv(var, raising=False)
@@ -46,7 +46,7 @@ def fundradar_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 @pytest.fixture
 def session(fundradar_home: Path):  # type: ignore[no-untyped-def]
     """A session on the test's database, committed at the end of the test."""
-    from pipeline import db
+    from fundradar.pipeline import db
 
     with db.session_scope() as s:
         yield s
@@ -103,7 +103,7 @@ def make_spider(spider_cls, **kwargs):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def profile():  # type: ignore[no-untyped-def]
     """The packaged OECS priority profile (the scorer's tests)."""
-    from pipeline.score import load_profile
+    from fundradar.pipeline.score import load_profile
 
     return load_profile(REPO / "config" / "priorities.yaml")
 

@@ -22,10 +22,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-
-from config.loader import RecipientsFile
-from pipeline import db
-from pipeline.models import CallChange, CallRow, CrawlRun, Verdict
+from fundradar.config.loader import RecipientsFile
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CallChange, CallRow, CrawlRun, Verdict
 
 UTC = dt.UTC
 

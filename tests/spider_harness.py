@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from fundradar.pipeline.record import Call
 from scrapy import Request
 from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
-
-from pipeline.record import Call
 
 from .conftest import FIXTURES, make_spider
 
@@ -118,7 +117,7 @@ def normalised(call: Call, now: Any) -> Call:
     """A normalised copy (the pipeline's first stage), leaving the spider's item untouched."""
     import copy
 
-    from pipeline.normalise import normalise
+    from fundradar.pipeline.normalise import normalise
 
     return normalise(copy.deepcopy(call), now=now)
 

@@ -26,7 +26,7 @@ def test_init_creates_then_reports_up_to_date(runner: CliRunner, fundradar_home:
 
 
 def test_init_never_prints_the_database_password(runner: CliRunner, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from pipeline import db
+    from fundradar.pipeline import db
 
     # an unreachable server: the command fails, but the URL it names must hide the password
     monkeypatch.setenv("FUNDRADAR_DATABASE_URL", "sqlite:///" + str(tmp_path / "x.db"))
@@ -93,10 +93,9 @@ def test_crawl_fixtures_prints_a_summary_and_stores(runner: CliRunner) -> None:
     assert "source" in result.output and "requests" in result.output  # the summary table
     row = next(line for line in result.output.splitlines() if line.startswith("eu_ft "))
     assert " ok " in row and " 8 " in row  # 8 unique topics, all new
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CallRow, CrawlRun
     from sqlalchemy import func, select
-
-    from pipeline import db
-    from pipeline.models import CallRow, CrawlRun
 
     with db.session_scope() as s:
         assert s.scalar(select(func.count()).select_from(CallRow)) == 8

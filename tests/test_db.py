@@ -7,10 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from fundradar.pipeline import db
+from fundradar.pipeline.models import Base, CallRow
 from sqlalchemy import inspect, select
-
-from pipeline import db
-from pipeline.models import Base, CallRow
 
 
 def test_init_creates_then_is_idempotent(fundradar_home) -> None:  # type: ignore[no-untyped-def]

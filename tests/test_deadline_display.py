@@ -13,11 +13,12 @@ import csv
 import datetime as dt
 import io
 
-from alerts.compose import compose
-from alerts.render import render_html, render_text
+from fundradar.alerts.compose import compose
+from fundradar.alerts.render import render_html, render_text
+from fundradar.pipeline import db
+from fundradar.pipeline.exports.csv_feed import COLUMNS, write_csv
+
 from fundradar.web import create_app
-from pipeline import db
-from pipeline.exports.csv_feed import COLUMNS, write_csv
 from tests.digest_support import add_call, recipients_config
 
 UTC = dt.UTC
@@ -117,9 +118,8 @@ def test_days_left_count_to_the_funders_own_date() -> None:
 
 
 def test_calendar_has_a_whole_day_for_a_date_only_deadline() -> None:
+    from fundradar.pipeline.exports.ics import ics_chunks
     from icalendar import Calendar
-
-    from pipeline.exports.ics import ics_chunks
 
     _calls()
     with db.session_scope() as s:
@@ -133,8 +133,8 @@ def test_calendar_has_a_whole_day_for_a_date_only_deadline() -> None:
 
 
 def test_atom_entries_show_the_deadline_as_given() -> None:
-    from pipeline.exports.atom import atom_document
-    from pipeline.exports.query import CallFilter
+    from fundradar.pipeline.exports.atom import atom_document
+    from fundradar.pipeline.exports.query import CallFilter
 
     _calls()
     with db.session_scope() as s:

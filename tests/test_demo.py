@@ -54,7 +54,7 @@ def test_demo_exits_0_and_says_it_ran_on_samples(demo) -> None:  # type: ignore[
 
 def test_every_source_stored_calls(demo) -> None:  # type: ignore[no-untyped-def]
     home, _ = demo
-    from config.loader import load_sources
+    from fundradar.config.loader import load_sources
 
     proc = run_cli("export", "csv", "--all", home=home)
     assert proc.returncode == 0, proc.stderr

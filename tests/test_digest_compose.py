@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from alerts import changes
-from alerts.compose import compose, iso_week, week_period
-from alerts.send import send_digest
-from pipeline import db
+from fundradar.alerts import changes
+from fundradar.alerts.compose import compose, iso_week, week_period
+from fundradar.alerts.send import send_digest
+from fundradar.pipeline import db
+
 from tests.digest_support import (
     add_call,
     add_run,

@@ -16,14 +16,14 @@ import datetime as dt
 from html.parser import HTMLParser
 
 import pytest
+from fundradar.alerts.compose import DigestModel, compose, health_sentence
+from fundradar.alerts.render import render_html, render_text
+from fundradar.alerts.send import send_digest
+from fundradar.config.loader import load_sources
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CrawlRun, Delivery, Meta
 from sqlalchemy import select
 
-from alerts.compose import DigestModel, compose, health_sentence
-from alerts.render import render_html, render_text
-from alerts.send import send_digest
-from config.loader import load_sources
-from pipeline import db
-from pipeline.models import CrawlRun, Delivery, Meta
 from tests.digest_support import add_call, parse, parts, recipients_config
 
 UTC = dt.UTC

@@ -16,11 +16,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from fundradar.alerts.compose import compose
+from fundradar.alerts.i18n import CHANGE_STRINGS, STRINGS
+from fundradar.alerts.render import render_html, render_text
+from fundradar.pipeline import db
 
-from alerts.compose import compose
-from alerts.i18n import CHANGE_STRINGS, STRINGS
-from alerts.render import render_html, render_text
-from pipeline import db
 from tests.conftest import CHROMIUM_ARGS, chromium_path
 from tests.digest_support import (
     add_call,
@@ -146,7 +146,7 @@ def test_text_part_carries_the_same_information_as_html() -> None:
 
 
 def test_updated_section_shows_what_changed_in_both_parts() -> None:
-    from alerts.send import send_digest
+    from fundradar.alerts.send import send_digest
 
     call = add_call(title="Climate adaptation call", deadline=dt.datetime(2027, 3, 31, 22, 0,
                     tzinfo=UTC))  # fmt: skip
@@ -197,7 +197,7 @@ def test_french_digest_words_but_call_text_as_written() -> None:
 
 
 def test_commands_in_our_words_are_set_as_code_and_still_escaped() -> None:
-    from alerts.render import code_spans
+    from fundradar.alerts.render import code_spans
 
     out = str(code_spans("Run `fundradar crawl` then <b>`a<b>`</b>"))
     assert out.startswith('Run <code style="font-family:')
@@ -243,7 +243,7 @@ def _showcase(*, troubled: bool = False) -> None:
                      funder="Agence française de développement", programme="FISONG",
                      deadline=MON + dt.timedelta(days=2, hours=12), band="medium", score=58,
                      reasons=["Caribbean eligible (CSOs lead)"], now=base)  # fmt: skip
-    from alerts.send import send_digest
+    from fundradar.alerts.send import send_digest
 
     send_digest(now=base, config=recipients_config([{"email": "dcrm@oecs.example"}]))
     change_call(old, at=MON - dt.timedelta(days=2),

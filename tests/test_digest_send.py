@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fundradar.alerts.mailer import OutboxTransport, SmtpTransport
+from fundradar.alerts.send import send_digest
+from fundradar.config.loader import load_sources
+from fundradar.pipeline import db
+from fundradar.pipeline.models import Delivery, Digest, DigestItem
 from sqlalchemy import select
 
-from alerts.mailer import OutboxTransport, SmtpTransport
-from alerts.send import send_digest
-from config.loader import load_sources
 from fundradar import settings
-from pipeline import db
-from pipeline.models import Delivery, Digest, DigestItem
 from tests.digest_support import (
     SmtpServer,
     add_call,
@@ -176,8 +176,8 @@ def test_temporary_failure_then_success_is_recorded(monkeypatch: pytest.MonkeyPa
 CHILD = textwrap.dedent(
     """
     import datetime as dt, os, sys
-    from alerts.mailer import SmtpTransport
-    from alerts.send import send_digest
+    from fundradar.alerts.mailer import SmtpTransport
+    from fundradar.alerts.send import send_digest
     from fundradar import settings
     from tests.digest_support import recipients_config
 
@@ -392,7 +392,8 @@ def test_cli_preview_text_and_html(config_dir: Path, tmp_path: Path) -> None:
 
 
 def test_a_second_sender_at_the_same_time_is_refused(fundradar_home: Path) -> None:
-    from alerts.send import digest_lock
+    from fundradar.alerts.send import digest_lock
+
     from fundradar.exceptions import DigestBusyError
 
     add_call()
@@ -441,8 +442,8 @@ def test_cli_refuses_to_mail_sample_calls_over_smtp(
 def test_sample_calls_to_the_outbox_are_marked_and_a_crawl_run_marks_a_database_sample(
     fundradar_home: Path,
 ) -> None:
-    from alerts.send import sample_subject
-    from pipeline.models import CrawlRun
+    from fundradar.alerts.send import sample_subject
+    from fundradar.pipeline.models import CrawlRun
 
     add_call()
     with db.session_scope() as s:  # a --fixtures crawl from before the meta mark existed
@@ -457,7 +458,8 @@ def test_sample_calls_to_the_outbox_are_marked_and_a_crawl_run_marks_a_database_
 def test_run_and_the_scheduler_do_not_mail_sample_calls(
     monkeypatch: pytest.MonkeyPatch, config_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from alerts.scheduler import digest_job
+    from fundradar.alerts.scheduler import digest_job
+
     from fundradar.weekly import weekly_job
 
     add_call()

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from fundradar.config.loader import Source
+from fundradar.crawlers.feed import FeedSpider, WordPressSpider
+from fundradar.crawlers.spiders import generic_spider
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CallRow, Quarantine
 from sqlalchemy import select
 
-from config.loader import Source
-from crawlers.feed import FeedSpider, WordPressSpider
-from crawlers.spiders import generic_spider
 from fundradar.crawling import crawl
 from fundradar.exceptions import FundradarError
 from fundradar.fixture_server import FixtureServer
-from pipeline import db
-from pipeline.models import CallRow, Quarantine
 
 from .conftest import FIXTURES, REPO, make_spider
 from .spider_harness import offline_crawl
@@ -108,14 +108,14 @@ def test_generic_spider_classes_by_kind() -> None:
     assert issubclass(generic_spider(_source()), FeedSpider)
     cls = generic_spider(_source(id="x_wp", kind="wordpress"))
     assert issubclass(cls, WordPressSpider) and cls.name == "x_wp"
-    assert cls.__module__ == "crawlers.spiders" and "config-only" in cls.__doc__
+    assert cls.__module__ == "fundradar.crawlers.spiders" and "config-only" in cls.__doc__
     with pytest.raises(FundradarError, match="needs a spider module"):
         generic_spider(_source(id="x_api", kind="api"))
 
 
 def test_atom_entries_and_keyword_filter(feed_source: Path) -> None:
-    from config.loader import load_sources
-    from crawlers import spiders
+    from fundradar.config.loader import load_sources
+    from fundradar.crawlers import spiders
 
     cls = generic_spider(load_sources().get("caribbean_resilience_fund"))  # the config entry
     assert cls.__module__ == spiders.__name__

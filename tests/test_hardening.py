@@ -12,13 +12,18 @@ from datetime import UTC, datetime
 
 import feedparser
 import pytest
+from fundradar.pipeline import db
+from fundradar.pipeline.normalise import normalise
+from fundradar.pipeline.normalise.text import (
+    clean_title,
+    fold_whitespace,
+    html_to_text,
+    strip_invisible,
+)
+from fundradar.pipeline.record import Call
 from icalendar import Calendar
 
 from fundradar.web import create_app
-from pipeline import db
-from pipeline.normalise import normalise
-from pipeline.normalise.text import clean_title, fold_whitespace, html_to_text, strip_invisible
-from pipeline.record import Call
 from tests.pipeline.exports.exports_factory import NOW, add_call
 
 HIDDEN = ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
@@ -126,7 +131,7 @@ def test_empty_database_file_stops_a_command_with_the_fix(fundradar_home, capsys
 
 
 def test_invalid_utf8_bytes_are_read_as_windows_1252_and_counted() -> None:
-    from pipeline.normalise.text import decode_utf8_repairing
+    from fundradar.pipeline.normalise.text import decode_utf8_repairing
 
     assert decode_utf8_repairing("déjà vu".encode()) == ("déjà vu", 0)
     mixed = "société ".encode() + b"l\x92appel \x81"  # UTF-8, a cp1252 quote, an undefined byte
@@ -145,7 +150,7 @@ def test_invalid_utf8_bytes_are_read_as_windows_1252_and_counted() -> None:
      ("<?xml version='1.0'?><rss/>".encode("utf-16"), False)],
 )  # fmt: skip
 def test_only_feeds_that_claim_utf8_are_repaired(head: bytes, claims: bool) -> None:
-    from crawlers.feed import claims_utf8, repaired_feed
+    from fundradar.crawlers.feed import claims_utf8, repaired_feed
 
     assert claims_utf8(head) is claims
     latin = b'<?xml version="1.0" encoding="ISO-8859-1"?><rss><title>D\xe9cembre</title></rss>'

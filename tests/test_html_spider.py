@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fundradar.config.loader import Source
+from fundradar.crawlers.html import select, texts
+from fundradar.crawlers.spiders import generic_spider
+from fundradar.crawlers.spiders.afd import AfdSpider
 from scrapy import Request
 from scrapy.http import HtmlResponse
-
-from config.loader import Source
-from crawlers.html import select, texts
-from crawlers.spiders import generic_spider
-from crawlers.spiders.afd import AfdSpider
 
 from .conftest import make_spider
 from .spider_harness import offline_crawl
@@ -106,7 +105,7 @@ def test_selector_first_then_labels(tmp_path: Path) -> None:
     page = ("<html><body><h1>Ocean grants 2027</h1><p class='closing'>28/02/2027</p>"
             "<p>Deadline: 1 March 2027</p><p>Status: open</p></body></html>")  # fmt: skip
     url = "https://ocean.example.org/calls/ocean-2027"
-    from crawlers.html import Entry
+    from fundradar.crawlers.html import Entry
 
     (call,) = spider.parse_detail(
         HtmlResponse(url, body=page.encode(), encoding="utf-8", request=Request(url)),

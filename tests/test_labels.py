@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from fundradar.crawlers.html import Entry
+from fundradar.crawlers.labels import label_field, read_labels, read_metadata, split_line
+from fundradar.crawlers.spiders.afd import AfdSpider
 from scrapy import Request
 from scrapy.http import HtmlResponse
-
-from crawlers.html import Entry
-from crawlers.labels import label_field, read_labels, read_metadata, split_line
-from crawlers.spiders.afd import AfdSpider
 
 from .conftest import make_spider
 from .spider_harness import normalised

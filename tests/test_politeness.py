@@ -15,15 +15,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from fundradar.config.loader import load_sources
+from fundradar.crawlers.known import listing_hash
+from fundradar.crawlers.spiders.afd import AfdSpider
+from fundradar.pipeline import db, store
+from fundradar.pipeline.models import CallRow, CrawlRun
 from sqlalchemy import select
 
-from config.loader import load_sources
-from crawlers.known import listing_hash
-from crawlers.spiders.afd import AfdSpider
 from fundradar.crawling import crawl
 from fundradar.fixture_server import FixtureServer
-from pipeline import db, store
-from pipeline.models import CallRow, CrawlRun
 
 from .conftest import FIXTURES, REPO, make_spider
 from .spider_harness import normalised, offline_crawl
@@ -35,11 +35,10 @@ AFD_DETAILS = (
 
 
 def test_settings_are_polite() -> None:
+    from fundradar.crawlers.runner import crawl_settings
     from scrapy.utils.project import get_project_settings
 
-    from crawlers.runner import crawl_settings
-
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawlers.settings")
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "fundradar.crawlers.settings")
     settings = get_project_settings()
     settings.setdict(crawl_settings(), priority="cmdline")
     assert settings.getbool("ROBOTSTXT_OBEY")
@@ -105,7 +104,7 @@ def test_changed_listing_entry_is_fetched_again(session, now) -> None:  # type: 
 def test_hydrated_call_becomes_closed_without_a_download(now) -> None:  # type: ignore[no-untyped-def]
     from datetime import timedelta
 
-    from crawlers.known import KnownCall
+    from fundradar.crawlers.known import KnownCall
 
     known = KnownCall(listing_hash="h", fields={"title": "Old call", "status": "open"},
                       deadlines=[(now - timedelta(days=1)).isoformat()],

@@ -19,11 +19,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from fundradar.alerts import scheduler as sched
+from fundradar.config.loader import Schedule
+from fundradar.pipeline import db
 from sqlalchemy import inspect, select
 
-from alerts import scheduler as sched
-from config.loader import Schedule
-from pipeline import db
 from tests.digest_support import add_run
 
 UTC = dt.UTC
@@ -379,9 +379,8 @@ class Scheduler:
 
 
 def _runs(source: str) -> list[tuple[str, str]]:
+    from fundradar.pipeline.models import CrawlRun
     from sqlalchemy import select as sql_select
-
-    from pipeline.models import CrawlRun
 
     with db.session_scope() as s:
         rows = s.scalars(
@@ -451,7 +450,7 @@ def test_scheduler_killed_between_recipients_resumes_and_everyone_gets_it_once(
         first.proc.wait(10)
         assert sorted(smtp.per_recipient()) == five[:2]
         with db.session_scope() as s:
-            from pipeline.models import Delivery
+            from fundradar.pipeline.models import Delivery
 
             status = {d.recipient: d.status for d in s.scalars(select(Delivery))}
         assert status == {five[0]: "sent", five[1]: "sent", five[2]: "sending"}
@@ -558,7 +557,7 @@ def test_a_crawl_killed_with_the_scheduler_runs_again_at_start_once(runs: Path) 
 def test_an_interrupted_digest_of_an_earlier_week_is_reported_missed_once_not_sent_late(
     runs: Path, two_recipients: Path, fundradar_home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from pipeline.models import Delivery, Digest
+    from fundradar.pipeline.models import Delivery, Digest
 
     with db.session_scope() as s:
         digest = Digest(week="2026-W01")

@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fundradar.config.loader import load_sources
+from fundradar.crawlers.spiders.fundsforngos import FundsforngosSpider
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CrawlRun
 
-from config.loader import load_sources
-from crawlers.spiders.fundsforngos import FundsforngosSpider
 from fundradar.fixture_server import FixtureServer
-from pipeline import db
-from pipeline.models import CrawlRun
 
 from .conftest import FIXTURES, REPO
 from .spider_harness import offline_crawl
@@ -57,7 +57,7 @@ def test_sources_list_shows_funder_kind_and_health(capsys) -> None:  # type: ign
         s.add(CrawlRun(source="afd", started_at=datetime(2026, 11, 23, 9, tzinfo=UTC),
                        finished_at=datetime(2026, 11, 23, 9, 1, tzinfo=UTC), status="ok",
                        items_seen=6, message="6 calls"))  # fmt: skip
-        from pipeline.store import quarantine
+        from fundradar.pipeline.store import quarantine
 
         for reason in ("no title", "deadline rejected: year 2200"):
             quarantine(s, source="afd", url="https://www.afd.fr/x", reason=reason)
@@ -168,7 +168,7 @@ def test_record_saves_responses_as_a_capture(tmp_path: Path, capsys) -> None:  #
 def test_record_keeps_the_reconstructed_index(tmp_path: Path) -> None:
     import shutil
 
-    from crawlers.recorder import write_index
+    from fundradar.crawlers.recorder import write_index
 
     folder = tmp_path / "afd"
     shutil.copytree(FIXTURES / "afd", folder)
@@ -266,10 +266,9 @@ def test_record_of_an_empty_page_leaves_the_fixture_byte_identical(
 
 
 def test_record_failure_phrases_name_the_host() -> None:
+    from fundradar.crawlers.recorder import CaptureResult, failure_text, why_unusable
     from scrapy.exceptions import CannotResolveHostError
     from twisted.internet.error import DNSLookupError
-
-    from crawlers.recorder import CaptureResult, failure_text, why_unusable
 
     url = "https://www.anr.fr/fr/appels/"
     assert failure_text(CannotResolveHostError("no"), url) == "DNS lookup failed for www.anr.fr"
@@ -282,7 +281,7 @@ def test_record_failure_phrases_name_the_host() -> None:
 
 
 def test_promote_puts_the_old_fixture_back_when_the_swap_fails(tmp_path: Path) -> None:
-    from crawlers.recorder import promote
+    from fundradar.crawlers.recorder import promote
 
     target = tmp_path / "afd"
     target.mkdir()

@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 
 import pytest
+from fundradar.crawlers.spiders.eu_ft import EuFtSpider
 from scrapy import Request
 from scrapy.http import TextResponse
-
-from crawlers.spiders.eu_ft import EuFtSpider
 
 from .conftest import FIXTURES, file_response, make_spider
 from .spider_harness import assert_item_contract, normalised

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
-from config.loader import load_sources
-from crawlers.spiders.fcr_guadeloupe import FcrGuadeloupeSpider
+from fundradar.config.loader import load_sources
+from fundradar.crawlers.spiders.fcr_guadeloupe import FcrGuadeloupeSpider
 
 from .spider_harness import assert_item_contract, normalised, offline_crawl
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from fundradar.crawlers.spiders.karib_horizon import KaribHorizonSpider
 from scrapy import Request
 from scrapy.http import TextResponse
-
-from crawlers.spiders.karib_horizon import KaribHorizonSpider
 
 from .conftest import file_response, make_spider
 from .spider_harness import assert_item_contract, normalised, offline_crawl

@@ -17,14 +17,14 @@ from datetime import timedelta
 import feedparser
 import pytest
 from click.testing import CliRunner
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CallChange, Verdict
 from icalendar import Calendar
 from sqlalchemy import select
 
 from fundradar.exceptions import WebConfigError
 from fundradar.web import create_app
 from fundradar.web.server import check_binding, is_loopback, make, redact
-from pipeline import db
-from pipeline.models import CallChange, Verdict
 from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile
 
 TOKEN = "s3cret-Token-for-tests-0123456789"

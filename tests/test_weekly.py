@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CallRow
 from sqlalchemy import select
 
 from fundradar.fixture_server import FixtureServer
 from fundradar.weekly import weekly_job
-from pipeline import db
-from pipeline.models import CallRow
 from tests.digest_support import parse, parts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,7 +82,7 @@ def test_weekly_job_without_digest(one_source_config: Path, fundradar_home: Path
 def test_a_crawl_stopped_before_it_started_is_a_problem_not_a_quiet_success(
     one_source_config: Path, fundradar_home: Path
 ) -> None:
-    from crawlers import runner
+    from fundradar.crawlers import runner
 
     runner.request_stop()  # SIGTERM arrived as the weekly job began
     try:

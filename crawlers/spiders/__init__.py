@@ -15,10 +15,11 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from config.loader import Source, load_sources
-from crawlers.base import SourceSpider
-from crawlers.feed import FeedSpider, WordPressSpider
-from crawlers.html import HtmlListSpider
+from fundradar.config.loader import Source, load_sources
+from fundradar.crawlers.base import SourceSpider
+from fundradar.crawlers.feed import FeedSpider, WordPressSpider
+from fundradar.crawlers.html import HtmlListSpider
+
 from fundradar.exceptions import FundradarError
 
 GENERIC_BASES: dict[str, type[SourceSpider]] = {

@@ -19,7 +19,7 @@ Fixture: tests/fixtures/afd/ — reconstructed — not a capture (see its README
 
 from __future__ import annotations
 
-from crawlers.html import HtmlListSpider
+from fundradar.crawlers.html import HtmlListSpider
 
 
 class AfdSpider(HtmlListSpider):

@@ -15,7 +15,7 @@ Fixture: tests/fixtures/ambafrance_lc/ — reconstructed — not a capture (see 
 
 from __future__ import annotations
 
-from crawlers.feed import FeedSpider
+from fundradar.crawlers.feed import FeedSpider
 
 
 class AmbafranceLcSpider(FeedSpider):

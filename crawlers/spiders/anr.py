@@ -15,7 +15,7 @@ Fixture: tests/fixtures/anr/ — reconstructed — not a capture (see README.md)
 
 from __future__ import annotations
 
-from crawlers.html import HtmlListSpider
+from fundradar.crawlers.html import HtmlListSpider
 
 
 class AnrSpider(HtmlListSpider):

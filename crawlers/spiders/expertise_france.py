@@ -10,7 +10,7 @@ Fixture: tests/fixtures/expertise_france/ — reconstructed — not a capture (s
 
 from __future__ import annotations
 
-from crawlers.html import HtmlListSpider
+from fundradar.crawlers.html import HtmlListSpider
 
 
 class ExpertiseFranceSpider(HtmlListSpider):

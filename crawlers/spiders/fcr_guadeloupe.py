@@ -13,7 +13,7 @@ Fixture: tests/fixtures/fcr_guadeloupe/ — reconstructed — not a capture (see
 
 from __future__ import annotations
 
-from crawlers.spiders.fcr_martinique import PrefectureFcrSpider
+from fundradar.crawlers.spiders.fcr_martinique import PrefectureFcrSpider
 
 
 class FcrGuadeloupeSpider(PrefectureFcrSpider):

@@ -15,7 +15,7 @@ Fixture: tests/fixtures/fcr_martinique/ — reconstructed — not a capture (see
 
 from __future__ import annotations
 
-from crawlers.html import HtmlListSpider
+from fundradar.crawlers.html import HtmlListSpider
 
 
 class PrefectureFcrSpider(HtmlListSpider):

@@ -11,7 +11,7 @@ Fixture: tests/fixtures/fundsforngos/ — reconstructed — not a capture (see R
 
 from __future__ import annotations
 
-from crawlers.feed import FeedSpider
+from fundradar.crawlers.feed import FeedSpider
 
 
 class FundsforngosSpider(FeedSpider):

@@ -16,7 +16,7 @@ Fixture: tests/fixtures/interreg_caraibes/ — reconstructed — not a capture (
 
 from __future__ import annotations
 
-from crawlers.html import HtmlListSpider
+from fundradar.crawlers.html import HtmlListSpider
 
 
 class InterregCaraibesSpider(HtmlListSpider):

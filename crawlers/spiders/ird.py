@@ -13,7 +13,7 @@ Fixture: tests/fixtures/ird/ — reconstructed — not a capture (see README.md)
 
 from __future__ import annotations
 
-from crawlers.html import HtmlListSpider
+from fundradar.crawlers.html import HtmlListSpider
 
 
 class IrdSpider(HtmlListSpider):

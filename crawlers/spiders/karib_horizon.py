@@ -13,7 +13,7 @@ Fixture: tests/fixtures/karib_horizon/ — reconstructed — not a capture (see 
 
 from __future__ import annotations
 
-from crawlers.feed import WordPressSpider
+from fundradar.crawlers.feed import WordPressSpider
 
 
 class KaribHorizonSpider(WordPressSpider):

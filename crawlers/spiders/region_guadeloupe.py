@@ -12,7 +12,7 @@ Fixture: tests/fixtures/region_guadeloupe/ — reconstructed — not a capture (
 
 from __future__ import annotations
 
-from crawlers.html import HtmlListSpider
+from fundradar.crawlers.html import HtmlListSpider
 
 
 class RegionGuadeloupeSpider(HtmlListSpider):

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except (SQLAlchemyError, sqlite3.Error) as exc:  # locked, disk full, a table gone
-        from pipeline.db import describe
+        from fundradar.pipeline.db import describe
 
         where = _save_traceback()
         click.echo(f"fundradar: database error: {describe(exc)} ({where})", err=True)

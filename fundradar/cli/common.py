@@ -7,8 +7,8 @@ from datetime import datetime
 
 import click
 
-from config.loader import load_recipients, load_sources
 from fundradar import settings
+from fundradar.config.loader import load_recipients, load_sources
 
 
 def check_config() -> settings.Settings:
@@ -17,7 +17,7 @@ def check_config() -> settings.Settings:
     A bad file raises ConfigError (file, key, expected), which `main` prints as one line and
     exit code 2.
     """
-    from pipeline.score import load_profile
+    from fundradar.pipeline.score import load_profile
 
     env = settings.load()
     load_sources(env.config_dir)

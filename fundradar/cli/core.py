@@ -12,7 +12,7 @@ from fundradar.cli.common import check_config, table
 @click.command("init")
 def init_cmd() -> None:
     """Create or migrate the database (idempotent)."""
-    from pipeline import db
+    from fundradar.pipeline import db
 
     env = check_config()
     env.ensure_dirs()
@@ -76,8 +76,8 @@ def crawl_cmd(sources: tuple[str, ...], fixtures: bool) -> int:
 @click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
 def score_cmd(file) -> None:  # type: ignore[no-untyped-def]
     """Score calls given as JSONL (FILE or - for stdin); print JSONL in the same order."""
-    from pipeline.score import load_profile
-    from pipeline.score.jsonl import score_lines
+    from fundradar.pipeline.score import load_profile
+    from fundradar.pipeline.score.jsonl import score_lines
 
     env = check_config()
     profile = load_profile(env.config_dir / "priorities.yaml")

@@ -11,7 +11,7 @@ from fundradar.cli.common import check_config
 
 
 def _recipient(address: str | None):  # type: ignore[no-untyped-def]
-    from config.loader import Recipient, load_recipients
+    from fundradar.config.loader import Recipient, load_recipients
     from fundradar.exceptions import ConfigError
 
     config = load_recipients()
@@ -46,10 +46,10 @@ def preview_cmd(output: Path | None, to: str | None) -> None:
     """This week's digest for the first recipient (or --to), recording nothing."""
     from sqlalchemy import select
 
-    from alerts.compose import iso_week
-    from alerts.send import render_for
-    from pipeline import db
-    from pipeline.models import Delivery, Digest
+    from fundradar.alerts.compose import iso_week
+    from fundradar.alerts.send import render_for
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import Delivery, Digest
 
     check_config()
     config, recipient = _recipient(to)
@@ -93,7 +93,7 @@ def send_cmd(dry_run: bool, force: bool, to: str | None, allow_sample: bool) -> 
     Exit 0: everyone has it; 1: some delivery failed or was left pending (printed, stored,
     tried again by the next run); 2: refused (sample calls over SMTP without --allow-sample).
     """
-    from alerts.send import send_digest
+    from fundradar.alerts.send import send_digest
 
     env = check_config()
     env.ensure_dirs()

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import click
 
 from fundradar.cli.common import check_config, echo_err
+from fundradar.pipeline.exports.query import STATUS_CHOICES, CallFilter
+from fundradar.pipeline.record import BANDS
 from fundradar.settings import DISPLAY_TZ
-from pipeline.exports.query import STATUS_CHOICES, CallFilter
-from pipeline.record import BANDS
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _SPAN_UNIT = {"h": "hours", "d": "days", "w": "weeks"}
@@ -107,8 +107,8 @@ def _to_stdout(chunks: Iterator[str]) -> None:
 def emit(output: Path | None, produce: Callable[[Any, list[int]], Iterator[str]], what: str,
          *, newline: str | None = None) -> None:  # fmt: skip
     """Stream text chunks to stdout, or atomically to a file with a summary line on stderr."""
-    from pipeline import db
-    from pipeline.exports.files import atomic_text
+    from fundradar.pipeline import db
+    from fundradar.pipeline.exports.files import atomic_text
 
     counter: list[int] = []
     with db.session_scope() as session:
@@ -134,8 +134,8 @@ def export_csv(output: Path | None, **opts: Any) -> None:
 
     UTF-8 with a byte-order mark (Excel shows accents), formulas neutralised.
     """
-    from pipeline.exports.csv_feed import csv_chunks
-    from pipeline.models import utcnow
+    from fundradar.pipeline.exports.csv_feed import csv_chunks
+    from fundradar.pipeline.models import utcnow
 
     check_config()
     now = utcnow()
@@ -147,8 +147,8 @@ def export_csv(output: Path | None, **opts: Any) -> None:
 @filter_options
 def export_ics(output: Path | None, **opts: Any) -> None:
     """Deadlines of open and forthcoming calls as a calendar (Saint Lucia time, stable UIDs)."""
-    from pipeline.exports.ics import default_filter, ics_chunks
-    from pipeline.models import utcnow
+    from fundradar.pipeline.exports.ics import default_filter, ics_chunks
+    from fundradar.pipeline.models import utcnow
 
     check_config()
     now = utcnow()
@@ -160,8 +160,8 @@ def export_ics(output: Path | None, **opts: Any) -> None:
 @filter_options
 def export_atom(output: Path | None, **opts: Any) -> None:
     """New relevant calls as an Atom feed (default: band medium or better, last 30 days)."""
-    from pipeline.exports.atom import atom_document, default_filter
-    from pipeline.models import utcnow
+    from fundradar.pipeline.exports.atom import atom_document, default_filter
+    from fundradar.pipeline.models import utcnow
 
     check_config()
     now = utcnow()
@@ -179,8 +179,8 @@ def export_atom(output: Path | None, **opts: Any) -> None:
 @filter_options
 def export_json(output: Path | None, **opts: Any) -> None:
     """Calls as JSON Lines: one object a line, ISO 8601 dates, the latest verdict."""
-    from pipeline.exports.jsonl import json_lines
-    from pipeline.models import utcnow
+    from fundradar.pipeline.exports.jsonl import json_lines
+    from fundradar.pipeline.models import utcnow
 
     check_config()
     flt = build_filter(CallFilter(), opts, utcnow())
@@ -192,7 +192,7 @@ def export_json(output: Path | None, **opts: Any) -> None:
               help="Write to FILE (atomically) instead of standard output.")  # fmt: skip
 def export_verdicts(output: Path | None) -> None:
     """Officers' latest verdicts as JSONL in the `fundradar score` input shape, for re-tuning."""
-    from pipeline.exports.jsonl import verdict_lines
+    from fundradar.pipeline.exports.jsonl import verdict_lines
 
     check_config()
     emit(output, lambda s, c: verdict_lines(s, counter=c), "verdict", newline="\n")

@@ -54,7 +54,7 @@ def import_cmd(file: str, source: str, timezone: str | None, quiet: bool) -> int
     reason; the other lines go on. Exit code 0 when every line was stored, 1 when some were
     rejected (the others are stored), 2 when the file cannot be read or is not UTF-8.
     """
-    from pipeline.importer import import_file
+    from fundradar.pipeline.importer import import_file
 
     check_config()
     report = import_file(file, source=source, timezone=timezone)

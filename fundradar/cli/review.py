@@ -19,8 +19,8 @@ def review_cmd(call: str, verdict: str | None, reason: str | None) -> None:
     CALL is the call's id, its key (e.g. eu_ft:HORIZON-CL6-2026-04-GOVERNANCE-01) or a URL it
     was seen at. The author is FUNDRADAR_AUTHOR (else $USER).
     """
-    from pipeline import db
-    from pipeline.review import record_verdict, resolve_call
+    from fundradar.pipeline import db
+    from fundradar.pipeline.review import record_verdict, resolve_call
 
     env = check_config()
     with db.session_scope() as session:

@@ -34,9 +34,9 @@ def schedule_cmd() -> int:
     crawl stops gracefully (its runs are recorded `interrupted`), a running digest stops
     between recipients; the next start catches both up.
     """
-    from alerts import scheduler as sched_mod
-    from config.loader import load_recipients
-    from pipeline import db
+    from fundradar.alerts import scheduler as sched_mod
+    from fundradar.config.loader import load_recipients
+    from fundradar.pipeline import db
 
     env = check_config()
     env.ensure_dirs()

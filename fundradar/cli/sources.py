@@ -22,10 +22,10 @@ def list_cmd() -> None:
     empty, degraded, failed), and "possibly broken" when no new or updated call came for
     several runs in a row (sources.yaml `health.quiet_runs`).
     """
-    from config.loader import load_sources
-    from pipeline import db
-    from pipeline.health import latest_health
-    from pipeline.store import quarantine_counts
+    from fundradar.config.loader import load_sources
+    from fundradar.pipeline import db
+    from fundradar.pipeline.health import latest_health
+    from fundradar.pipeline.store import quarantine_counts
 
     check_config()
     kinds = {s.id: s.kind for s in load_sources().sources}
@@ -98,8 +98,14 @@ def record_cmd(source: str, output: Path | None, fixture_server: str | None) -> 
     at least one usable call (a title and an http(s) link); otherwise the fixture is left as it
     was, the reason is printed and the exit code is 1.
     """
-    from config.loader import load_sources
-    from crawlers.recorder import discard, promote, read_result, staging_folder, why_unusable
+    from fundradar.config.loader import load_sources
+    from fundradar.crawlers.recorder import (
+        discard,
+        promote,
+        read_result,
+        staging_folder,
+        why_unusable,
+    )
     from fundradar.exceptions import UnknownSourceError
     from fundradar.fixture_server import FIXTURES
     from fundradar.sources_check import record_source

@@ -26,9 +26,8 @@ from werkzeug.datastructures import MultiDict
 
 from fundradar import settings
 from fundradar.exceptions import CallNotFoundError, VerdictError
-from fundradar.web import charts, security
-from pipeline import db
-from pipeline.exports.query import (
+from fundradar.pipeline import db
+from fundradar.pipeline.exports.query import (
     DEFAULT_STATUSES,
     STATUS_CHOICES,
     CallFilter,
@@ -36,12 +35,13 @@ from pipeline.exports.query import (
     known_values,
     statement,
 )
-from pipeline.models import CallRow, utcnow
-from pipeline.normalise.dates import format_deadline, format_local, to_local
-from pipeline.normalise.text import strip_invisible
-from pipeline.normalise.urls import safe_url
-from pipeline.record import BANDS, Call
-from pipeline.review import VERDICTS, record_verdict, resolve_call
+from fundradar.pipeline.models import CallRow, utcnow
+from fundradar.pipeline.normalise.dates import format_deadline, format_local, to_local
+from fundradar.pipeline.normalise.text import strip_invisible
+from fundradar.pipeline.normalise.urls import safe_url
+from fundradar.pipeline.record import BANDS, Call
+from fundradar.pipeline.review import VERDICTS, record_verdict, resolve_call
+from fundradar.web import charts, security
 
 PAGE_SIZE = 50
 MAX_TEXT = 200  # a search box, not a document
@@ -278,7 +278,7 @@ def create_app(
 
     @app.get("/calls.csv")
     def calls_csv() -> Response:
-        from pipeline.exports.csv_feed import csv_chunks
+        from fundradar.pipeline.exports.csv_feed import csv_chunks
 
         flt, now = filter_from_args(request.args), clock()
         resp = Response(stream(lambda s: csv_chunks(s, flt, now=now)),
@@ -289,7 +289,7 @@ def create_app(
 
     @app.get("/calls.ics")
     def calls_ics() -> Response:
-        from pipeline.exports.ics import default_filter, ics_chunks
+        from fundradar.pipeline.exports.ics import default_filter, ics_chunks
 
         flt, now = filter_from_args(request.args, default_filter()), clock()
         resp = Response(stream(lambda s: ics_chunks(s, flt, now=now)), mimetype="text/calendar")
@@ -298,7 +298,7 @@ def create_app(
 
     @app.get("/calls.atom")
     def calls_atom() -> Response:
-        from pipeline.exports.atom import atom_document, default_filter
+        from fundradar.pipeline.exports.atom import atom_document, default_filter
 
         now = clock()
         flt = filter_from_args(request.args, default_filter(now))

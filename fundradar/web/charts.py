@@ -13,9 +13,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from fundradar.pipeline.exports.query import CallFilter, iter_calls
+from fundradar.pipeline.normalise.dates import to_local
 from fundradar.settings import DISPLAY_TZ
-from pipeline.exports.query import CallFilter, iter_calls
-from pipeline.normalise.dates import to_local
 
 WEEKS = 12  # this week and the next eleven, then "later"
 TOP_THEMES = 10

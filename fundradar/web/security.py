@@ -27,7 +27,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Flask, Response, abort, current_app, redirect, request, session
 from markupsafe import Markup
 
-from pipeline.normalise.text import strip_invisible
+from fundradar.pipeline.normalise.text import strip_invisible
 
 CSRF_FIELD = "csrf_token"
 TOKEN_PARAM = "token"

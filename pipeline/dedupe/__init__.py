@@ -32,12 +32,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from rapidfuzz import fuzz
-from sqlalchemy import and_, bindparam, literal, or_, select, union_all
-from sqlalchemy.orm import Session
-
-from pipeline.dedupe.links import outbound_links
-from pipeline.dedupe.match import (
+from fundradar.pipeline.dedupe.links import outbound_links
+from fundradar.pipeline.dedupe.match import (
     DEADLINE_TOLERANCE,
     LINK_REASON,
     Record,
@@ -47,8 +43,11 @@ from pipeline.dedupe.match import (
     page_identity,
     title_features,
 )
-from pipeline.models import CallRow, Sighting
-from pipeline.record import Call
+from fundradar.pipeline.models import CallRow, Sighting
+from fundradar.pipeline.record import Call
+from rapidfuzz import fuzz
+from sqlalchemy import and_, bindparam, literal, or_, select, union_all
+from sqlalchemy.orm import Session
 
 # SQL window around each of the item's deadlines: the decision's own tolerance, so nothing it
 # would accept is left out. (The stored `deadline` is the call's *next* deadline: a copy that
@@ -77,7 +76,7 @@ def aggregator_sources() -> dict[str, str]:
     if _aggregators is not None and now - _aggregators[0] < _AGGREGATORS_TTL:
         return _aggregators[1]
     try:
-        from config.loader import load_sources
+        from fundradar.config.loader import load_sources
 
         found = {
             s.id: s.funder for s in load_sources().sources if is_aggregator(s.options, s.funder)

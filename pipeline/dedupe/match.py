@@ -556,8 +556,8 @@ def places(title: str) -> frozenset[str]:
     Caribbean as a whole, "else:<id>" for a region elsewhere ("else:africa"). Wide regions
     (the Caribbean, SIDS, ACP) are left out: copies of one call widen or narrow them freely."""
     try:
-        from pipeline.score.profile import fold as profile_fold
-        from pipeline.score.profile import load_profile
+        from fundradar.pipeline.score.profile import fold as profile_fold
+        from fundradar.pipeline.score.profile import load_profile
 
         profile = load_profile()
         hits = profile.matcher.analyse(title).layer("geo")
@@ -827,7 +827,7 @@ def _shared_numbers(a: str, b: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def _canonical_link(url: str) -> str:
-    from pipeline.normalise.urls import canonical_url
+    from fundradar.pipeline.normalise.urls import canonical_url
 
     try:
         return canonical_url(url)

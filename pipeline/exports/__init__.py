@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.normalise.text import strip_invisible
+from fundradar.pipeline.normalise.text import strip_invisible
 
 # C0 controls other than tab, newline and carriage return, plus DEL: invalid in XML 1.0, noise in
 # a spreadsheet cell, and a way to smuggle line breaks past naive parsers. Scraped PDFs and

@@ -27,17 +27,17 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from fundradar.pipeline.exports import clean_text, one_line
+from fundradar.pipeline.exports.files import atomic_text
+from fundradar.pipeline.exports.query import CallFilter, iter_calls
+from fundradar.pipeline.models import utcnow
+from fundradar.pipeline.normalise.dates import to_local
+from fundradar.pipeline.normalise.urls import safe_url
+from fundradar.pipeline.record import Call
 from sqlalchemy.orm import Session
 
 from fundradar import settings
 from fundradar.exceptions import ExportError
-from pipeline.exports import clean_text, one_line
-from pipeline.exports.files import atomic_text
-from pipeline.exports.query import CallFilter, iter_calls
-from pipeline.models import utcnow
-from pipeline.normalise.dates import to_local
-from pipeline.normalise.urls import safe_url
-from pipeline.record import Call
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ def refresh_feed(now: datetime | None = None) -> Path | None:
     A failure to write is logged, not raised: the crawl's data is stored either way and the
     old feed stays in place, complete.
     """
-    from pipeline import db
+    from fundradar.pipeline import db
 
     path = feed_path()
     try:

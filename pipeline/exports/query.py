@@ -17,11 +17,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from fundradar.pipeline.models import CallRow, Sighting
+from fundradar.pipeline.record import BANDS, STATUSES
 from sqlalchemy import Select, Text, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
-
-from pipeline.models import CallRow, Sighting
-from pipeline.record import BANDS, STATUSES
 
 UNKNOWN_STATUS = "unknown"  # a call whose page gives no dates and no status
 STATUS_CHOICES = (*STATUSES, UNKNOWN_STATUS)
@@ -90,7 +89,7 @@ def theme_match(flt: CallFilter, themes: Sequence[str] | None) -> bool:
 
 
 def conditions(flt: CallFilter) -> list[Any]:
-    from pipeline.review import dismissed_call_ids
+    from fundradar.pipeline.review import dismissed_call_ids
 
     conds: list[Any] = []
     if flt.min_band is not None:

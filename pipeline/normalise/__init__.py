@@ -14,12 +14,12 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from pipeline.normalise.dates import InvalidDate, ParsedDate, parse_date, to_local
-from pipeline.normalise.deadline import DeadlineReading, read_deadline
-from pipeline.normalise.money import parse_money, pick_budget
-from pipeline.normalise.text import clean_title, detect_language, html_to_text
-from pipeline.normalise.urls import canonical_url, safe_url
-from pipeline.record import Call
+from fundradar.pipeline.normalise.dates import InvalidDate, ParsedDate, parse_date, to_local
+from fundradar.pipeline.normalise.deadline import DeadlineReading, read_deadline
+from fundradar.pipeline.normalise.money import parse_money, pick_budget
+from fundradar.pipeline.normalise.text import clean_title, detect_language, html_to_text
+from fundradar.pipeline.normalise.urls import canonical_url, safe_url
+from fundradar.pipeline.record import Call
 
 # Fields whose change an officer cares about; the content hash covers exactly these, so a
 # reworded summary does not make a call "updated".

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.record import Call
+from fundradar.pipeline.record import Call
 
 MAX_RAW_CHARS = 1_000_000  # a description is a few kB; beyond this it is a broken page
 TEXT_FIELDS = ("title", "summary", "eligibility_text", "funder", "programme", "instrument")

@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pipeline.normalise.dates import DateSpan, ParsedDate, read_spans
+from fundradar.pipeline.normalise.dates import DateSpan, ParsedDate, read_spans
 
 __all__ = ["DeadlineReading", "read_deadline", "says_rolling"]
 

@@ -34,8 +34,15 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pipeline.record import Call
-from pipeline.score.profile import Analysis, Hit, Profile, ProfileError, fold, load_profile
+from fundradar.pipeline.record import Call
+from fundradar.pipeline.score.profile import (
+    Analysis,
+    Hit,
+    Profile,
+    ProfileError,
+    fold,
+    load_profile,
+)
 
 __all__ = ["Profile", "ProfileError", "ScoreResult", "call_text", "load_profile", "score_call"]
 

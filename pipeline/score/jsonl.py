@@ -24,7 +24,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pipeline.score import Profile, load_profile, score_call
+from fundradar.pipeline.score import Profile, load_profile, score_call
 
 
 def _dump(obj: dict[str, Any]) -> str:

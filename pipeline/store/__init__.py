@@ -43,9 +43,9 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from pipeline.models import CallRow
-from pipeline.store.listing import mark_unlisted, touch_seen
-from pipeline.store.runs import (
+from fundradar.pipeline.models import CallRow
+from fundradar.pipeline.store.listing import mark_unlisted, touch_seen
+from fundradar.pipeline.store.runs import (
     db_cause,
     fail_run,
     finish_stale_runs,
@@ -53,7 +53,7 @@ from pipeline.store.runs import (
     quarantine_counts,
     start_run,
 )
-from pipeline.store.upsert import (
+from fundradar.pipeline.store.upsert import (
     IMPORT_SOURCE,
     LOCK_RETRIES,
     RANK_AGGREGATOR,

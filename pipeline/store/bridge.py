@@ -15,13 +15,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from fundradar.pipeline.dedupe import _gate, candidates, effective_funder, identifier_rows
+from fundradar.pipeline.dedupe.match import as_record, judge
+from fundradar.pipeline.models import CallRow, DigestItem
+from fundradar.pipeline.record import Call
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
-
-from pipeline.dedupe import _gate, candidates, effective_funder, identifier_rows
-from pipeline.dedupe.match import as_record, judge
-from pipeline.models import CallRow, DigestItem
-from pipeline.record import Call
 
 
 def also_matches(session: Session, call: Call, row: CallRow) -> list[CallRow]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from fundradar.pipeline.models import CallChange, Sighting
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from pipeline.models import CallChange, Sighting
 
 
 def touch_seen(session: Session, source: str, url: str | None, now: datetime) -> bool:
@@ -16,7 +15,7 @@ def touch_seen(session: Session, source: str, url: str | None, now: datetime) ->
     if not url:
         return False
     try:
-        from pipeline.normalise.urls import canonical_url
+        from fundradar.pipeline.normalise.urls import canonical_url
 
         canon = canonical_url(url)
     except Exception:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline.normalise import content_hash, derive_status, next_deadline
-from pipeline.record import Call
+from fundradar.pipeline.normalise import content_hash, derive_status, next_deadline
+from fundradar.pipeline.record import Call
 
 # The fields a page's data holds (JSON values: datetimes as ISO strings).
 PAGE_FIELDS = (

@@ -8,18 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fundradar.pipeline.dedupe import Match, aggregator_sources, call_key, find_match
+from fundradar.pipeline.models import CallChange, CallRow, Sighting
+from fundradar.pipeline.normalise import TRACKED_FIELDS
+from fundradar.pipeline.record import Call
+from fundradar.pipeline.store.bridge import join_twins
+from fundradar.pipeline.store.merge import PAGE_FIELDS, Merged, Page, merge_page, page_data, rebuild
+from fundradar.pipeline.store.merge import scoring_call as _scoring_call
+from fundradar.pipeline.store.runs import _jsonable
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
-
-from pipeline.dedupe import Match, aggregator_sources, call_key, find_match
-from pipeline.models import CallChange, CallRow, Sighting
-from pipeline.normalise import TRACKED_FIELDS
-from pipeline.record import Call
-from pipeline.store.bridge import join_twins
-from pipeline.store.merge import PAGE_FIELDS, Merged, Page, merge_page, page_data, rebuild
-from pipeline.store.merge import scoring_call as _scoring_call
-from pipeline.store.runs import _jsonable
 
 # extra keys that describe one crawl's item, not the call
 TRANSIENT_EXTRA = ("canonical_url", "unchanged_listing", "aggregator", "imported")
@@ -203,7 +202,7 @@ def _apply(row: CallRow, merged: Merged, call: Call) -> None:
 def _score(row: CallRow, merged: Merged, pages: list[Page], profile: Any) -> None:
     """Score the merged call (every language version's text), so the score never depends on
     which page was seen first or last."""
-    from pipeline.score import load_profile, score_call
+    from fundradar.pipeline.score import load_profile, score_call
 
     result = score_call(_scoring_call(merged, pages), profile or load_profile())
     row.score, row.band, row.eligible = result.score, result.band, result.eligible

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pipeline import store
-from pipeline.dedupe import SeenInRun, candidates, find_match
-from pipeline.normalise import normalise
-from pipeline.record import Call
+from fundradar.pipeline import store
+from fundradar.pipeline.dedupe import SeenInRun, candidates, find_match
+from fundradar.pipeline.normalise import normalise
+from fundradar.pipeline.record import Call
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 

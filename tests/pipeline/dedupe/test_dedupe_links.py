@@ -11,18 +11,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from fundradar.crawlers.spiders.afd import AfdSpider
+from fundradar.crawlers.spiders.karib_horizon import KaribHorizonSpider
+from fundradar.pipeline import store
+from fundradar.pipeline.dedupe import find_match, record_links
+from fundradar.pipeline.dedupe.links import outbound_links
+from fundradar.pipeline.dedupe.match import same_call
+from fundradar.pipeline.models import CallRow, Sighting
+from fundradar.pipeline.normalise import normalise
+from fundradar.pipeline.record import Call
 from scrapy import Request
 from sqlalchemy import func, select
 
-from crawlers.spiders.afd import AfdSpider
-from crawlers.spiders.karib_horizon import KaribHorizonSpider
-from pipeline import store
-from pipeline.dedupe import find_match, record_links
-from pipeline.dedupe.links import outbound_links
-from pipeline.dedupe.match import same_call
-from pipeline.models import CallRow, Sighting
-from pipeline.normalise import normalise
-from pipeline.record import Call
 from tests.conftest import file_response, make_spider
 from tests.pipeline_harness import run_pipelines
 from tests.spider_harness import offline_crawl
@@ -81,7 +81,7 @@ def test_the_karib_horizon_spider_keeps_the_link_to_the_funder() -> None:
 
 
 def _rows() -> list[CallRow]:
-    from pipeline import db
+    from fundradar.pipeline import db
 
     with db.session_scope() as s:
         rows = list(s.scalars(select(CallRow)))
@@ -158,7 +158,7 @@ def test_a_funder_page_never_matches_by_its_own_links(session) -> None:  # type:
 
 def test_link_lookup_uses_indexes(session) -> None:  # type: ignore[no-untyped-def]
     """No full-table scan: the link stage reads calls and sightings by canonical URL index."""
-    from pipeline.dedupe import _BY_LINK
+    from fundradar.pipeline.dedupe import _BY_LINK
 
     conn = session.connection()
     stmt = _BY_LINK.params(links=["https://a.org/x"], links_too=["https://a.org/x"])
@@ -182,7 +182,7 @@ def test_judge_reads_links_both_ways() -> None:
 def test_rows_are_counted_once(fundradar_home) -> None:  # type: ignore[no-untyped-def]
     run_pipelines(AfdSpider, [afd_coreom()])
     run_pipelines(KaribHorizonSpider, kh_items())
-    from pipeline import db
+    from fundradar.pipeline import db
 
     with db.session_scope() as s:
         assert s.scalar(select(func.count()).select_from(CallRow)) == 1

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from fundradar.pipeline.dedupe.match import same_call, series, series_conflict
+from fundradar.pipeline.importer import import_lines
+from fundradar.pipeline.models import CallRow
 from sqlalchemy import func, select
 
-from pipeline.dedupe.match import same_call, series, series_conflict
-from pipeline.importer import import_lines
-from pipeline.models import CallRow
 from tests.pipeline.dedupe.generated import series_calls, series_lines
 
 
@@ -111,7 +111,7 @@ def test_3000_generated_distinct_calls_import_as_3000(fundradar_home) -> None:  
     deadlines a day apart, on a real SQLite database (find_match's SQL narrowing included)."""
     report = import_lines(series_lines(3000))
     assert report.counts == Counter({"new": 3000}), report.summary()
-    from pipeline import db
+    from fundradar.pipeline import db
 
     with db.session_scope() as s:
         assert s.scalar(select(func.count()).select_from(CallRow)) == 3000

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from pipeline.exports.csv_feed import (
+from fundradar.pipeline.exports.csv_feed import (
     COLUMNS,
     csv_row,
     neutralise,
@@ -19,9 +18,10 @@ from pipeline.exports.csv_feed import (
     write_csv,
     write_csv_file,
 )
-from pipeline.exports.files import atomic_text
-from pipeline.exports.query import CallFilter
-from pipeline.models import Sighting, Verdict
+from fundradar.pipeline.exports.files import atomic_text
+from fundradar.pipeline.exports.query import CallFilter
+from fundradar.pipeline.models import Sighting, Verdict
+
 from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from pipeline.normalise.dates import (
+from fundradar.pipeline.normalise.dates import (
     InvalidDate,
     ParsedDate,
     format_deadline,

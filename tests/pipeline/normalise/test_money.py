@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from pipeline.normalise.money import Money, parse_amounts, parse_money, pick_budget
+from fundradar.pipeline.normalise.money import Money, parse_amounts, parse_money, pick_budget
 
 NNBSP, NBSP = "\u202f", "\u00a0"
 

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
-from pipeline.normalise import normalise
-from pipeline.record import Call
+from fundradar.pipeline.normalise import normalise
+from fundradar.pipeline.record import Call
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 

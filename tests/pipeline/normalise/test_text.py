@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
-from pipeline.normalise.text import clean_title, detect_language, fold_whitespace, html_to_text
+from fundradar.pipeline.normalise.text import (
+    clean_title,
+    detect_language,
+    fold_whitespace,
+    html_to_text,
+)
 
 PAGE = """<!doctype html>
 <html><head><title>Appel FCR</title><style>p { color: red }</style>

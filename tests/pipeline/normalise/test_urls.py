@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from pipeline.normalise.urls import canonical_url, safe_url
+from fundradar.pipeline.normalise.urls import canonical_url, safe_url
 
 SAFE = [
     (

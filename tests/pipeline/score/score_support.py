@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.score import ScoreResult, score_call
-from pipeline.score.profile import Profile
+from fundradar.pipeline.score import ScoreResult, score_call
+from fundradar.pipeline.score.profile import Profile
+
 from tests.conftest import REPO
 
 PACKAGED = REPO / "config" / "priorities.yaml"

@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fundradar.pipeline import db
+from fundradar.pipeline.importer import import_lines
+from fundradar.pipeline.models import CallRow, CrawlRun, Sighting
 from sqlalchemy import event, func, select, text
 
 from fundradar import settings
 from fundradar.cli import main
-from pipeline import db
-from pipeline.importer import import_lines
-from pipeline.models import CallRow, CrawlRun, Sighting
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 TOPICS = ["coral reefs", "sargassum", "solar mini-grids", "school meals", "seed banks",
@@ -119,9 +119,9 @@ def test_an_insert_that_lost_the_race_is_retried_as_an_update(session, ref) -> N
     """The other writer stored the page between our look-up and our insert: `match=None` is
     what our look-up said. The insert breaks a unique rule (the origin page, and the key when
     there is no identifier), is rolled back to its savepoint and stored as a sighting."""
-    from pipeline import store
-    from pipeline.normalise import normalise
-    from pipeline.record import Call
+    from fundradar.pipeline import store
+    from fundradar.pipeline.normalise import normalise
+    from fundradar.pipeline.record import Call
 
     def item(source: str) -> Call:
         call = Call(source=source, url="https://funder.example.org/calls/7", source_ref=ref,

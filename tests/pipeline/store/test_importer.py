@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fundradar.pipeline import db, store
+from fundradar.pipeline.importer import import_lines
+from fundradar.pipeline.models import CallChange, CallRow, CrawlRun, Quarantine
+from fundradar.pipeline.normalise import normalise
+from fundradar.pipeline.record import Call
 from sqlalchemy import select
 
 from fundradar.cli import main
-from pipeline import db, store
-from pipeline.importer import import_lines
-from pipeline.models import CallChange, CallRow, CrawlRun, Quarantine
-from pipeline.normalise import normalise
-from pipeline.record import Call
 
 GOOD = {
     "id": "rg-oeco-2027",

@@ -13,15 +13,14 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fundradar.pipeline import db, store
+from fundradar.pipeline.exports.csv_feed import csv_chunks
+from fundradar.pipeline.importer import import_lines
+from fundradar.pipeline.models import CallChange, CallRow, Sighting
+from fundradar.pipeline.normalise import normalise
+from fundradar.pipeline.record import Call
+from fundradar.pipeline.store.merge import Page, merge_page, rebuild
 from sqlalchemy import func, select
-
-from pipeline import db, store
-from pipeline.exports.csv_feed import csv_chunks
-from pipeline.importer import import_lines
-from pipeline.models import CallChange, CallRow, Sighting
-from pipeline.normalise import normalise
-from pipeline.record import Call
-from pipeline.store.merge import Page, merge_page, rebuild
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
@@ -275,7 +274,7 @@ def test_french_and_english_pages_give_one_score_whichever_comes_first(tmp_path:
 def test_a_page_matching_two_stored_calls_joins_them_and_loses_nothing(session) -> None:  # type: ignore[no-untyped-def]
     """The aggregator's English copy and the French page were stored as two calls; the English
     page matches both: one call remains, with every sighting, change and verdict."""
-    from pipeline.models import Verdict
+    from fundradar.pipeline.models import Verdict
 
     fr, en, agg = raw_calls()[:3]
     first = store.upsert(session, normalise(agg, now=NOW), now=NOW).row

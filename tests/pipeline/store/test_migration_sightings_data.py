@@ -10,12 +10,11 @@ import json
 from datetime import UTC, datetime
 
 from alembic import command
+from fundradar.pipeline import db, store
+from fundradar.pipeline.models import CallRow, Sighting
+from fundradar.pipeline.normalise import normalise
+from fundradar.pipeline.record import Call
 from sqlalchemy import create_engine, select, text
-
-from pipeline import db, store
-from pipeline.models import CallRow, Sighting
-from pipeline.normalise import normalise
-from pipeline.record import Call
 
 URL_A = "https://www.regionguadeloupe.fr/appels/je-coopere-2027"
 

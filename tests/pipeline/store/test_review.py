@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
-
-from fundradar.exceptions import CallNotFoundError, VerdictError
-from pipeline import db
-from pipeline.models import Sighting, Verdict
-from pipeline.review import (
+from fundradar.pipeline import db
+from fundradar.pipeline.models import Sighting, Verdict
+from fundradar.pipeline.review import (
     dismissed_call_ids,
     latest_verdicts,
     normalise_verdict,
     record_verdict,
     resolve_call,
 )
+from sqlalchemy import select
+
+from fundradar.exceptions import CallNotFoundError, VerdictError
 from tests.pipeline.exports.exports_factory import NOW, add_call
 
 KEY = "eu_ft:HORIZON-CL6-2026-04-GOVERNANCE-01"

@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from freezegun import freeze_time
+from fundradar.crawlers.spiders.eu_ft import EuFtSpider
+from fundradar.pipeline import db, store
+from fundradar.pipeline.models import CallChange, CallRow, Quarantine, Sighting
+from fundradar.pipeline.normalise import normalise
+from fundradar.pipeline.record import Call
 from sqlalchemy import func, select
 
-from crawlers.spiders.eu_ft import EuFtSpider
-from pipeline import db, store
-from pipeline.models import CallChange, CallRow, Quarantine, Sighting
-from pipeline.normalise import normalise
-from pipeline.record import Call
 from tests.conftest import FIXTURES, file_response
 from tests.pipeline_harness import crawler_and_spider, run_pipelines
 
