@@ -128,12 +128,12 @@ def run(reference: bool = False) -> SiteMatrix:
     os.environ.update(FUNDRADAR_HOME=str(home / "data"), FUNDRADAR_CONFIG=str(config))
     for var in ("FUNDRADAR_DATABASE_URL", "FUNDRADAR_SMTP_HOST"):
         os.environ.pop(var, None)
-    from fundradar.pipeline import db
-    from fundradar.pipeline.models import CallRow, CrawlRun, SourceAlertState
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from fundradar.crawling import crawl
-    from tests.test_fault_matrix import MatrixRow
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CrawlRun, SourceAlertState
+    from tests.test_fault_matrix import MatrixRow, stored_twice, urls_by_source
 
     main_server, robots_server = FaultServer().start(), FaultServer().start()
     rows = faults(main_server)
@@ -178,13 +178,6 @@ def run(reference: bool = False) -> SiteMatrix:
             else:
                 server.route(path, Page(good))
 
-    def stored() -> dict[str, set[str]]:
-        with db.session_scope() as s:
-            out: dict[str, set[str]] = {}
-            for source, url in s.execute(select(CallRow.source, CallRow.url)):
-                out.setdefault(source, set()).add(url)
-            return out
-
     # the bomb alone first: the children's peak RSS is then the bomb crawl's
     serve("fault")
     started = time.monotonic()
@@ -201,14 +194,9 @@ def run(reference: bool = False) -> SiteMatrix:
         for summary in crawl(list(ids.values())):
             results.setdefault(summary.source, []).append(summary)
         if stage == "baseline":
-            before = stored()
-    after = stored()
-    with db.session_scope() as s:
-        dup_rows = s.scalar(
-            select(func.count()).select_from(
-                select(CallRow.url).group_by(CallRow.url).having(func.count() > 1).subquery()
-            )
-        )
+            before = urls_by_source()
+    after = urls_by_source()
+    dup_rows = stored_twice()
     outbox = home / "data" / "outbox" / "maintainer"
     mails = sorted(p.name for p in outbox.glob("*.eml")) if outbox.exists() else []
     seconds = time.monotonic() - started
@@ -238,7 +226,7 @@ def run(reference: bool = False) -> SiteMatrix:
             said = f"{run2[1].status}: {run2[1].cause or run2[1].message}" if len(run2) > 1 else "-"
         out.append(MatrixRow(fault, len(runs), survived, lost, max(0, sent - expected), said))
     shutil.rmtree(home, ignore_errors=True)
-    return SiteMatrix(out, int(dup_rows or 0), bomb_rss_mb, uncapped_mb, seconds)
+    return SiteMatrix(out, dup_rows, bomb_rss_mb, uncapped_mb, seconds)
 
 
 def main() -> int:

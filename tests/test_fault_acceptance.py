@@ -2,9 +2,9 @@
 
 The real path a Monday takes: `fundradar.crawling.crawl` (Scrapy in child processes, real HTTP
 on 127.0.0.1 to `tests/fault_server.py`, real SQLite), then `alerts.send.send_digest` over SMTP
-to a real aiosmtpd server (`tests.digest_support.SmtpServer`). Only the sources of the test are
-enabled, config-only HTML sources as in tests/test_run_verdicts.py; their pages are
-reconstructed — not captures.
+to a real aiosmtpd server (`tests/smtp_fault_server.py`, no fault switched on). Only the
+sources of the test are enabled, config-only HTML sources as in tests/test_run_verdicts.py;
+their pages are reconstructed — not captures.
 
 1. Six sources: one unreachable (a closed port), one answering 503, one whose markup changed
    (its page is read, no call found), three fine. The fine sources' calls are stored and
@@ -26,7 +26,8 @@ from alerts.send import send_digest
 from fundradar.crawling import crawl
 from pipeline import db
 from pipeline.models import CallRow
-from tests.digest_support import SmtpServer, parts, recipients_config
+from tests.digest_support import parse, parts, recipients_config
+from tests.smtp_fault_server import FaultySmtpServer, point_env_at
 from tests.test_digest_health import QUIET_WORDS, _visible
 from tests.test_run_verdicts import REDESIGNED, by_source, html_source, listing, use_sources
 
@@ -58,13 +59,6 @@ def named(sid: str, funder: str, url: str) -> dict[str, Any]:
     source = html_source(sid, url)
     source["funder"] = funder
     return source
-
-
-def smtp_env(monkeypatch: pytest.MonkeyPatch, server: SmtpServer) -> None:
-    monkeypatch.setenv("FUNDRADAR_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("FUNDRADAR_SMTP_PORT", str(server.port))
-    monkeypatch.setenv("FUNDRADAR_SMTP_SECURITY", "none")
-    monkeypatch.setenv("FUNDRADAR_SMTP_TIMEOUT", "5")
 
 
 def stored_titles() -> dict[str, list[str]]:
@@ -106,15 +100,15 @@ def test_three_sources_down_the_others_are_stored_and_mailed_and_the_three_named
     good = [t for ts in titles.values() for t in ts]
 
     config = recipients_config([{"email": OFFICER, "min_band": "none"}])
-    with SmtpServer() as server:
-        smtp_env(monkeypatch, server)
+    with FaultySmtpServer() as server:  # a real aiosmtpd, no fault switched on
+        point_env_at(monkeypatch, server)
         report = send_digest(now=datetime.now(UTC), config=config)
         again = send_digest(now=datetime.now(UTC), config=config)  # the same week: nothing
     assert report.ok and report.count("sent") == 1, report.results
-    assert again.count("skipped") == 1
+    assert again.count("skipped") == 1 and server.duplicates() == []
     [mail] = server.received
-    assert mail.rcpt_tos == [OFFICER]
-    msg = mail.message
+    assert mail.recipient == OFFICER
+    msg = parse(mail.content)
     subject = str(msg["Subject"])
     assert "3 of 6 sources could not be checked" in subject, subject
     assert f"{len(good)} new relevant calls" in subject, subject
@@ -151,14 +145,14 @@ def test_every_source_unreachable_gets_the_short_could_not_reach_mail(
     assert stored_titles() == {}
 
     config = recipients_config([{"email": OFFICER, "min_band": "none"}])
-    with SmtpServer() as server:
-        smtp_env(monkeypatch, server)
+    with FaultySmtpServer() as server:
+        point_env_at(monkeypatch, server)
         report = send_digest(now=datetime.now(UTC), config=config)
     assert report.ok and report.count("sent") == 1, report.results
     [mail] = server.received
-    subject = str(mail.message["Subject"])
-    assert subject.endswith(": could not reach any funder this week"), subject
-    text, html = parts(mail.message)
+    assert mail.recipient == OFFICER
+    assert mail.subject.endswith(": could not reach any funder this week"), mail.subject
+    text, html = parts(parse(mail.content))
     seen = _visible(html)
     for part in (text, seen):
         assert "fundradar could not reach any funder this week" in part
