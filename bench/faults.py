@@ -63,7 +63,7 @@ FIVE = [*THREE, "dee@oecs.example", "eve@oecs.example"]
 @contextlib.contextmanager
 def fresh_home() -> Iterator[tuple[Path, pytest.MonkeyPatch]]:
     """A temporary FUNDRADAR_HOME (and a folder for config), env restored afterwards."""
-    from pipeline import db
+    from fundradar.pipeline import db
 
     tmp = Path(tempfile.mkdtemp(prefix="fundradar-matrix-"))
     with pytest.MonkeyPatch.context() as mp:
@@ -107,10 +107,9 @@ def site_rows() -> list[MatrixRow]:
 
 
 def _calls() -> set[str]:
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CallRow
     from sqlalchemy import select
-
-    from pipeline import db
-    from pipeline.models import CallRow
 
     with db.session_scope() as s:
         return set(s.scalars(select(CallRow.url)))
@@ -127,10 +126,11 @@ def smtp_row(
 ) -> MatrixRow:
     """A digest to three recipients with the relay misbehaving, then the next run once fixed,
     then one more run (which must send nothing)."""
-    from alerts.mailer import SmtpTransport
-    from alerts.send import send_digest
+    from fundradar.alerts.mailer import SmtpTransport
+    from fundradar.alerts.send import send_digest
+    from fundradar.pipeline import db
+
     from fundradar import settings
-    from pipeline import db
     from tests.digest_support import add_call, recipients_config
     from tests.smtp_fault_server import FaultySmtpServer, point_env_at
 
@@ -183,9 +183,8 @@ def smtp_row(
 
 
 def select_deliveries():  # type: ignore[no-untyped-def]
+    from fundradar.pipeline.models import Delivery
     from sqlalchemy import select
-
-    from pipeline.models import Delivery
 
     return select(Delivery).order_by(Delivery.id)
 
@@ -264,10 +263,10 @@ def db_rows() -> list[MatrixRow]:
 def digest_send_killed() -> MatrixRow:
     """`fundradar digest send` to five recipients; the relay holds the third connection at EHLO
     (two are sent, the third claimed): SIGKILL. Then `digest send` again, then once more."""
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import Delivery
     from sqlalchemy import select
 
-    from pipeline import db
-    from pipeline.models import Delivery
     from tests.digest_support import add_call
     from tests.smtp_fault_server import FaultySmtpServer, point_env_at
 

@@ -26,13 +26,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fundradar.pipeline import db
+from fundradar.pipeline.importer import import_lines
+from fundradar.pipeline.models import CallRow, CrawlRun
 from sqlalchemy import func, select
 
 from fundradar import settings
 from fundradar.crawling import crawl
-from pipeline import db
-from pipeline.importer import import_lines
-from pipeline.models import CallRow, CrawlRun
 from tests.test_run_verdicts import by_source, html_source, listing, use_sources
 
 from .conftest import REPO
@@ -246,9 +246,9 @@ def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def crawl_killed(fs: FaultServer, tmp_path: Path, mp: pytest.MonkeyPatch) -> MatrixRow:
-    """Run 1 stores 3 calls. Run 2 (a real `python -m crawlers.runner` child) stores 2 more from
-    its first page, then hangs on its second: SIGKILL. Run 3 completes, closes run 2 with a
-    cause, and every call stored by runs 1 and 2 is still there."""
+    """Run 1 stores 3 calls. Run 2 (a real `python -m fundradar.crawlers.runner` child) stores
+    2 more from its first page, then hangs on its second: SIGKILL. Run 3 completes, closes run 2
+    with a cause, and every call stored by runs 1 and 2 is still there."""
     row = MatrixRow("crawl SIGKILLed mid-way")
     folder = use_sources(tmp_path, mp, [html_source("kill_me", fs.url("/k1"), fs.url("/k2"))])
     set_defaults(folder, download_timeout=60)  # the hung page outlives the kill
@@ -258,8 +258,8 @@ def crawl_killed(fs: FaultServer, tmp_path: Path, mp: pytest.MonkeyPatch) -> Mat
     fs.route("/k1", Page(listing("Reef", 5, first=8)))  # two new calls this week
     fs.route("/k2", Hang(60))
     child = subprocess.Popen(
-        [sys.executable, "-m", "crawlers.runner", "kill_me"], cwd=REPO, env=dict(os.environ),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "fundradar.crawlers.runner", "kill_me"], cwd=REPO,
+        env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         _wait(lambda: len(urls_by_source().get("kill_me", ())) == 6, 90, "run 2's calls")
