@@ -83,10 +83,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     venv = work / "fresh"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
+    # nothing on PYTHONPATH: a checkout there (with a fundradar.egg-info) would make pip think
+    # fundradar is installed already and skip it
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     install = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
          "--no-deps", "--no-index", str(wheel)],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True, text=True, timeout=300, check=False, env=clean,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr
     where = subprocess.run(
