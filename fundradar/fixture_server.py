@@ -43,7 +43,7 @@ def bundled_samples() -> Path:
     """The sample pages shipped with the package, one folder per source."""
     root = files("fundradar.crawlers") / "samples"
     if not isinstance(root, Path):  # pip always unpacks a wheel; a zipped import is not served
-        raise FundradarError(f"the bundled sample pages are not on disk ({root}); pip install it")
+        raise FundradarError(f"the sample pages are not on disk ({root}): reinstall with pip")
     return root
 
 
