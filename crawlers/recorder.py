@@ -1,13 +1,14 @@
 """`RecordingMiddleware`: save the live responses of one crawl as fixtures.
 
 `fundradar sources record <id>` sets FUNDRADAR_RECORD_DIR (setting or environment variable) to
-a staging copy of `tests/fixtures/<id>/` (see below); every response of the crawl (robots.txt
-included) is written to a `capture-<date>/` subfolder with its URL, method, content type,
-status, validators (ETag, Last-Modified) and the time it was fetched, and `index.json` is
-rewritten with `"origin": "capture"` so the fixture server serves the captures from then on.
-A reconstructed index that was there is kept as `index.reconstructed.json`, so the first
-maintainer with internet turns guesses into captures without losing what the tests were built
-on.
+a staging copy of the source's sample folder (`crawlers/samples/<id>/` in a checkout,
+`$FUNDRADAR_HOME/samples/<id>/` from an installed package; see below); every response of the
+crawl (robots.txt included) is written to a `capture-<date>/` subfolder with its URL, method,
+content type, status, validators (ETag, Last-Modified) and the time it was fetched, and
+`index.json` is rewritten with `"origin": "capture"` so the fixture server serves the captures
+from then on. A reconstructed index that was there is kept as `index.reconstructed.json`, so
+the first maintainer with internet turns guesses into captures without losing what the tests
+were built on.
 
 A capture never replaces a good fixture with an empty one (issue 17: `sources record anr` with
 no network did): the command records into a *staging* copy next to the fixture
@@ -167,14 +168,18 @@ class CaptureResult:
         return self.usable_calls > 0
 
 
-def staging_folder(target: Path) -> Path:
+def staging_folder(target: Path, seed: Path | None = None) -> Path:
     """A new folder next to `target` (same file system: the swap is a rename), holding a copy
-    of the current fixture so the capture adds to it as it always did."""
+    of the current samples so the capture adds to it as it always did; `seed` (the bundled
+    pages) is copied when `target` does not exist yet."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.recording-", dir=target.parent))
     if target.is_dir():
         shutil.copytree(target, staging, symlinks=True, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(RESULT_FILE))  # fmt: skip
+    elif seed is not None and seed.is_dir():
+        # contents only, not modes: an installed package's files may be read-only
+        shutil.copytree(seed, staging, dirs_exist_ok=True, copy_function=shutil.copyfile)
     return staging
 
 

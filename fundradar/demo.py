@@ -1,6 +1,7 @@
 """`fundradar demo`: the whole pipeline on the bundled sample pages, with no internet.
 
-A local HTTP server on 127.0.0.1 answers with the fixture pages at their original paths; every
+A local HTTP server on 127.0.0.1 answers with the sample pages (package data of
+`fundradar.crawlers`: crawlers/samples/ in a checkout) at their original paths; every
 enabled spider crawls it through `FixtureRedirectMiddleware` (real HTTP, real Scrapy, each in
 its own process), the calls go through the real pipeline into a real SQLite database, then the
 CSV feed is written and the digest goes to the outbox folder as .eml files.
@@ -68,8 +69,10 @@ def choose_home(echo: Callable[[str], None]) -> Path:
 
 def run_demo(*, port: int = 0, echo: Callable[[str], None] = print) -> int:
     from fundradar.crawling import crawl
-    from fundradar.fixture_server import FixtureServer
+    from fundradar.fixture_server import FixtureServer, sample_folders
 
+    # before the demo takes over FUNDRADAR_HOME: captures recorded into the user's home count
+    folders = sample_folders()
     home = choose_home(echo)
     # the demo owns its environment: its folder, its SQLite file, and no SMTP (sample calls
     # must never be mailed to real people)
@@ -84,9 +87,10 @@ def run_demo(*, port: int = 0, echo: Callable[[str], None] = print) -> int:
         raise SampleDataError(f"{env.database_url} holds real calls; the demo will not touch it")
     mark_dataset(env.database_url, "sample")
 
-    echo("fundradar demo — runs on BUNDLED SAMPLE PAGES (tests/fixtures), not the live sites.")
+    echo("fundradar demo — runs on BUNDLED SAMPLE PAGES, not the live sites.")
     echo(f"data folder: {home}")
-    with FixtureServer(port=port) as server:
+    echo(f"sample pages: {_where(folders)}")
+    with FixtureServer(folders, port=port) as server:
         echo(f"sample-page server: {server.url} (127.0.0.1 only)")
         summaries = crawl(
             [], fixture_server=server.url, sample=True,
@@ -118,6 +122,12 @@ def run_demo(*, port: int = 0, echo: Callable[[str], None] = print) -> int:
         echo(f"problem: not every source was read right: {', '.join(failed)}")
         return 1
     return 0 if report_ok(report) else 1
+
+
+def _where(folders: list[Path]) -> str:
+    """Where the pages come from, in one line: one folder, or the bundled one and the others."""
+    parents = sorted({str(f.parent) for f in folders})
+    return "; ".join(parents) if parents else "none found"
 
 
 def report_ok(report: object) -> bool:

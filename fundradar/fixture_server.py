@@ -1,7 +1,11 @@
 """A local HTTP server that answers with the bundled fixture pages.
 
 Used by `fundradar demo`, `fundradar sources check` and the end-to-end tests. It listens on
-127.0.0.1 only. Each `tests/fixtures/<source>/index.json` lists the responses of that source:
+127.0.0.1 only. The pages are package data of `fundradar.crawlers` (`crawlers/samples/<source>/`
+in a checkout, read with importlib.resources so an installed wheel finds them too); a capture
+that `fundradar sources record` saved into $FUNDRADAR_HOME/samples/<source>/ (an installed
+package's own folder is not the place for it) is served instead of the bundled pages.
+Each folder's `index.json` lists the responses of that source:
 
     {"source": "eu_ft", "origin": "capture" | "reconstructed", "captured_at": "2026-...",
      "note": "where it came from",
@@ -19,17 +23,68 @@ request), so the tests can show that unchanged pages are not downloaded again.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fundradar.settings import PACKAGE_ROOT
+from fundradar import settings
+from fundradar.exceptions import FundradarError
 
-FIXTURES = PACKAGE_ROOT / "tests" / "fixtures"
 HOST_HEADER = "X-Fundradar-Host"
+INDEX = "index.json"
+
+
+def bundled_samples() -> Path:
+    """The sample pages shipped with the package, one folder per source."""
+    root = files("fundradar.crawlers") / "samples"
+    if not isinstance(root, Path):  # pip always unpacks a wheel; a zipped import is not served
+        raise FundradarError(f"the sample pages are not on disk ({root}): reinstall with pip")
+    return root
+
+
+def recorded_samples(home: Path | None = None) -> Path:
+    """Where `sources record` saves captures when the package's own folder is not for writing."""
+    return (home or settings.load().home) / "samples"
+
+
+def _source_folders(root: Path) -> dict[str, Path]:
+    # dot-folders are a recording's staging copies and set-aside old fixtures, never served
+    if not root.is_dir():
+        return {}
+    return {
+        p.name: p
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / INDEX).is_file()
+    }
+
+
+def sample_folders(home: Path | None = None) -> list[Path]:
+    """One folder per source: a capture in $FUNDRADAR_HOME/samples/ wins over the bundled pages.
+
+    Read it before switching FUNDRADAR_HOME to a throwaway folder (demo, sources check)."""
+    found = _source_folders(bundled_samples())
+    found.update(_source_folders(recorded_samples(home)))
+    return [found[name] for name in sorted(found)]
+
+
+def in_checkout(folder: Path) -> bool:
+    """Is this bundled samples folder part of a source checkout (crawlers/samples/)?"""
+    return (folder.parent.parent / "pyproject.toml").is_file()
+
+
+def record_folder(source_id: str, home: Path | None = None) -> Path:
+    """Where `sources record` saves SOURCE: crawlers/samples/<id> in a writable checkout (the
+    capture is committed with the code), else $FUNDRADAR_HOME/samples/<id> (an installed
+    package's files are replaced by the next upgrade, and may not be writable at all)."""
+    bundled = bundled_samples()
+    if in_checkout(bundled) and os.access(bundled, os.W_OK):
+        return bundled / source_id
+    return recorded_samples(home) / source_id
 
 
 def _key(host: str, path: str, query: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
@@ -45,7 +100,7 @@ class Entry:
 
 
 def load_index(folder: Path) -> list[tuple[str, Entry]]:
-    index = folder / "index.json"
+    index = folder / INDEX
     if not index.is_file():
         return []
     data = json.loads(index.read_text(encoding="utf-8"))
@@ -66,12 +121,12 @@ def load_index(folder: Path) -> list[tuple[str, Entry]]:
 
 
 class FixtureServer:
-    """`with FixtureServer([...folders]) as server: server.url` — serves until the block ends."""
+    """`with FixtureServer([...folders]) as server: server.url` — serves until the block ends.
+
+    No folders: every source's samples (`sample_folders()`)."""
 
     def __init__(self, folders: list[Path] | None = None, host: str = "127.0.0.1", port: int = 0):
-        folders = (
-            folders if folders is not None else sorted(p for p in FIXTURES.iterdir() if p.is_dir())
-        )
+        folders = folders if folders is not None else sample_folders()
         self.routes: dict[Any, Entry] = {}
         self.by_path: dict[tuple[str, str], Entry] = {}
         for folder in folders:

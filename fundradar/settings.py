@@ -27,8 +27,6 @@ from pathlib import Path
 
 from fundradar.exceptions import ConfigError
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-PACKAGED_CONFIG = PACKAGE_ROOT / "config"
 DISPLAY_TZ = "America/St_Lucia"  # officers read every date in Saint Lucia time
 
 
@@ -100,11 +98,24 @@ def check_web_token(token: str | None) -> None:
         )  # fmt: skip
 
 
+def packaged_config() -> Path:
+    """The config defaults shipped as package data of `fundradar.config` (config/ in a checkout,
+    site-packages/fundradar/config once installed), found by importlib.resources."""
+    from importlib.resources import files
+
+    folder = files("fundradar.config")
+    if not isinstance(folder, Path):  # pip always unpacks a wheel; a zipped import cannot be read
+        raise ConfigError(
+            str(folder), "(folder)", "the packaged config on disk; reinstall with pip"
+        )  # fmt: skip
+    return folder
+
+
 def load() -> Settings:
     """Read the environment now. Cheap; call it where needed rather than caching globally."""
     home = Path(os.environ.get("FUNDRADAR_HOME") or _default_home()).expanduser()
     db_url = os.environ.get("FUNDRADAR_DATABASE_URL") or f"sqlite:///{home / 'fundradar.db'}"
-    config_dir = Path(os.environ.get("FUNDRADAR_CONFIG") or PACKAGED_CONFIG).expanduser()
+    config_dir = Path(os.environ.get("FUNDRADAR_CONFIG") or packaged_config()).expanduser()
     security = (os.environ.get("FUNDRADAR_SMTP_SECURITY") or "starttls").strip().lower()
     if security not in ("starttls", "ssl", "none"):
         raise ConfigError(

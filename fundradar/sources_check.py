@@ -5,8 +5,9 @@
   never touched and every detail page is read; then report items, usable calls (title, URL and a
   deadline or a status) and field coverage per source. A source that yields nothing fails.
 - `record_source()`: crawl one source live (or from a stand-in server in tests) with the
-  `RecordingMiddleware` on, saving each response into `tests/fixtures/<id>/` with its URL and
-  date, so reconstructed fixtures become captures.
+  `RecordingMiddleware` on, saving each response into the source's sample folder
+  (`fixture_server.record_folder`: crawlers/samples/<id>/ in a checkout, else
+  $FUNDRADAR_HOME/samples/<id>/) with its URL and date, so reconstructed samples become captures.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import func, or_, select
 from fundradar.config.loader import load_sources
 from fundradar.crawling import CrawlSummary, crawl, latest_run, resolve_sources
 from fundradar.exceptions import UnknownSourceError
+from fundradar.fixture_server import FixtureServer, sample_folders
 from fundradar.pipeline import db
 from fundradar.pipeline.models import CallRow
 
@@ -109,13 +111,13 @@ def check_sources(
 ) -> CheckReport:
     ids = resolve_sources(ids)
     results: list[SourceCheck] = []
+    # the samples are looked up in the real FUNDRADAR_HOME (recorded captures), not the throwaway
+    folders = None if live else sample_folders()
     with temporary_home(keep=True) as home:
         if live:
             summaries = crawl(ids, on_done=on_done)
         else:
-            from fundradar.fixture_server import FixtureServer
-
-            with FixtureServer() as server:
+            with FixtureServer(folders) as server:
                 summaries = crawl(ids, fixture_server=server.url, sample=True, on_done=on_done)
         by_id = {s.source: s for s in summaries}
         for sid in ids:
@@ -151,16 +153,16 @@ class RecordReport:
 def record_source(
     source_id: str, *, output: Path | None = None, fixture_server: str | None = None
 ) -> RecordReport:
-    """Crawl one source and save its responses as fixtures (live unless `fixture_server`)."""
+    """Crawl one source and save its responses as samples (live unless `fixture_server`)."""
     import json
 
-    from fundradar.fixture_server import FIXTURES
+    from fundradar.fixture_server import record_folder
 
     source = load_sources().get(source_id)
     if source is None:
         known = ", ".join(s.id for s in load_sources().sources)
         raise UnknownSourceError(f"unknown source {source_id} (known: {known})")
-    folder = (output or FIXTURES / source_id).resolve()
+    folder = (output or record_folder(source_id)).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     saved = os.environ.get("FUNDRADAR_RECORD_DIR")
     os.environ["FUNDRADAR_RECORD_DIR"] = str(folder)  # reaches the crawl's child process

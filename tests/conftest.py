@@ -18,8 +18,9 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse, XmlRespon
 
 from tests.fault_server import fault_server  # noqa: F401 (a misbehaving HTTP site, for any test)
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent / "fixtures"  # test-only data (dedupe pairs, eval sets, bad input)
 REPO = Path(__file__).parent.parent
+SAMPLES = REPO / "crawlers" / "samples"  # each source's sample pages (package data of the crawlers)
 
 ENV_VARS = (
     "FUNDRADAR_HOME", "FUNDRADAR_DATABASE_URL", "FUNDRADAR_CONFIG", "FUNDRADAR_SMTP_HOST",
@@ -59,7 +60,7 @@ def now() -> datetime:
 
 
 def fixture_path(source: str, name: str) -> Path:
-    return FIXTURES / source / name
+    return SAMPLES / source / name
 
 
 def file_response(path: str | Path, url: str, *, request: Request | None = None) -> Response:

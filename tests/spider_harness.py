@@ -1,7 +1,7 @@
 """Run a spider over its fixture folder without a reactor or a network.
 
 `offline_crawl(SpiderClass)` plays Scrapy's part in miniature: it takes the spider's start
-requests, answers each from `tests/fixtures/<id>/index.json` (matched on host, path and query as
+requests, answers each from `crawlers/samples/<id>/index.json` (matched on host, path and query as
 the fixture server does), builds the response class Scrapy would pick from the Content-Type
 (or, like Scrapy, a plain TextResponse for JSON), calls the callback (or the errback with a 404),
 follows the requests it yields, drops duplicate requests as Scrapy's duplicate filter does, and
@@ -24,7 +24,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from .conftest import FIXTURES, make_spider
+from .conftest import SAMPLES, make_spider
 
 
 def _key(url: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
@@ -70,7 +70,7 @@ def offline_crawl(spider_cls: type, *, folder: Path | None = None, known: dict |
     spider = spider or make_spider(spider_cls)
     if known is not None:
         spider.known = known
-    folder = folder or FIXTURES / spider.name
+    folder = folder or SAMPLES / spider.name
     index = load_index(folder)
 
     async def starts() -> list[Request]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FIXTURES, REPO
+from .conftest import REPO, SAMPLES
 
 
 def run_cli(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -38,7 +38,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Com
 
 
 def eu_topics() -> set[str]:
-    data = json.loads((FIXTURES / "eu_ft" / "eu_sedia_search_response.json").read_text())
+    data = json.loads((SAMPLES / "eu_ft" / "eu_sedia_search_response.json").read_text())
     return {r["metadata"]["identifier"][0] for r in data["results"]}
 
 

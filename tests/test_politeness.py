@@ -25,7 +25,7 @@ from sqlalchemy import select
 from fundradar.crawling import crawl
 from fundradar.fixture_server import FixtureServer
 
-from .conftest import FIXTURES, REPO, make_spider
+from .conftest import REPO, SAMPLES, make_spider
 from .spider_harness import normalised, offline_crawl
 
 AFD_DETAILS = (
@@ -121,7 +121,7 @@ def _paths(server: FixtureServer, host: str) -> list[str]:
 
 
 def test_second_crawl_of_unchanged_fixtures_requests_no_detail_page() -> None:
-    with FixtureServer([FIXTURES / "afd"]) as server:
+    with FixtureServer([SAMPLES / "afd"]) as server:
         (first,) = crawl(["afd"], fixture_server=server.url)
         first_paths = _paths(server, "www.afd.fr")
         server.requests.clear()
@@ -188,7 +188,7 @@ def test_unchanged_pages_are_revalidated_not_downloaded(tmp_path: Path) -> None:
     out of the way and the detail pages are asked for again: only HTTP saves the download.
     """
     cache = tmp_path / "httpcache"
-    with FixtureServer([FIXTURES / "afd"]) as server:
+    with FixtureServer([SAMPLES / "afd"]) as server:
         for _ in range(2):
             proc = subprocess.run(
                 [sys.executable, "-m", "scrapy", "crawl", "afd", "-L", "WARNING",

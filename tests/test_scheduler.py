@@ -250,7 +250,7 @@ def test_schedule_command_stops_cleanly_on_sigterm(tmp_path: Path, fundradar_hom
 # processes, a real crawl of a local feed, a real SMTP server counting what it accepted.
 
 
-FEED = REPO / "tests" / "fixtures" / "fundsforngos" / "feed.xml"
+FEED = REPO / "crawlers" / "samples" / "fundsforngos" / "feed.xml"
 
 
 class FeedServer:

@@ -21,7 +21,7 @@ from fundradar.pipeline.models import CrawlRun
 
 from fundradar.fixture_server import FixtureServer
 
-from .conftest import FIXTURES, REPO
+from .conftest import REPO, SAMPLES
 from .spider_harness import offline_crawl
 
 SEED = ["eu_ft", "afd", "interreg_caraibes", "anr", "auf", "ird", "expertise_france",
@@ -146,7 +146,7 @@ def test_sources_check_live_goes_to_the_real_sites(monkeypatch, capsys) -> None:
 def test_record_saves_responses_as_a_capture(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     out_dir = tmp_path / "recorded"
     # the local fixture server stands in for the live site
-    with FixtureServer([FIXTURES / "fundsforngos"]) as server:
+    with FixtureServer([SAMPLES / "fundsforngos"]) as server:
         code, out, err = run_cli(capsys, "sources", "record", "fundsforngos", "--output",
                                  str(out_dir), "--fixture-server", server.url)  # fmt: skip
     assert code == 0, out + err
@@ -158,7 +158,7 @@ def test_record_saves_responses_as_a_capture(tmp_path: Path, capsys) -> None:  #
     assert "rss" in feed["content_type"] and feed["headers"]["ETag"] == '"ffn-feed-1"'
     assert "https://www2.fundsforngos.org/robots.txt" in urls
     saved = out_dir / feed["file"]
-    assert saved.read_bytes() == (FIXTURES / "fundsforngos/feed.xml").read_bytes()
+    assert saved.read_bytes() == (SAMPLES / "fundsforngos/feed.xml").read_bytes()
     assert "fetched_at" in feed
     assert "Capture of" in (out_dir / "README.md").read_text()
     # the recorded folder serves the spider as the reconstructed one did
@@ -171,7 +171,7 @@ def test_record_keeps_the_reconstructed_index(tmp_path: Path) -> None:
     from fundradar.crawlers.recorder import write_index
 
     folder = tmp_path / "afd"
-    shutil.copytree(FIXTURES / "afd", folder)
+    shutil.copytree(SAMPLES / "afd", folder)
     write_index(folder, "afd", [], datetime(2027, 1, 5, tzinfo=UTC), "finished")
     assert (
         json.loads((folder / "index.reconstructed.json").read_text())["origin"] == "reconstructed"
@@ -197,7 +197,7 @@ def old_fixture(tmp_path: Path) -> Path:
     import shutil
 
     target = tmp_path / "fixtures" / "fundsforngos"
-    shutil.copytree(FIXTURES / "fundsforngos", target)
+    shutil.copytree(SAMPLES / "fundsforngos", target)
     return target
 
 
@@ -206,7 +206,7 @@ def _leftovers(target: Path) -> list[str]:
 
 
 def test_record_swaps_in_a_good_capture(old_fixture: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    with FixtureServer([FIXTURES / "fundsforngos"]) as server:
+    with FixtureServer([SAMPLES / "fundsforngos"]) as server:
         code, out, err = run_cli(capsys, "sources", "record", "fundsforngos", "--output",
                                  str(old_fixture), "--fixture-server", server.url)  # fmt: skip
     assert code == 0, out + err
@@ -216,7 +216,7 @@ def test_record_swaps_in_a_good_capture(old_fixture: Path, capsys) -> None:  # t
     old_index = json.loads((old_fixture / "index.reconstructed.json").read_text())
     assert old_index["origin"] == "reconstructed"  # the reconstructed fixture came along
     assert (old_fixture / "feed.xml").read_bytes() == (
-        FIXTURES / "fundsforngos/feed.xml"
+        SAMPLES / "fundsforngos/feed.xml"
     ).read_bytes()
     assert not (old_fixture / ".record-result.json").exists()
     assert _leftovers(old_fixture) == []  # no staging or old folder left behind

@@ -1,4 +1,4 @@
-"""AFD spider, field by field, on its reconstructed fixtures (tests/fixtures/afd/)."""
+"""AFD spider, field by field, on its reconstructed fixtures (crawlers/samples/afd/)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from fundradar.crawlers.spiders.ambafrance_lc import AmbafranceLcSpider
 from scrapy import Request
 from scrapy.http import HtmlResponse
 
-from .conftest import FIXTURES, make_spider
+from .conftest import SAMPLES, make_spider
 from .spider_harness import assert_item_contract, normalised, offline_crawl
 
 H = "https://lc.ambafrance.org"
@@ -25,7 +25,7 @@ def test_feed_served_as_html_is_parsed_as_xml() -> None:
     spider.known = {}
     url = H + "/spip.php?page=backend"
     # exactly what the site sends: RSS bytes under a text/html content type
-    response = HtmlResponse(url, body=(FIXTURES / "ambafrance_lc/spip-backend.xml").read_bytes(),
+    response = HtmlResponse(url, body=(SAMPLES / "ambafrance_lc/spip-backend.xml").read_bytes(),
                             headers={"Content-Type": "text/html; charset=utf-8"},
                             request=Request(url))  # fmt: skip
     out = list(spider.parse_feed(response))

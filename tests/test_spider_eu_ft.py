@@ -1,4 +1,4 @@
-"""EU Funding & Tenders spider on the real recorded SEDIA response (tests/fixtures/eu_ft/)."""
+"""EU Funding & Tenders spider on the real recorded SEDIA response (crawlers/samples/eu_ft/)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fundradar.crawlers.spiders.eu_ft import EuFtSpider
 from scrapy import Request
 from scrapy.http import TextResponse
 
-from .conftest import FIXTURES, file_response, make_spider
+from .conftest import SAMPLES, file_response, make_spider
 from .spider_harness import assert_item_contract, normalised
 
 SEARCH = ("https://api.tech.ec.europa.eu/search-api/prod/rest/search?apiKey=SEDIA&text=***"
@@ -28,7 +28,7 @@ def parse(
     spider: EuFtSpider, data: dict | None = None, name: str = "eu_sedia_search_response.json"
 ):
     if data is None:
-        return list(spider.parse(file_response(f"eu_ft/{name}", SEARCH), page=1))
+        return list(spider.parse(file_response(SAMPLES / "eu_ft" / name, SEARCH), page=1))
     body = json.dumps(data).encode()
     return list(spider.parse(TextResponse(SEARCH, body=body, encoding="utf-8",
                                           request=Request(SEARCH)), page=1))  # fmt: skip
@@ -106,7 +106,7 @@ def test_search_request_is_multipart_with_json_parts(spider: EuFtSpider) -> None
 
 
 def test_paging_when_total_exceeds_page_size(spider: EuFtSpider) -> None:
-    data = json.loads((FIXTURES / "eu_ft/eu_sedia_search_response.json").read_text())
+    data = json.loads((SAMPLES / "eu_ft/eu_sedia_search_response.json").read_text())
     data["totalResults"], data["pageSize"] = 250, 100
     requests = [o for o in parse(spider, data) if isinstance(o, Request)]
     assert len(requests) == 1 and "pageNumber=2" in requests[0].url

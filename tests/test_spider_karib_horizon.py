@@ -9,7 +9,7 @@ from fundradar.crawlers.spiders.karib_horizon import KaribHorizonSpider
 from scrapy import Request
 from scrapy.http import TextResponse
 
-from .conftest import file_response, make_spider
+from .conftest import SAMPLES, file_response, make_spider
 from .spider_harness import assert_item_contract, normalised, offline_crawl
 
 H = "https://www.karib-horizon.org"
@@ -54,7 +54,7 @@ def test_refused_api_falls_back_to_the_feed() -> None:
                            request=Request(API), encoding="utf-8")  # fmt: skip
     out = list(spider.parse_api(refused, page=1, first=API))
     assert [r.url for r in out] == [H + "/appel-projet/feed/"]
-    feed = file_response("karib_horizon/appel-projet-feed.xml", H + "/appel-projet/feed/")
+    feed = file_response(SAMPLES / "karib_horizon/appel-projet-feed.xml", H + "/appel-projet/feed/")
     items = list(out[0].callback(feed))
     assert [c.deadline_texts for c in items] == [["26 février 2027"]]
     assert spider.crawler.stats.get_value("fundradar/wordpress_api_refused") == 1

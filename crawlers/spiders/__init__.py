@@ -46,7 +46,7 @@ def generic_spider(source: Source) -> type[SourceSpider]:
         f"{source.funder} — config-only {source.kind} source generated from sources.yaml.\n\n"
         f"Source: {', '.join(source.start_urls)}\n"
         "Caveats: none known; behaviour comes from the config entry alone.\n"
-        "Fixture: none bundled unless tests/fixtures/<id>/ exists."
+        "Fixture: none bundled unless crawlers/samples/<id>/ exists."
     )
 
     def load_source(self: SourceSpider) -> Source:

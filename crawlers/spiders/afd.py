@@ -14,7 +14,7 @@ Caveats:
     - a tarteaucitron cookie banner sits in every page; whether content needs JavaScript is
       disputed (S) — if a live check yields nothing, that is the first thing to look at;
     - the same call appears in French and English (two pages, one call: dedupe links them).
-Fixture: tests/fixtures/afd/ — reconstructed — not a capture (see its README.md).
+Fixture: crawlers/samples/afd/ — reconstructed — not a capture (see its README.md).
 """
 
 from __future__ import annotations

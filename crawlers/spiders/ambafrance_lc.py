@@ -10,7 +10,7 @@ Caveats:
       (options.keywords); an entry whose text gives no deadline gets its page read
       (options.detail: missing), by labels and headed sections ("Deadline", "Who can apply");
     - French and English entries (`xml:lang` per item).
-Fixture: tests/fixtures/ambafrance_lc/ — reconstructed — not a capture (see README.md).
+Fixture: crawlers/samples/ambafrance_lc/ — reconstructed — not a capture (see README.md).
 """
 
 from __future__ import annotations

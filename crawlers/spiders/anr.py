@@ -10,7 +10,7 @@ Caveats:
       Juin 2026"), kept as period_text; the detail page's "Date de clôture" (read by label) is
       more precise when present;
     - most ANR calls are for French laboratories: the scorer, not the spider, decides relevance.
-Fixture: tests/fixtures/anr/ — reconstructed — not a capture (see README.md).
+Fixture: crawlers/samples/anr/ — reconstructed — not a capture (see README.md).
 """
 
 from __future__ import annotations

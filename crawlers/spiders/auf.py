@@ -8,7 +8,7 @@ Caveats:
       by their labels in the body text ("Date limite de candidature :", "Montant :");
     - the same call can be listed globally and by the Caribbean office: one request (Scrapy's
       duplicate filter), one item.
-Fixture: tests/fixtures/auf/ — reconstructed — not a capture (see README.md).
+Fixture: crawlers/samples/auf/ — reconstructed — not a capture (see README.md).
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ Caveats:
       topicDetails JSON url instead of the portal page;
     - the status code is stale (topics still "forthcoming" years after their deadline), so the
       code is only a fallback: the pipeline derives status from the dates.
-Fixture: tests/fixtures/eu_ft/eu_sedia_search_response.json — a real recorded response (9
-    results) from a public repository's test fixture; see tests/fixtures/eu_ft/README.md.
+Fixture: crawlers/samples/eu_ft/eu_sedia_search_response.json — a real recorded response (9
+    results) from a public repository's test fixture; see crawlers/samples/eu_ft/README.md.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Caveats:
     - listing and detail markup are guesses; programmes for Latin America and the Caribbean
       publish in Spanish ("Fecha límite de presentación", "Presupuesto", "Países elegibles"),
       which the label reader knows; language comes from the page's `lang`.
-Fixture: tests/fixtures/expertise_france/ — reconstructed — not a capture (see README.md).
+Fixture: crawlers/samples/expertise_france/ — reconstructed — not a capture (see README.md).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Caveats:
       ("Taux de cofinancement", "Pays prioritaires");
     - the listing also holds non-call publications (committee membership); only entries
       naming a call are kept (options.keywords).
-Fixture: tests/fixtures/fcr_guadeloupe/ — reconstructed — not a capture (see README.md).
+Fixture: crawlers/samples/fcr_guadeloupe/ — reconstructed — not a capture (see README.md).
 """
 
 from __future__ import annotations

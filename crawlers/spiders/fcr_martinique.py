@@ -10,7 +10,7 @@ Caveats:
     - the call itself is often a PDF linked from the page; the spider reads the page (labels
       such as "Date limite de dépôt des dossiers") and does not download PDFs;
     - yearly calls: last year's closed call usually stays listed (the pipeline marks it closed).
-Fixture: tests/fixtures/fcr_martinique/ — reconstructed — not a capture (see README.md).
+Fixture: crawlers/samples/fcr_martinique/ — reconstructed — not a capture (see README.md).
 """
 
 from __future__ import annotations

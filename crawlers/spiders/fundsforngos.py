@@ -6,7 +6,7 @@ Caveats:
     - worldwide calls, mostly irrelevant to the OECS: the scorer filters, not the spider;
     - the deadline is a line of the post body ("Deadline: 15-Jan-2027"), read by label;
     - it republishes funders' calls, so dedupe links them to the funder's own page.
-Fixture: tests/fixtures/fundsforngos/ — reconstructed — not a capture (see README.md).
+Fixture: crawlers/samples/fundsforngos/ — reconstructed — not a capture (see README.md).
 """
 
 from __future__ import annotations

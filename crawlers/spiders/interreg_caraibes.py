@@ -11,7 +11,7 @@ Caveats:
     - news items are kept only when they name a call (options.keywords), so a news item and
       the call page may describe the same call (dedupe's job);
     - continuous submission ("au fil de l'eau") has no deadline, only a status.
-Fixture: tests/fixtures/interreg_caraibes/ — reconstructed — not a capture (see README.md).
+Fixture: crawlers/samples/interreg_caraibes/ — reconstructed — not a capture (see README.md).
 """
 
 from __future__ import annotations

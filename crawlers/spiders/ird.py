@@ -8,7 +8,7 @@ Caveats:
       (`fundradar sources check --live`) says whether they hold;
     - two-stage calls: every "Date limite ..." label is kept, in page order, as deadline_texts
       (the pipeline picks the next one ahead).
-Fixture: tests/fixtures/ird/ — reconstructed — not a capture (see README.md).
+Fixture: crawlers/samples/ird/ — reconstructed — not a capture (see README.md).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Caveats:
     - it republishes other funders' calls (FCR, CORÉOM, DAECT): the same call arrives from its
       funder too, and dedupe links the two as sightings;
     - deadlines sit in the post body ("Date limite :"), read by the label reader.
-Fixture: tests/fixtures/karib_horizon/ — reconstructed — not a capture (see README.md).
+Fixture: crawlers/samples/karib_horizon/ — reconstructed — not a capture (see README.md).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Caveats:
       (options.keywords: "appel à projets", "OECO", "candidature");
     - markup (TYPO3-style news list) is a guess; dates and amounts are read by label
       ("Date limite de dépôt", "Montant", headed sections such as "Calendrier").
-Fixture: tests/fixtures/region_guadeloupe/ — reconstructed — not a capture (see README.md).
+Fixture: crawlers/samples/region_guadeloupe/ — reconstructed — not a capture (see README.md).
 """
 
 from __future__ import annotations

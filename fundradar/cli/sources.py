@@ -88,15 +88,19 @@ def check_cmd(sources: tuple[str, ...], live: bool) -> int:
 @click.argument("source")
 @click.option(
     "-o", "--output", type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to save into (default: tests/fixtures/SOURCE/).",
+    help="Folder to save into (default: crawlers/samples/SOURCE/ in a checkout, else "
+    "$FUNDRADAR_HOME/samples/SOURCE/).",
 )  # fmt: skip
 @click.option("--fixture-server", hidden=True, help="Record from this server (tests only).")
 def record_cmd(source: str, output: Path | None, fixture_server: str | None) -> int:
-    """Crawl SOURCE live and save every response (URL, type, date) as its test fixtures.
+    """Crawl SOURCE live and save every response (URL, type, date) as its sample pages.
 
-    The capture is made in a new folder next to the fixture and replaces it only if it holds
-    at least one usable call (a title and an http(s) link); otherwise the fixture is left as it
-    was, the reason is printed and the exit code is 1.
+    In a checkout they go to crawlers/samples/SOURCE/ (the tests and the package read them);
+    from an installed package to $FUNDRADAR_HOME/samples/SOURCE/, which `crawl --fixtures`,
+    `sources check` and `demo` then serve instead of the bundled pages. The capture is made in
+    a new folder next to the samples and replaces them only if it holds at least one usable call
+    (a title and an http(s) link); otherwise they are left as they were, the reason is printed
+    and the exit code is 1.
     """
     from fundradar.config.loader import load_sources
     from fundradar.crawlers.recorder import (
@@ -107,16 +111,22 @@ def record_cmd(source: str, output: Path | None, fixture_server: str | None) -> 
         why_unusable,
     )
     from fundradar.exceptions import UnknownSourceError
-    from fundradar.fixture_server import FIXTURES
+    from fundradar.fixture_server import bundled_samples, record_folder
     from fundradar.sources_check import record_source
 
     check_config()
     if load_sources().get(source) is None:  # before any folder is made
         known = ", ".join(s.id for s in load_sources().sources)
         raise UnknownSourceError(f"unknown source {source} (known: {known})")
-    target = (output or FIXTURES / source).resolve()
-    staging = staging_folder(target)
+    target = (output or record_folder(source)).resolve()
+    bundled = bundled_samples() / source
+    outside = output is None and target != bundled.resolve()
+    # a first capture into the home starts from the bundled pages, as one in a checkout does
+    staging = staging_folder(target, seed=bundled if outside else None)
     click.echo(f"recording {source} ...")
+    if outside:
+        click.echo(f"the installed package's samples are not for writing: saving in {target}, "
+                   "served from there by crawl --fixtures, sources check and demo")  # fmt: skip
     try:
         report = record_source(source, output=staging, fixture_server=fixture_server)
         result = read_result(staging)

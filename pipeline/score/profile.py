@@ -37,6 +37,7 @@ from fundradar.config.loader import validate_file
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fundradar.exceptions import ConfigError
+from fundradar.settings import packaged_config
 
 PROFILE_FILE = "priorities.yaml"
 LAYERS = ("geo", "theme", "applicant", "funder", "cue")
@@ -735,7 +736,7 @@ def default_path() -> Path:
     folder = os.environ.get("FUNDRADAR_CONFIG")
     if folder:
         return Path(folder).expanduser() / PROFILE_FILE
-    return Path(__file__).resolve().parents[2] / "config" / PROFILE_FILE
+    return packaged_config() / PROFILE_FILE
 
 
 _CACHE: dict[str, tuple[int, Profile]] = {}

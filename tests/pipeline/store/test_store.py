@@ -19,10 +19,10 @@ from fundradar.pipeline.normalise import normalise
 from fundradar.pipeline.record import Call
 from sqlalchemy import func, select
 
-from tests.conftest import FIXTURES, file_response
+from tests.conftest import SAMPLES, file_response
 from tests.pipeline_harness import crawler_and_spider, run_pipelines
 
-EU_FIXTURE = FIXTURES / "eu_ft" / "eu_sedia_search_response.json"
+EU_FIXTURE = SAMPLES / "eu_ft" / "eu_sedia_search_response.json"
 SOIL = "HORIZON-MISS-2027-05-SOIL-01-two-stage"
 HDV = "HORIZON-CL5-2027-03-D5-05"
 AGRI = "HORIZON-CL6-2026-04-GOVERNANCE-01"
