@@ -74,7 +74,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(*NOT_COPIED))
     dist = work / "dist"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(src)],
+        # no build isolation: the build backend comes from the test venv (the `test` extra),
+        # so building touches no package registry
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "-w", str(dist), str(src)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert build.returncode == 0, build.stderr
