@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger("fundradar.runlog")
 
-__all__ = ["COVERAGE_FIELDS", "History", "RunFacts", "RunLog", "Verdict", "verdict"]
+__all__ = ["COVERAGE_FIELDS", "TOKEN_STAT", "History", "RunFacts", "RunLog", "Verdict", "verdict"]
+
+TOKEN_STAT = "fundradar/crawl_token"  # the mark `fundradar crawl` gives each child (runner)
 
 STATUSES = ("ok", "unreachable", "http-error", "blocked", "empty", "degraded", "failed", "running")
 UNREACHABLE_KINDS = ("dns", "refused", "timeout", "tls", "reset", "other")
@@ -295,6 +297,10 @@ class RunLog:
             self.session = db.session_factory()()
             store.finish_stale_runs(self.session, self.source, self.started)
             run = store.start_run(self.session, self.source, now=self.started, sample=self.sample)
+            token = self.crawler.settings.get("FUNDRADAR_CRAWL_TOKEN")
+            if token:  # the parent's mark: `fundradar crawl` reports this run, not the newest
+                run.stats = {TOKEN_STAT: token}
+                self.stats.set_value(TOKEN_STAT, token)  # kept when the stats are stored
             self.session.commit()
             self.run_id = run.id
         return self.session

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,8 +61,9 @@ def clear_stop() -> None:
 
 
 def crawl_settings(
-    *, fixture_server: str | None = None, sample: bool = False, log_file: Path | None = None
-) -> dict[str, Any]:
+    *, fixture_server: str | None = None, sample: bool = False, log_file: Path | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Overrides on top of crawlers/settings.py for one child crawl."""
     from fundradar.config.loader import load_sources
 
@@ -86,6 +88,10 @@ def crawl_settings(
         )
     if log_file:
         overrides.update(LOG_FILE=str(log_file), LOG_FILE_APPEND=True)
+    if token:
+        # stored on the run (RunLog): the parent finds *its* child's run, not the newest of the
+        # source, which another crawl running at the same time may have written
+        overrides.update(FUNDRADAR_CRAWL_TOKEN=token)
     return overrides
 
 
@@ -170,6 +176,7 @@ class ChildResult:
     returncode: int
     seconds: float
     log_file: Path
+    token: str | None = None  # the child's FUNDRADAR_CRAWL_TOKEN: finds its own run
 
     @property
     def interrupted(self) -> bool:
@@ -200,7 +207,7 @@ def run_children(
     env_settings.ensure_dirs()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     pending = list(source_ids)
-    running: dict[str, tuple[subprocess.Popen[bytes], float, Path]] = {}
+    running: dict[str, tuple[subprocess.Popen[bytes], float, Path, str]] = {}
     results = RunOutcome()
     told: set[str] = set()
     while pending or running:
@@ -210,7 +217,8 @@ def run_children(
             pending.clear()
         while pending and len(running) < max(1, parallel):
             sid = pending.pop(0)
-            log_file = env_settings.logs / f"crawl-{sid}-{stamp}.log"
+            token = uuid.uuid4().hex[:12]
+            log_file = env_settings.logs / f"crawl-{sid}-{stamp}-{token}.log"
             cmd = [
                 sys.executable,
                 "-m",
@@ -218,15 +226,17 @@ def run_children(
                 sid,
                 "--log-file",
                 str(log_file),
+                "--token",
+                token,
             ]
             if fixture_server:
                 cmd += ["--fixture-server", fixture_server]
             if sample:
                 cmd.append("--sample")
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            running[sid] = (proc, time.monotonic(), log_file)
+            running[sid] = (proc, time.monotonic(), log_file, token)
         time.sleep(0.05)
-        for sid, (proc, started, log_file) in list(running.items()):
+        for sid, (proc, started, log_file, token) in list(running.items()):
             if _stop.is_set() and sid not in told and proc.poll() is None:
                 told.add(sid)  # one SIGTERM each: the child stops gracefully and ignores more
                 proc.send_signal(signal.SIGTERM)
@@ -237,7 +247,7 @@ def run_children(
             if code is None:
                 continue
             del running[sid]
-            result = ChildResult(sid, code, time.monotonic() - started, log_file)
+            result = ChildResult(sid, code, time.monotonic() - started, log_file, token)
             results.append(result)
             if on_done:
                 on_done(result)
@@ -250,10 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fixture-server")
     parser.add_argument("--sample", action="store_true")
     parser.add_argument("--log-file", type=Path)
+    parser.add_argument("--token", help="a mark stored on this crawl's runs (the parent's)")
     args = parser.parse_args(argv)
     return run_in_this_process(
         args.sources, fixture_server=args.fixture_server, sample=args.sample,
-        log_file=args.log_file,
+        log_file=args.log_file, token=args.token,
     )  # fmt: skip
 
 

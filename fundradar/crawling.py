@@ -27,6 +27,7 @@ class CrawlSummary:
     seconds: float
     message: str
     finished_at: datetime | None
+    run_id: int | None = None  # this crawl's own CrawlRun (None: it never got one)
 
 
 def resolve_sources(ids: Sequence[str]) -> list[str]:
@@ -38,6 +39,20 @@ def resolve_sources(ids: Sequence[str]) -> list[str]:
         known = ", ".join(s.id for s in sources.sources)
         raise UnknownSourceError(f"unknown source {', '.join(unknown)} (known: {known})")
     return list(ids)
+
+
+def run_of(source: str, token: str | None) -> CrawlRun | None:
+    """The run a child crawl wrote (found by the token it was given), else the newest run of the
+    source (a crawl started without a token, e.g. by hand)."""
+    if not token:
+        return latest_run(source)
+    from fundradar.crawlers.runlog import TOKEN_STAT
+
+    with db.session_scope() as session:
+        recent = session.scalars(
+            select(CrawlRun).where(CrawlRun.source == source).order_by(CrawlRun.id.desc()).limit(50)
+        )
+        return next((r for r in recent if (r.stats or {}).get(TOKEN_STAT) == token), None)
 
 
 def latest_run(source: str) -> CrawlRun | None:
@@ -61,7 +76,7 @@ def crawl(
     summaries: list[CrawlSummary] = []
 
     def done(result: ChildResult) -> None:
-        run = latest_run(result.source)
+        run = run_of(result.source, result.token)
         if result.interrupted and (run is None or run.status == "running"):
             # stopped before its bookkeeping could say so: the next start crawls it again
             summary = CrawlSummary(
@@ -80,7 +95,7 @@ def crawl(
             summary = CrawlSummary(
                 result.source, run.status, run.items_seen - run.items_dropped, run.items_new,
                 run.items_updated, run.items_dropped, run.requests, result.seconds, message,
-                run.finished_at,
+                run.finished_at, run.id,
             )  # fmt: skip
         summaries.append(summary)
         if on_done:

@@ -36,14 +36,21 @@ def dataset_of(url: str) -> str | None:
 
 
 def mark_dataset(url: str, value: str) -> None:
-    with db.session_scope(url) as session:
-        row = session.get(Meta, DATASET_KEY)
-        if row is None:
-            session.add(Meta(key=DATASET_KEY, value=value))
-        elif row.value != value:
-            raise SampleDataError(
-                f"this database holds {row.value} data; refusing to add {value} calls to it"
-            )
+    from sqlalchemy.exc import IntegrityError
+
+    for _attempt in range(2):
+        try:
+            with db.session_scope(url) as session:
+                row = session.get(Meta, DATASET_KEY)
+                if row is None:
+                    session.add(Meta(key=DATASET_KEY, value=value))
+                elif row.value != value:
+                    raise SampleDataError(
+                        f"this database holds {row.value} data; refusing to add {value} calls"
+                    )
+            return
+        except IntegrityError:
+            continue  # another crawl marked it first: read its mark and compare once more
 
 
 def has_calls(url: str) -> bool:

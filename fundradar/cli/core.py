@@ -33,11 +33,12 @@ def _safe_url(url: str) -> str:
 
 def print_summaries(summaries: list) -> None:  # type: ignore[type-arg]
     rows = [
-        (s.source, s.status, s.calls, s.new, s.updated, s.dropped, s.requests,
-         f"{s.seconds:.1f}s", s.message[:70])
+        (s.source, f"#{s.run_id}" if s.run_id else "-", s.status, s.calls, s.new, s.updated,
+         s.dropped, s.requests, f"{s.seconds:.1f}s", s.message[:70])
         for s in summaries
     ]  # fmt: skip
-    headers = ("source", "status", "calls", "new", "updated", "dropped", "requests", "time", "note")
+    headers = ("source", "run", "status", "calls", "new", "updated", "dropped", "requests", "time",
+               "note")  # fmt: skip
     click.echo(table(headers, rows))
 
 
@@ -111,6 +112,3 @@ def demo_cmd(port: int) -> int:
 def register(group: click.Group) -> None:
     for cmd in (init_cmd, crawl_cmd, run_cmd, score_cmd, demo_cmd):
         group.add_command(cmd)
-
-
-
