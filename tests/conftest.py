@@ -107,6 +107,18 @@ def _drop_schema(schema: str) -> None:
 
 
 @pytest.fixture
+def sqlite_file(fundradar_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's database as a SQLite file in its home, whatever the suite's database: for
+    the tests of what only a file can do (be empty, be locked, be read by sqlite3)."""
+    from fundradar.pipeline import db
+
+    path = fundradar_home / "fundradar.db"
+    monkeypatch.setenv("FUNDRADAR_DATABASE_URL", f"sqlite:///{path}")
+    db.reset_caches()
+    return path
+
+
+@pytest.fixture
 def session(fundradar_home: Path):  # type: ignore[no-untyped-def]
     """A session on the test's database, committed at the end of the test."""
     from fundradar.pipeline import db
