@@ -81,7 +81,9 @@ def test_import_of_hostile_lines_stores_or_quarantines_each(tmp_path: Path, caps
         assert kept.url is not None and len(kept.url) == 2000  # cut: evidence, not the link
         assert _no_nul(kept.payload) and kept.payload["summary"] == "long link"
         assert raw.reason.startswith("line 4: not JSON (Invalid control character")
-        assert raw.payload == {"line": '{"title": "Raw byte", "url": "https://calls.example.org/raw"}'}
+        assert raw.payload == {
+            "line": '{"title": "Raw byte", "url": "https://calls.example.org/raw"}'
+        }
 
 
 def test_reimport_of_the_cleaned_line_is_unchanged(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
