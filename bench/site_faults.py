@@ -3,6 +3,8 @@
     python bench/site_faults.py               # the matrix
     python bench/site_faults.py --reference   # also the bomb without the cap (~1 GB of RAM)
 
+`run()` returns the rows (bench/faults.py prints them in the whole matrix); `main()` prints.
+
 One config-only HTML source per fault, all on the misbehaving server of tests/fault_server.py
 (127.0.0.1; reconstructed pages — not captures), in a temporary FUNDRADAR_HOME. Three crawls of
 every source, as the scheduler would run them on three Mondays:
@@ -26,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +108,20 @@ def bomb_without_cap(sid: str) -> float:
     return max(after, before) / 1024 if after > before else float("nan")
 
 
-def main() -> int:
-    reference = "--reference" in sys.argv[1:]
+@dataclass
+class SiteMatrix:
+    """What `run` measured: one row per fault, and the figures printed under the table."""
+
+    rows: list[Any]  # tests.test_fault_matrix.MatrixRow
+    dup_rows: int
+    bomb_rss_mb: float
+    uncapped_mb: float | None
+    seconds: float
+
+
+def run(reference: bool = False) -> SiteMatrix:
+    """The three crawls of every faulty source, in a temporary FUNDRADAR_HOME (removed after);
+    `reference`: also the bomb without the cap."""
     home = Path(tempfile.mkdtemp(prefix="fundradar-faults-"))
     config = home / "config"
     shutil.copytree(REPO / "config", config, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
@@ -114,10 +129,11 @@ def main() -> int:
     for var in ("FUNDRADAR_DATABASE_URL", "FUNDRADAR_SMTP_HOST"):
         os.environ.pop(var, None)
     from fundradar.pipeline import db
-    from fundradar.pipeline.models import CallRow, CrawlRun, SourceAlertState
-    from sqlalchemy import func, select
+    from fundradar.pipeline.models import CrawlRun, SourceAlertState
+    from sqlalchemy import select
 
     from fundradar.crawling import crawl
+    from tests.test_fault_matrix import MatrixRow, stored_twice, urls_by_source
 
     main_server, robots_server = FaultServer().start(), FaultServer().start()
     rows = faults(main_server)
@@ -162,13 +178,6 @@ def main() -> int:
             else:
                 server.route(path, Page(good))
 
-    def stored() -> dict[str, set[str]]:
-        with db.session_scope() as s:
-            out: dict[str, set[str]] = {}
-            for source, url in s.execute(select(CallRow.source, CallRow.url)):
-                out.setdefault(source, set()).add(url)
-            return out
-
     # the bomb alone first: the children's peak RSS is then the bomb crawl's
     serve("fault")
     started = time.monotonic()
@@ -185,22 +194,16 @@ def main() -> int:
         for summary in crawl(list(ids.values())):
             results.setdefault(summary.source, []).append(summary)
         if stage == "baseline":
-            before = stored()
-    after = stored()
-    with db.session_scope() as s:
-        dup_rows = s.scalar(
-            select(func.count()).select_from(
-                select(CallRow.url).group_by(CallRow.url).having(func.count() > 1).subquery()
-            )
-        )
+            before = urls_by_source()
+    after = urls_by_source()
+    dup_rows = stored_twice()
     outbox = home / "data" / "outbox" / "maintainer"
     mails = sorted(p.name for p in outbox.glob("*.eml")) if outbox.exists() else []
     seconds = time.monotonic() - started
     main_server.stop()
     robots_server.stop()
 
-    print(f"{'fault':<28} {'runs':>4} {'survived':>8} {'lost':>4} {'dup':>3}  report (run 2)")
-    total_lost = total_dup = 0
+    out: list[MatrixRow] = []
     for fault, _, _, failing in rows:
         sid = ids[fault]
         runs = results.get(sid, [])
@@ -216,25 +219,34 @@ def main() -> int:
         if fault == "connection refused":  # down in every run: announced once, never recovers
             survived = len(runs) == 3
             expected = 1
-        dup = max(0, sent - expected)
-        total_lost += lost
-        total_dup += dup
         with db.session_scope() as s:
             run2 = s.scalars(
                 select(CrawlRun).where(CrawlRun.source == sid).order_by(CrawlRun.id)
             ).all()
             said = f"{run2[1].status}: {run2[1].cause or run2[1].message}" if len(run2) > 1 else "-"
-        print(f"{fault:<28} {len(runs):>4} {'yes' if survived else 'NO':>8} {lost:>4} "
-              f"{dup:>3}  {said[:70]}")  # fmt: skip
+        out.append(MatrixRow(fault, len(runs), survived, lost, max(0, sent - expected), said))
+    shutil.rmtree(home, ignore_errors=True)
+    return SiteMatrix(out, dup_rows, bomb_rss_mb, uncapped_mb, seconds)
+
+
+def main() -> int:
+    result = run("--reference" in sys.argv[1:])
+    print(f"{'fault':<28} {'runs':>4} {'survived':>8} {'lost':>4} {'dup':>3}  report (run 2)")
+    for row in result.rows:
+        print(f"{row.fault:<28} {row.runs:>4} {'yes' if row.survived else 'NO':>8} "
+              f"{row.lost:>4} {row.duplicated:>3}  {row.said[:70]}")  # fmt: skip
+    total_lost = sum(r.lost for r in result.rows)
+    total_dup = sum(r.duplicated for r in result.rows)
     print(f"\ncalls lost: {total_lost} (target 0); maintainer mails duplicated: {total_dup} "
-          f"(target 0); calls stored twice under one URL: {dup_rows} (target 0)")  # fmt: skip
-    if uncapped_mb is not None:
-        ref = f"reference without the cap, this run: {uncapped_mb:.0f} MB"
+          f"(target 0); calls stored twice under one URL: {result.dup_rows} "
+          "(target 0)")  # fmt: skip
+    if result.uncapped_mb is not None:
+        ref = f"reference without the cap, this run: {result.uncapped_mb:.0f} MB"
     else:
         ref = "reference not measured (--reference); the probe saw 1.2 GB without the cap"
-    print(f"gzip bomb crawl, peak RSS of the child: {bomb_rss_mb:.0f} MB (target < 300 MB; {ref})")
-    print(f"whole matrix: {seconds:.0f} s for {len(rows)} faults x 3 runs")
-    shutil.rmtree(home, ignore_errors=True)
+    print(f"gzip bomb crawl, peak RSS of the child: {result.bomb_rss_mb:.0f} MB "
+          f"(target < 300 MB; {ref})")  # fmt: skip
+    print(f"whole matrix: {result.seconds:.0f} s for {len(result.rows)} faults x 3 runs")
     return 0
 
 

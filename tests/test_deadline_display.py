@@ -84,6 +84,7 @@ def test_review_page_shows_the_date_as_given() -> None:
     client = create_app(clock=lambda: MON).test_client()
     html = client.get("/").get_data(as_text=True)
     assert "Fri 15 Jan 2027 (end of day, New York time)" in html
+    assert "(53 days left)" in html and "54 days" not in html  # its own date, as the digest
     assert "Tue 15 Dec 2026, 12:00 AST" in html
     assert "Rolling (no fixed deadline)" in html
     assert "Deadline not found — check the page" in html

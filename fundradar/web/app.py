@@ -36,7 +36,12 @@ from fundradar.pipeline.exports.query import (
     statement,
 )
 from fundradar.pipeline.models import CallRow, utcnow
-from fundradar.pipeline.normalise.dates import format_deadline, format_local, to_local
+from fundradar.pipeline.normalise.dates import (
+    deadline_day,
+    format_deadline,
+    format_local,
+    to_local,
+)
 from fundradar.pipeline.normalise.text import strip_invisible
 from fundradar.pipeline.normalise.urls import safe_url
 from fundradar.pipeline.record import BANDS, Call
@@ -135,9 +140,8 @@ def _show_value(field: str, value: Any) -> str:
 
 def call_view(row: CallRow, now: datetime) -> dict[str, Any]:
     """What the template shows of one call (plain values; Jinja escapes them)."""
-    days_left = None
-    if row.deadline is not None:
-        days_left = (to_local(row.deadline).date() - to_local(now).date()).days
+    day = deadline_day(row.deadline, row.deadline_kind, row.timezone)  # a date: its own day
+    days_left = None if day is None else (day - to_local(now).date()).days
     latest = row.verdicts[-1] if row.verdicts else None
     return {
         "id": row.id,

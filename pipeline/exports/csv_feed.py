@@ -31,7 +31,7 @@ from fundradar.pipeline.exports import clean_text, one_line
 from fundradar.pipeline.exports.files import atomic_text
 from fundradar.pipeline.exports.query import CallFilter, iter_calls
 from fundradar.pipeline.models import utcnow
-from fundradar.pipeline.normalise.dates import to_local
+from fundradar.pipeline.normalise.dates import deadline_day
 from fundradar.pipeline.normalise.urls import safe_url
 from fundradar.pipeline.record import Call
 from sqlalchemy.orm import Session
@@ -102,7 +102,8 @@ class RowFormatter:
             words = {"rolling": "rolling", "not_found": "not found — check the page"}
             return words.get(kind or ""), None
         if kind == "date":
-            day = to_local(row.deadline, getattr(row, "timezone", None) or self.zone.key).date()
+            day = deadline_day(row.deadline, kind, getattr(row, "timezone", None), self.zone.key)
+            assert day is not None
             return day.isoformat(), (day - self.today).days
         local = row.deadline.astimezone(self.zone)
         return local.isoformat(timespec="minutes"), (local.date() - self.today).days

@@ -53,11 +53,17 @@ def start_run(session: Session, source: str, *, now: datetime, sample: bool = Fa
 
 
 def finish_stale_runs(session: Session, source: str, now: datetime) -> None:
-    """A crawl process killed mid-way leaves a 'running' row; close it as failed."""
+    """A crawl process killed mid-way leaves a 'running' row; close it as failed, with the
+    cause the digest and the maintainer read (a run without one read as a generic error)."""
     session.execute(
         update(CrawlRun)
         .where(CrawlRun.source == source, CrawlRun.status == "running")
-        .values(status="failed", finished_at=now, message="interrupted (process ended)")
+        .values(
+            status="failed",
+            finished_at=now,
+            cause="the crawl did not finish",
+            message="interrupted (process ended before its run was recorded)",
+        )
     )
 
 
