@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fundradar.crawlers.runlog import COVERAGE_FIELDS, RunLog
-from fundradar.pipeline import store
+from fundradar.pipeline import db_safety, store
 from fundradar.pipeline.dedupe import SeenInRun
 from fundradar.pipeline.normalise import Rejected, badinput, normalise
 from fundradar.pipeline.record import Call
@@ -96,6 +96,9 @@ class ValidatePipeline(_Stage):
         return item
 
 
+MAX_URL = 2000  # the url columns' length (pipeline.models)
+
+
 def validate(call: Call) -> list[str]:
     """The item contract every stored call meets. Returns the broken rules (empty: valid)."""
     problems = []
@@ -103,6 +106,8 @@ def validate(call: Call) -> list[str]:
         problems.append("no title")
     if not call.url or not call.url.startswith(("http://", "https://")):
         problems.append("no http(s) url")
+    elif len(call.url) > MAX_URL:  # a link cut to fit its column would lead nowhere
+        problems.append(f"url of {len(call.url)} characters (at most {MAX_URL} can be stored)")
     if call.status not in (None, "forthcoming", "open", "closed"):
         problems.append(f"unknown status {call.status!r}")
     for d in [*call.deadlines, call.opens_at]:
@@ -156,4 +161,8 @@ class StorePipeline(_Stage):
             cause = store.db_cause(exc)
             raise self.refuse(item, f"store failed: {cause}") from None
         self.stats.inc_value(f"fundradar/stored/{stored.outcome}")
+        cuts = db_safety.take_cuts(session)
+        if cuts:  # stored, with the text that did not fit its column cut: said, and kept
+            self.stats.inc_value("fundradar/bad_input/cut_to_column")
+            self.runlog.quarantine(item, "repaired: " + "; ".join(map(str, cuts)), refused=False)
         return item

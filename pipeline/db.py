@@ -13,16 +13,19 @@ Errors reach the user as one line with the cause (`describe`), never the SQL sta
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from fundradar.pipeline import db_safety
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fundradar import settings
 from fundradar.exceptions import DatabaseError
+
+db_safety.install()  # every string cut to its column and NUL-free before any write
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -62,9 +65,16 @@ def refuse_empty_file(path: Path) -> None:
         )
 
 
-@lru_cache(maxsize=8)
+_engines_made: set[str] = set()  # so `reset_caches` can close their connections
+
+
 def get_engine(url: str | None = None) -> Engine:
-    url = url or settings.load().database_url
+    """The engine of a URL (default: the settings'), one per URL for the process."""
+    return _engine(url or settings.load().database_url)
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if str(path) not in ("", ":memory:"):
@@ -81,6 +91,7 @@ def get_engine(url: str | None = None) -> Engine:
         raise DatabaseError(f"bad FUNDRADAR_DATABASE_URL ({describe(exc)})") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    _engines_made.add(url)
     return engine
 
 
@@ -107,34 +118,87 @@ def current_revision(engine: Engine) -> str | None:
 
 
 _initialised: set[str] = set()
+# pg_advisory_xact_lock's key for "migrating": any fixed number, the same in every process
+MIGRATION_LOCK_KEY = 0x66726D67  # "frmg"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None: another database, or SQLite in memory)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+@contextmanager
+def _file_lock(path: Path | None) -> Iterator[None]:
+    """An exclusive lock on `<database>.migrate-lock` beside a SQLite file, held while the
+    first process migrates: a second one waits, then finds the database at head. Without it
+    the second could even see the first's brand-new file still empty and refuse it."""
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path.with_name(path.name + ".migrate-lock"), "a+b")  # noqa: SIM115
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the database folder {path.parent}: {exc}") from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 def init(url: str | None = None, *, force: bool = False) -> str:
-    """Create or migrate the database to head. Returns what it did, for the CLI to print."""
+    """Create or migrate the database to head. Returns what it did, for the CLI to print.
+
+    Safe for concurrent first runs (two servers, a cron job and a command): the migration
+    runs under a lock, PostgreSQL's advisory lock held by the migrating transaction or a file
+    lock beside a SQLite file, and the revision is read again once the lock is held, so the
+    second process finds the work done instead of migrating twice (`duplicate key ...
+    alembic_version`)."""
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     url = url or settings.load().database_url
     if url in _initialised and not force:
         return "up to date"
-    engine = get_engine(url)
+    head = _head()
+    sqlite_file = _sqlite_file(url)
+    engine: Engine | None = None
     try:
-        before = current_revision(engine)
-        head = _head()
-        if before == head:
-            _initialised.add(url)
-            return "up to date"
-        if before is None and inspect(engine).has_table("calls"):
-            raise DatabaseError("the database has tables but no migration stamp; refusing to guess")
-        cfg = alembic_config(url)
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        if sqlite_file is None:
+            engine = get_engine(url)
+            if current_revision(engine) == head:  # the usual case: no lock needed
+                _initialised.add(url)
+                return "up to date"
+        with _file_lock(sqlite_file):
+            engine = get_engine(url)
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # held until this transaction ends, i.e. until the migration is committed
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": MIGRATION_LOCK_KEY})  # fmt: skip
+                before = MigrationContext.configure(conn).get_current_revision()
+                if before != head:
+                    if before is None and inspect(conn).has_table("calls"):
+                        raise DatabaseError(
+                            "the database has tables but no migration stamp; refusing to guess"
+                        )
+                    cfg = alembic_config(url)
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
     except SQLAlchemyError as exc:
-        where = engine.url.render_as_string(hide_password=True)
+        where = (engine.url if engine is not None else make_url(url)).render_as_string(
+            hide_password=True
+        )
         raise DatabaseError(
             f"cannot open or migrate the database {where}: {describe(exc)}"
         ) from None
     _initialised.add(url)
+    if before == head:
+        return "up to date"
     return "created" if before is None else f"migrated from {before} to {head}"
 
 
@@ -170,5 +234,9 @@ def reset_caches() -> None:
     """Forget engines (tests point FUNDRADAR_DATABASE_URL at a new file per test)."""
     for url in list(_initialised):
         _initialised.discard(url)
-    get_engine.cache_clear()
+    for url in _engines_made:
+        with suppress(Exception):  # a URL that made no engine has nothing to close
+            _engine(url).dispose()  # cached: returns the engine made, makes none
+    _engines_made.clear()
+    _engine.cache_clear()
     _factory.cache_clear()

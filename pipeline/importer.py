@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fundradar.pipeline import db, store
+from fundradar.pipeline import db, db_safety, store
 from fundradar.pipeline.models import CrawlRun
 from fundradar.pipeline.normalise import Rejected, badinput, normalise
 from fundradar.pipeline.record import Call
@@ -274,6 +274,7 @@ class _Importer:
             for number, text in enumerate(lines, start=1):
                 if not text.strip():
                     continue  # blank lines are not calls
+                db_safety.take_cuts(self.session)  # this line's cuts only
                 result, call = self.line_with_retry(number, text)
                 self.mark_later_line(result, number, first_line_of)
                 if result.status == "rejected":
@@ -283,6 +284,9 @@ class _Importer:
                         payload=call.to_dict() if call else {"line": text[:2000]}, run_id=run.id,
                     )  # fmt: skip
                 self.session.commit()  # per line: a crash later loses nothing stored
+                cuts = [f"{c} (cut to fit)" for c in db_safety.take_cuts(self.session)]
+                if cuts:  # text longer than its column was stored cut: said with the line
+                    result.reason = "; ".join(x for x in (result.reason, *cuts) if x)
                 self.report.results.append(result)
             self.finish(run)
             self.session.commit()

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from fundradar.pipeline import db
 from fundradar.pipeline.models import Base, CallRow
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
+
+from tests.conftest import DIALECT, REPO
 
 
 def test_init_creates_then_is_idempotent(fundradar_home) -> None:  # type: ignore[no-untyped-def]
     assert db.init() == "created"
-    assert (fundradar_home / "fundradar.db").exists()
+    if DIALECT == "sqlite":
+        assert (fundradar_home / "fundradar.db").exists()
+    else:  # the suite's PostgreSQL database, in the test's own schema; no file made
+        assert db.get_engine().dialect.name == "postgresql"
+        assert not (fundradar_home / "fundradar.db").exists()
     db.reset_caches()
     assert db.init() == "up to date"
     tables = set(inspect(db.get_engine()).get_table_names())
@@ -71,11 +81,11 @@ def test_bad_database_url_is_a_clear_error(monkeypatch) -> None:  # type: ignore
 # --------------------------------------------------------------- empty file, errors (issue 17)
 
 
-def test_empty_database_file_is_refused_not_recreated(fundradar_home) -> None:  # type: ignore[no-untyped-def]
+def test_empty_database_file_is_refused_not_recreated(sqlite_file: Path) -> None:
     from fundradar.exceptions import DatabaseError
 
-    fundradar_home.mkdir(parents=True, exist_ok=True)
-    path = fundradar_home / "fundradar.db"
+    sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file
     path.write_bytes(b"")
     db.reset_caches()
     with pytest.raises(DatabaseError) as exc:
@@ -86,8 +96,8 @@ def test_empty_database_file_is_refused_not_recreated(fundradar_home) -> None:  
     assert path.stat().st_size == 0  # left as found: nothing silently created in it
 
 
-def test_missing_database_file_is_still_created(fundradar_home) -> None:  # type: ignore[no-untyped-def]
-    path = fundradar_home / "fundradar.db"
+def test_missing_database_file_is_still_created(sqlite_file: Path) -> None:
+    path = sqlite_file
     assert not path.exists()
     assert db.init() == "created"
     assert path.stat().st_size > 0
@@ -101,5 +111,54 @@ def test_describe_gives_the_cause_without_the_sql(session) -> None:  # type: ign
         session.execute(text("SELECT secret_column FROM no_such_table WHERE x = :v"), {"v": 1})
     assert "[SQL:" in str(exc.value)  # what SQLAlchemy would have printed
     line = db.describe(exc.value)
-    assert line == "OperationalError: no such table: no_such_table"
+    if DIALECT == "sqlite":
+        assert line == "OperationalError: no such table: no_such_table"
+    else:
+        assert line == 'UndefinedTable: relation "no_such_table" does not exist'
     session.rollback()
+
+
+# ------------------------------------------------------- concurrent first runs (issue 11)
+
+
+@pytest.mark.parametrize("database", ["suite", "new sqlite file"])
+def test_two_first_runs_at_once_both_succeed(database: str, tmp_path: Path) -> None:
+    """Two `fundradar init` on an empty database at the same moment (two servers starting, a
+    cron job and a command): one migrates under the lock, the other waits and finds it done.
+    "suite" is the suite's database (an empty PostgreSQL schema, or a new SQLite file)."""
+    env = dict(os.environ)
+    if database == "new sqlite file":
+        env["FUNDRADAR_DATABASE_URL"] = f"sqlite:///{tmp_path / 'new' / 'first.db'}"
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "fundradar", "init"], cwd=REPO, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    said = sorted(line for out, _err in outputs for line in out.splitlines()
+                  if line.startswith("database "))  # fmt: skip
+    assert len(said) == 2, outputs
+    assert any("created" in line for line in said), said  # one made it
+    assert all("created" in line or "up to date" in line for line in said), said
+    engine = db.get_engine(env.get("FUNDRADAR_DATABASE_URL"))
+    with engine.connect() as conn:
+        versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    assert [v for (v,) in versions] == [db._head()]
+
+
+def test_the_stores_cause_is_one_line_without_the_statement(session) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL's message goes on with "LINE 1: SELECT ..." (and "DETAIL: Key (...)=(...)"
+    for a broken rule): the line a user and a run's message get stops before them."""
+    from fundradar.pipeline import store
+    from sqlalchemy.exc import SQLAlchemyError
+
+    with pytest.raises(SQLAlchemyError) as exc:
+        session.execute(text("SELECT secret_column FROM no_such_table"))
+    line = store.db_cause(exc.value)
+    session.rollback()
+    if DIALECT == "sqlite":
+        assert line == "OperationalError: no such table: no_such_table"
+    else:
+        assert line == 'UndefinedTable: relation "no_such_table" does not exist'
+    assert "secret_column" not in line

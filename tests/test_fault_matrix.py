@@ -23,13 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from fundradar.pipeline import db
 from fundradar.pipeline.importer import import_lines
 from fundradar.pipeline.models import CallRow, CrawlRun
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.pool import NullPool
 
 from fundradar import settings
 from fundradar.crawling import crawl
@@ -56,10 +58,6 @@ class MatrixRow:
 
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def db_file() -> Path:
-    return Path(settings.load().database_url.removeprefix("sqlite:///"))
 
 
 def urls_by_source() -> dict[str, set[str]]:
@@ -102,23 +100,37 @@ def said(run: CrawlRun) -> str:
 
 
 class WriteLock:
-    """Another writer: a second SQLite connection holding the write lock (`BEGIN IMMEDIATE`)
-    for `seconds`, from `take()` on, released by a timer (or at once by `release()`)."""
+    """Another writer: a second connection holding the write lock for `seconds`, from `take()`
+    on, released by a timer (or at once by `release()`). SQLite: `BEGIN IMMEDIATE` on the
+    file. PostgreSQL (FUNDRADAR_TEST_DATABASE_URL): an EXCLUSIVE lock on every table a crawl
+    or an import writes (reads go on, writes wait), as a long maintenance transaction would."""
 
-    def __init__(self, path: Path, seconds: float) -> None:
-        self.path, self.seconds = path, seconds
+    TABLES = "calls, sightings, call_changes, crawl_runs, quarantine"
+
+    def __init__(self, url: str, seconds: float) -> None:
+        self.url, self.seconds = url, seconds
         self.taken_at: float | None = None
         self.released_at: float | None = None
         self.released_wall: datetime | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Any = None
         self._lock = threading.Lock()
+
+    def _connect(self) -> Any:
+        if self.url.startswith("sqlite:///"):
+            path = self.url.removeprefix("sqlite:///")
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn.execute("BEGIN IMMEDIATE")
+            return conn
+        engine = create_engine(self.url, poolclass=NullPool)
+        conn = engine.connect()
+        conn.execute(text(f"LOCK TABLE {self.TABLES} IN EXCLUSIVE MODE"))
+        return conn
 
     def take(self) -> None:
         with self._lock:
             if self._conn is not None or self.released_at is not None:
                 return  # once
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("BEGIN IMMEDIATE")
+            conn = self._connect()
             self._conn, self.taken_at = conn, time.monotonic()
         threading.Timer(self.seconds, self.release).start()
 
@@ -174,7 +186,7 @@ def crawl_under_lock(
     fs.route("/lk-b", Page(listing("Harbour", 2, first=4)))
     crawl(["lk_a"])
     before = urls_by_source()
-    lock = WriteLock(db_file(), seconds)
+    lock = WriteLock(settings.load().database_url, seconds)
     fs.route("/lk-a", LockThenServe(lock, Page(listing("Lagoon", 3, first=0))))
     fs.route("/lk-b", LockThenServe(lock, Page(listing("Harbour", 2, first=4))))
     got = by_source(crawl(["lk_a", "lk_b"]))
@@ -210,7 +222,7 @@ def import_under_lock(seconds: float = LOCK_SECONDS) -> MatrixRow:
 
     first = import_lines([line(1), line(2)])
     before = urls_by_source()
-    lock = WriteLock(db_file(), seconds)
+    lock = WriteLock(settings.load().database_url, seconds)
 
     def lines():  # type: ignore[no-untyped-def]
         for n in (1, 2, 3, 4):

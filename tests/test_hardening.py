@@ -101,30 +101,35 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-unty
 
 
 def test_database_error_is_one_line_with_the_cause_never_the_sql(fundradar_home, capsys) -> None:  # type: ignore[no-untyped-def]
-    import sqlite3
+    from sqlalchemy import create_engine, text
+
+    from fundradar import settings
+    from tests.conftest import DIALECT
 
     db.init()
-    conn = sqlite3.connect(fundradar_home / "fundradar.db")
-    conn.execute("PRAGMA foreign_keys=OFF")
-    conn.execute("DROP TABLE verdicts")  # a table lost behind the program's back
-    conn.commit()
-    conn.close()
+    other = create_engine(settings.load().database_url)  # another program, not fundradar's
+    with other.begin() as conn:
+        conn.execute(text("DROP TABLE verdicts"))  # a table lost behind the program's back
+    other.dispose()
     code, _, err = run_cli(capsys, "export", "csv")
     assert code == 3
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert "database error: OperationalError: no such table: verdicts" in lines[0]
+    if DIALECT == "sqlite":
+        assert "database error: OperationalError: no such table: verdicts" in lines[0]
+    else:  # PostgreSQL's message has the statement on its next lines: never shown
+        assert 'database error: UndefinedTable: relation "verdicts" does not exist' in lines[0]
     assert "SELECT" not in err and "[SQL" not in err and "parameters" not in err
     assert "traceback saved in" in lines[0]  # the detail is kept for the maintainer
 
 
-def test_empty_database_file_stops_a_command_with_the_fix(fundradar_home, capsys) -> None:  # type: ignore[no-untyped-def]
-    fundradar_home.mkdir(parents=True, exist_ok=True)
-    (fundradar_home / "fundradar.db").write_bytes(b"")
+def test_empty_database_file_stops_a_command_with_the_fix(sqlite_file, capsys) -> None:  # type: ignore[no-untyped-def]
+    sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+    sqlite_file.write_bytes(b"")
     code, _, err = run_cli(capsys, "export", "csv")
     assert code == 3
     assert "is empty (0 bytes)" in err and "restore it from a backup" in err
-    assert (fundradar_home / "fundradar.db").stat().st_size == 0
+    assert sqlite_file.stat().st_size == 0
 
 
 # ------------------------------------------------------------ invalid UTF-8 in a feed: repair

@@ -20,11 +20,12 @@ from fundradar.alerts.mailer import SmtpTransport
 from fundradar.alerts.send import JOURNAL_NAME, send_digest
 from fundradar.pipeline import db
 from fundradar.pipeline.models import Delivery, DigestItem
-from sqlalchemy import event, select
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from fundradar import settings
+from tests.conftest import DIALECT
 from tests.digest_support import add_call, recipients_config
 from tests.smtp_fault_server import FaultySmtpServer, point_env_at, smtp_fault_server
 
@@ -194,10 +195,17 @@ def test_a_relay_slow_to_accept_is_waited_for_not_sent_twice(
 
 @contextmanager
 def _short_busy_timeout() -> Iterator[None]:
-    """Make this test's connections give up on a lock after 0.3 s, not the production 30 s."""
+    """Make this test's connections give up on a lock after 0.3 s, not the production 30 s
+    (SQLite's busy_timeout; PostgreSQL's lock_timeout)."""
 
     def pragma(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-        dbapi_conn.execute("PRAGMA busy_timeout=300")
+        if DIALECT == "sqlite":
+            dbapi_conn.execute("PRAGMA busy_timeout=300")
+        else:
+            cur = dbapi_conn.cursor()
+            cur.execute("SET lock_timeout = '300ms'")
+            cur.close()
+            dbapi_conn.commit()
 
     engine = db.session_factory().kw["bind"]  # the engine the sessions use
     event.listen(engine, "connect", pragma)
@@ -209,9 +217,34 @@ def _short_busy_timeout() -> Iterator[None]:
         engine.dispose()
 
 
+@contextmanager
+def _write_lock_held_elsewhere(db_file: Path) -> Iterator[None]:
+    """Another connection holds the write lock (a real one): SQLite's `BEGIN IMMEDIATE`, or on
+    PostgreSQL an EXCLUSIVE lock on the deliveries table (reads go on, writes wait)."""
+    if DIALECT == "sqlite":
+        other = sqlite3.connect(db_file, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            other.rollback()
+            other.close()
+        return
+    engine = create_engine(settings.load().database_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("LOCK TABLE deliveries IN EXCLUSIVE MODE"))
+            try:
+                yield
+            finally:
+                conn.rollback()
+    finally:
+        engine.dispose()
+
+
 class LockWhenAccepted(SmtpTransport):
-    """The moment the server has accepted `victim`'s message, another connection holds
-    SQLite's write lock (a real one: `BEGIN IMMEDIATE`), and releases it once fundradar's
+    """The moment the server has accepted `victim`'s message, another connection holds the
+    database's write lock (`_write_lock_held_elsewhere`), and releases it once fundradar's
     commit has given up."""
 
     def __init__(self, *args, victim: str, db_file: Path, **kw) -> None:  # type: ignore[no-untyped-def]
@@ -223,13 +256,8 @@ class LockWhenAccepted(SmtpTransport):
             assert on_accepted is not None
             if recipient != self.victim:
                 return on_accepted(receipt)
-            other = sqlite3.connect(self.db_file, isolation_level=None)
-            try:
-                other.execute("BEGIN IMMEDIATE")
+            with _write_lock_held_elsewhere(self.db_file):
                 on_accepted(receipt)
-            finally:
-                other.rollback()
-                other.close()
 
         return super().send(msg, recipient=recipient, on_accepted=accepted)
 
@@ -249,7 +277,8 @@ def test_sent_commit_refused_by_a_locked_database_goes_to_the_journal(
     assert smtp_fault_server.per_recipient() == {a: 1 for a in three}
     journal = fundradar_home / JOURNAL_NAME
     assert "ana@oecs.example" in journal.read_text(encoding="utf-8")
-    assert "database is locked" in report.problems[0] and str(journal) in report.problems[0]
+    locked = "database is locked" if DIALECT == "sqlite" else "lock timeout"
+    assert locked in report.problems[0] and str(journal) in report.problems[0]
     assert "recorded in the journal" in report.results[0].detail
     assert _deliveries()["ana@oecs.example"].status == "sending"
 

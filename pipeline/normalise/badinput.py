@@ -15,6 +15,7 @@ because a real call with a broken description is still a call an officer wants.
 | huge_text     | a text field over `MAX_RAW_CHARS`                  | no: cut |
 | script        | `<script>` (or on*= handlers) in a text field      | no: removed by normalise |
 | bad_date      | a date out of range (1900, 2200) or impossible     | no: the date is dropped |
+| nul           | NUL bytes in any text (PostgreSQL refuses them even in a query) | no: removed |
 
 Used by `crawlers.pipelines.NormalisePipeline` and `pipeline.importer`, so a crawl and an
 import count the same things the same way.
@@ -22,9 +23,11 @@ import count the same things the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
+from fundradar.pipeline.db_safety import clean_json
 from fundradar.pipeline.record import Call
 
 MAX_RAW_CHARS = 1_000_000  # a description is a few kB; beyond this it is a broken page
@@ -70,6 +73,9 @@ def _fix_mojibake(text: str) -> str | None:
 def screen(call: Call) -> list[Finding]:
     """Findings on the raw call; repairs what can be repaired, in place."""
     found: list[Finding] = []
+    nul = _strip_nul(call)
+    if nul:
+        found.append(Finding("nul", f"NUL bytes removed from {', '.join(nul)}"))
     has_text = any((getattr(call, f) or "").strip() for f in ("title", "summary"))
     if not has_text and not call.deadline_texts and not call.deadlines and not call.period_text:
         return [Finding("empty", "empty page: no title, no text, no date", fatal=True)]
@@ -105,6 +111,20 @@ def screen(call: Call) -> list[Finding]:
     if not (call.title or "").strip() and not any(f.fatal for f in found):
         found.append(Finding("no_title", "no title", fatal=True))
     return _one_per_kind(found)
+
+
+def _strip_nul(call: Call) -> list[str]:
+    """Remove NUL bytes from every text of the call, in place (the extra dict included): no
+    page has a reason to hold one, and PostgreSQL refuses a NUL in any text, even in the
+    look-up that finds the stored call. Returns the fields that had one."""
+    fields = []
+    for f in dataclasses.fields(call):
+        value = getattr(call, f.name)
+        cleaned = clean_json(value)  # the database's own rule
+        if cleaned is not value:
+            setattr(call, f.name, cleaned)
+            fields.append(f.name)
+    return fields
 
 
 def _one_per_kind(found: list[Finding]) -> list[Finding]:

@@ -84,7 +84,10 @@ def db_cause(exc: BaseException) -> str:
         name = type(orig).__name__ if orig is not None else type(exc).__name__
     else:
         text, name = str(exc), type(exc).__name__
-    line = " ".join(text.split()) or "no detail"
+    # the first line: PostgreSQL's next lines quote the statement ("LINE 1: INSERT ...") and
+    # the row's values ("DETAIL: Key (key)=(...)")
+    first = next((x for x in text.splitlines() if x.strip()), "")
+    line = " ".join(first.split()) or "no detail"
     return f"{name}: {line}"[:300]
 
 

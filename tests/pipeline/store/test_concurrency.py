@@ -79,9 +79,29 @@ def test_two_imports_of_the_same_600_calls_at_once_store_600_calls() -> None:
         assert {r.status for r in s.scalars(select(CrawlRun))} == {"ok"}
 
 
-def fill_the_disk(pages_left: int) -> None:
-    """A real SQLITE_FULL: every new connection may grow the file by `pages_left` pages only."""
+def fill_the_disk(pages_left: int) -> str:
+    """The disk fills during the import. Returns the error the database gives.
+
+    SQLite: a real SQLITE_FULL, every new connection may grow the file by `pages_left` pages
+    only. PostgreSQL: the server raises its own disk_full error (SQLSTATE 53100, what a full
+    tablespace gives) once the calls table holds 50 rows."""
     engine = db.get_engine(settings.load().database_url)  # the engine the import will use
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            conn.execute(
+                text("""
+                CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF (SELECT count(*) FROM calls) >= 50 THEN
+                    RAISE EXCEPTION 'could not extend file: No space left on device'
+                      USING ERRCODE = 'disk_full';
+                  END IF;
+                  RETURN NEW;
+                END $$""")
+            )
+            conn.execute(text("CREATE TRIGGER disk_full BEFORE INSERT ON calls "
+                              "FOR EACH ROW EXECUTE FUNCTION disk_full()"))  # fmt: skip
+        return "DiskFull: could not extend file: No space left on device"
     with engine.connect() as conn:
         used = conn.execute(text("PRAGMA page_count")).scalar_one()
 
@@ -90,26 +110,27 @@ def fill_the_disk(pages_left: int) -> None:
 
     event.listen(engine, "connect", limit)
     engine.dispose()  # the pooled connections open again, limited
+    return "database or disk is full"
 
 
 def test_an_import_stopped_by_a_full_disk_closes_its_run_as_failed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db.init()
-    fill_the_disk(pages_left=3)
+    full = fill_the_disk(pages_left=3)
     path = tmp_path / "calls.jsonl"
     path.write_text("\n".join(calls_600()[:200]) + "\n", encoding="utf-8")
     with pytest.raises(SystemExit) as exit_info:
         main(["import", str(path)])
     assert exit_info.value.code == 3  # DatabaseError
     err = capsys.readouterr().err
-    assert "database or disk is full" in err and "run #1 marked failed" in err
+    assert full in err and "run #1 marked failed" in err
     assert "[SQL" not in err and "INSERT" not in err and len(err.strip().splitlines()) == 1
     db.reset_caches()  # a connection without the limit, to read what was left
     with db.session_scope() as s:
         run = s.scalars(select(CrawlRun)).one()
         assert run.status == "failed" and run.finished_at is not None
-        assert run.message is not None and "database or disk is full" in run.message
+        assert run.message is not None and full in run.message
         stored = s.scalar(select(func.count(CallRow.id)))
     assert 0 < stored < 200  # what fitted is kept; the rest is not half-written
 
