@@ -32,6 +32,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from fundradar.alerts import changes as change_text
 from fundradar.alerts.i18n import CAUSE_ERROR, CAUSES_FR, MONTHS_SHORT, t
 from fundradar.config.loader import Recipient, RecipientsFile
@@ -48,9 +51,6 @@ from fundradar.pipeline.normalise.dates import deadline_day, format_deadline, fo
 from fundradar.pipeline.normalise.urls import safe_url as _pipeline_safe_url
 from fundradar.pipeline.record import BANDS
 from fundradar.pipeline.review import latest_verdicts
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from fundradar.settings import DISPLAY_TZ
 
 

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Protocol
 
 from fundradar.alerts.message import WEEK_HEADER, address_of
-
 from fundradar.exceptions import MailError
 from fundradar.settings import SmtpSettings
 

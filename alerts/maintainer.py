@@ -23,12 +23,12 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from fundradar.alerts.mailer import OutboxTransport, SmtpTransport, Transport
-from fundradar.pipeline.health import NEVER_RUN, SourceHealth, latest_health
-from fundradar.pipeline.models import SourceAlertState
 from sqlalchemy.orm import Session
 
+from fundradar.alerts.mailer import OutboxTransport, SmtpTransport, Transport
 from fundradar.exceptions import MailError
+from fundradar.pipeline.health import NEVER_RUN, SourceHealth, latest_health
+from fundradar.pipeline.models import SourceAlertState
 
 log = logging.getLogger("fundradar.maintainer")
 
@@ -175,10 +175,9 @@ def _mail_from() -> str:
 
 def alert_after_run(source: str) -> list[Alert]:
     """After a live crawl of `source` (crawlers/runlog.py): announce its change, if any."""
+    from fundradar import settings
     from fundradar.config.loader import load_recipients
     from fundradar.pipeline import db
-
-    from fundradar import settings
 
     maintainer = load_recipients().maintainer
     if not maintainer:

@@ -16,9 +16,10 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from fundradar.alerts.compose import DigestModel
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
+
+from fundradar.alerts.compose import DigestModel
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -58,8 +58,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from fundradar.config.loader import Schedule
 from sqlalchemy import Engine, select
+
+from fundradar.config.loader import Schedule
 
 log = logging.getLogger("fundradar.scheduler")
 
@@ -178,7 +179,6 @@ def digest_job() -> None:
     from fundradar.alerts.compose import iso_week
     from fundradar.alerts.send import send_digest
     from fundradar.config.loader import load_recipients
-
     from fundradar.exceptions import SampleDataError
 
     with _work_lock:

@@ -49,19 +49,19 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from fundradar import settings as app_settings
 from fundradar.alerts.compose import DigestModel, compose, is_sample, iso_week
 from fundradar.alerts.mailer import Receipt, Transport, transport_from_settings
 from fundradar.alerts.message import build_message, message_id
 from fundradar.alerts.render import render_html, render_text
 from fundradar.config.loader import Recipient, RecipientsFile, load_recipients
+from fundradar.exceptions import DigestBusyError, MailError, SampleDataError
 from fundradar.pipeline import db
 from fundradar.pipeline.models import CrawlRun, Delivery, Digest, DigestItem
 from fundradar.pipeline.normalise.dates import format_local
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
-
-from fundradar import settings as app_settings
-from fundradar.exceptions import DigestBusyError, MailError, SampleDataError
 from fundradar.settings import DISPLAY_TZ
 
 log = logging.getLogger("fundradar.digest")

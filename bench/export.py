@@ -57,9 +57,10 @@ def _rss_kib() -> int:
 def seed(home: Path, n: int) -> Path:
     """A database of n calls, written with Core executemany (fast; not what is measured)."""
     os.environ["FUNDRADAR_HOME"] = str(home)
+    from sqlalchemy import insert
+
     from fundradar.pipeline import db
     from fundradar.pipeline.models import CallRow
-    from sqlalchemy import insert
 
     db.init()
     engine = db.get_engine()
@@ -107,10 +108,11 @@ def seed(home: Path, n: int) -> Path:
 def child_fundradar(out: Path, trace: bool) -> dict[str, float]:
     import tracemalloc
 
+    from sqlalchemy import select
+
     from fundradar.pipeline import db
     from fundradar.pipeline.exports.csv_feed import write_csv_file
     from fundradar.pipeline.exports.query import CallFilter
-    from sqlalchemy import select
 
     flt = CallFilter(statuses=(), include_dismissed=True)  # every call, like the dumps
     with db.session_scope() as s:  # connect and check the schema before measuring

@@ -107,9 +107,10 @@ def site_rows() -> list[MatrixRow]:
 
 
 def _calls() -> set[str]:
+    from sqlalchemy import select
+
     from fundradar.pipeline import db
     from fundradar.pipeline.models import CallRow
-    from sqlalchemy import select
 
     with db.session_scope() as s:
         return set(s.scalars(select(CallRow.url)))
@@ -126,11 +127,10 @@ def smtp_row(
 ) -> MatrixRow:
     """A digest to three recipients with the relay misbehaving, then the next run once fixed,
     then one more run (which must send nothing)."""
+    from fundradar import settings
     from fundradar.alerts.mailer import SmtpTransport
     from fundradar.alerts.send import send_digest
     from fundradar.pipeline import db
-
-    from fundradar import settings
     from tests.digest_support import add_call, recipients_config
     from tests.smtp_fault_server import FaultySmtpServer, point_env_at
 
@@ -183,8 +183,9 @@ def smtp_row(
 
 
 def select_deliveries():  # type: ignore[no-untyped-def]
-    from fundradar.pipeline.models import Delivery
     from sqlalchemy import select
+
+    from fundradar.pipeline.models import Delivery
 
     return select(Delivery).order_by(Delivery.id)
 
@@ -263,10 +264,10 @@ def db_rows() -> list[MatrixRow]:
 def digest_send_killed() -> MatrixRow:
     """`fundradar digest send` to five recipients; the relay holds the third connection at EHLO
     (two are sent, the third claimed): SIGKILL. Then `digest send` again, then once more."""
-    from fundradar.pipeline import db
-    from fundradar.pipeline.models import Delivery
     from sqlalchemy import select
 
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import Delivery
     from tests.digest_support import add_call
     from tests.smtp_fault_server import FaultySmtpServer, point_env_at
 

@@ -298,10 +298,11 @@ def concurrent_imports(folder: Path, calls: list, n: int) -> tuple[int, int, flo
     """(calls stored, lines rejected, seconds) for two imports of the same lines at once."""
     import threading
 
+    from sqlalchemy import func, select
+
     from fundradar.pipeline import db
     from fundradar.pipeline.importer import import_lines
     from fundradar.pipeline.models import CallRow
-    from sqlalchemy import func, select
 
     originals = [c for c in calls if c.source != AGGREGATOR and not c.url.endswith(("-fr", "-en"))]
     seen: set[str] = set()
@@ -333,12 +334,13 @@ def shuffled_csvs(folder: Path, calls: list, orders: int, seed: int) -> list[tup
     """(sha256 of the CSV feed, calls) after storing the same items in each shuffled order."""
     import hashlib
 
+    from sqlalchemy import func, select
+
     from fundradar.pipeline import db, store
     from fundradar.pipeline.exports.csv_feed import csv_chunks
     from fundradar.pipeline.models import CallRow
     from fundradar.pipeline.normalise import normalise
     from fundradar.pipeline.score import load_profile
-    from sqlalchemy import func, select
 
     now = datetime(2026, 11, 27, 12, tzinfo=UTC)
     profile = load_profile()

@@ -128,11 +128,11 @@ def run(reference: bool = False) -> SiteMatrix:
     os.environ.update(FUNDRADAR_HOME=str(home / "data"), FUNDRADAR_CONFIG=str(config))
     for var in ("FUNDRADAR_DATABASE_URL", "FUNDRADAR_SMTP_HOST"):
         os.environ.pop(var, None)
-    from fundradar.pipeline import db
-    from fundradar.pipeline.models import CrawlRun, SourceAlertState
     from sqlalchemy import select
 
     from fundradar.crawling import crawl
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CrawlRun, SourceAlertState
     from tests.test_fault_matrix import MatrixRow, stored_twice, urls_by_source
 
     main_server, robots_server = FaultServer().start(), FaultServer().start()

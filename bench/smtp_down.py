@@ -53,11 +53,10 @@ def main() -> None:
     for var in ("FUNDRADAR_DATABASE_URL", "FUNDRADAR_SMTP_USER", "FUNDRADAR_SMTP_PASSWORD"):
         os.environ.pop(var, None)
 
+    from fundradar import settings
     from fundradar.alerts.mailer import SmtpTransport
     from fundradar.alerts.send import send_digest
     from fundradar.pipeline import db
-
-    from fundradar import settings
     from tests.digest_support import add_call, recipients_config
 
     db.init()

@@ -14,14 +14,14 @@ import json
 from typing import Any, ClassVar
 
 import scrapy
-from fundradar.config.loader import Source, load_sources
-from fundradar.pipeline.dedupe import is_aggregator, record_links
-from fundradar.pipeline.record import Call
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from fundradar import __version__
+from fundradar.config.loader import Source, load_sources
 from fundradar.exceptions import UnknownSourceError
+from fundradar.pipeline.dedupe import is_aggregator, record_links
+from fundradar.pipeline.record import Call
 
 
 class SourceSpider(scrapy.Spider):

@@ -39,6 +39,10 @@ from typing import Any
 
 import feedparser
 import scrapy
+from lxml import html as lxml_html
+from scrapy.http import Response
+from w3lib.url import add_or_replace_parameter
+
 from fundradar.crawlers.base import SourceSpider
 from fundradar.crawlers.html import TEXT_FIELDS, DetailPages, Entry, squash
 from fundradar.crawlers.known import listing_hash
@@ -46,9 +50,6 @@ from fundradar.crawlers.labels import read_labels
 from fundradar.crawlers.runlog import RunLog
 from fundradar.pipeline.normalise.text import decode_utf8_repairing
 from fundradar.pipeline.record import Call
-from lxml import html as lxml_html
-from scrapy.http import Response
-from w3lib.url import add_or_replace_parameter
 
 LABEL_FIELDS = ("deadline", *TEXT_FIELDS)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")

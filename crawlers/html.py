@@ -33,13 +33,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import scrapy
+from parsel import Selector, SelectorList
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
 from fundradar.crawlers.base import SourceSpider
 from fundradar.crawlers.known import KnownCall, canonical, listing_hash, load_known
 from fundradar.crawlers.labels import read_labels, read_metadata
 from fundradar.pipeline.record import Call
-from parsel import Selector, SelectorList
-from scrapy.http import Response
-from twisted.python.failure import Failure
 
 # Fields a selector / label / card can fill, and the Call attribute each one feeds.
 TEXT_FIELDS = {

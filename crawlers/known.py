@@ -66,9 +66,10 @@ class KnownCall:
 
 def load_known(source: str) -> dict[str, KnownCall]:
     """canonical URL -> what is stored for this source's sightings. Empty on any DB trouble."""
+    from sqlalchemy import select
+
     from fundradar.pipeline import db
     from fundradar.pipeline.models import CallRow, Sighting
-    from sqlalchemy import select
 
     try:
         with db.session_scope() as session:

@@ -22,7 +22,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from fundradar.pipeline.normalise.text import decode_utf8_repairing
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
@@ -41,6 +40,8 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
 from twisted.internet import error, task
+
+from fundradar.pipeline.normalise.text import decode_utf8_repairing
 
 logger = logging.getLogger(__name__)
 

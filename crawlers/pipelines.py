@@ -25,14 +25,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
 from fundradar.crawlers.runlog import COVERAGE_FIELDS, RunLog
 from fundradar.pipeline import db_safety, store
 from fundradar.pipeline.dedupe import SeenInRun
 from fundradar.pipeline.normalise import Rejected, badinput, normalise
 from fundradar.pipeline.record import Call
 from fundradar.pipeline.score import load_profile
-from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
 
 def _name(item: Call) -> str:

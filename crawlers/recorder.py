@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fundradar.crawlers.middlewares import ORIGINAL_URL
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
@@ -41,6 +40,8 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from twisted.internet import error as net
+
+from fundradar.crawlers.middlewares import ORIGINAL_URL
 
 EXTENSIONS = (
     ("json", ".json"), ("rss", ".xml"), ("atom", ".xml"), ("xml", ".xml"), ("html", ".html"),

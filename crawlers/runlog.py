@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fundradar.config.loader import COVERAGE_FIELDS, HealthThresholds, load_sources
-from fundradar.pipeline import db, store
-from fundradar.pipeline.models import CrawlRun
-from fundradar.pipeline.record import Call
 from scrapy import signals
 from scrapy.crawler import Crawler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from fundradar.config.loader import COVERAGE_FIELDS, HealthThresholds, load_sources
+from fundradar.pipeline import db, store
+from fundradar.pipeline.models import CrawlRun
+from fundradar.pipeline.record import Call
 
 log = logging.getLogger("fundradar.runlog")
 

@@ -17,13 +17,13 @@ from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 
-from fundradar.pipeline import db_safety
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fundradar import settings
 from fundradar.exceptions import DatabaseError
+from fundradar.pipeline import db_safety
 
 db_safety.install()  # every string cut to its column and NUL-free before any write
 

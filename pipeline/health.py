@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from fundradar.config.loader import SourcesFile, load_sources
-from fundradar.pipeline.models import CrawlRun
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from fundradar.config.loader import SourcesFile, load_sources
+from fundradar.pipeline.models import CrawlRun
 
 NEVER_RUN = "never-run"  # SourceHealth.status of a configured source with no crawl yet
 

@@ -45,14 +45,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fundradar.pipeline import db, db_safety, store
-from fundradar.pipeline.models import CrawlRun
-from fundradar.pipeline.normalise import Rejected, badinput, normalise
-from fundradar.pipeline.record import Call
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from fundradar.exceptions import DatabaseError, InputError
+from fundradar.pipeline import db, db_safety, store
+from fundradar.pipeline.models import CrawlRun
+from fundradar.pipeline.normalise import Rejected, badinput, normalise
+from fundradar.pipeline.record import Call
 
 DEFAULT_SOURCE = store.IMPORT_SOURCE
 TEXT_FIELDS = {

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from fundradar.pipeline.models import CallRow, Sighting, Verdict, utcnow
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from fundradar.exceptions import CallNotFoundError, VerdictError
+from fundradar.pipeline.models import CallRow, Sighting, Verdict, utcnow
 
 VERDICTS = ("relevant", "not-relevant", "shortlist")
 _ALIASES = {

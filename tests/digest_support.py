@@ -22,6 +22,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
 from fundradar.config.loader import RecipientsFile
 from fundradar.pipeline import db
 from fundradar.pipeline.models import CallChange, CallRow, CrawlRun, Verdict

@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fundradar.crawlers import settings as crawl_settings
-from fundradar.crawlers.runlog import RunLog
-from fundradar.pipeline.record import Call
 from scrapy.exceptions import DropItem
 from scrapy.utils.misc import load_object
 from scrapy.utils.test import get_crawler
+
+from fundradar.crawlers import settings as crawl_settings
+from fundradar.crawlers.runlog import RunLog
+from fundradar.pipeline.record import Call
 
 
 @dataclass

@@ -93,9 +93,10 @@ def test_crawl_fixtures_prints_a_summary_and_stores(runner: CliRunner) -> None:
     assert "source" in result.output and "requests" in result.output  # the summary table
     row = next(line for line in result.output.splitlines() if line.startswith("eu_ft "))
     assert " ok " in row and " 8 " in row  # 8 unique topics, all new
+    from sqlalchemy import func, select
+
     from fundradar.pipeline import db
     from fundradar.pipeline.models import CallRow, CrawlRun
-    from sqlalchemy import func, select
 
     with db.session_scope() as s:
         assert s.scalar(select(func.count()).select_from(CallRow)) == 8

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from fundradar.config.loader import load_recipients, load_sources
 
+from fundradar.config.loader import load_recipients, load_sources
 from fundradar.exceptions import ConfigError
 
 from .conftest import REPO

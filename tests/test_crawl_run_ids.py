@@ -10,11 +10,10 @@ import threading
 from datetime import UTC, datetime
 
 from fundradar.crawlers.runlog import TOKEN_STAT
-from fundradar.pipeline import db
-from fundradar.pipeline.models import CrawlRun
-
 from fundradar.crawling import crawl, run_of
 from fundradar.fixture_server import FixtureServer
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CrawlRun
 
 
 def test_run_of_finds_the_run_by_its_token_not_the_newest() -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from fundradar.pipeline import db
-from fundradar.pipeline.models import Base, CallRow
 from sqlalchemy import inspect, select, text
 
+from fundradar.pipeline import db
+from fundradar.pipeline.models import Base, CallRow
 from tests.conftest import DIALECT, REPO
 
 
@@ -150,8 +150,9 @@ def test_two_first_runs_at_once_both_succeed(database: str, tmp_path: Path) -> N
 def test_the_stores_cause_is_one_line_without_the_statement(session) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL's message goes on with "LINE 1: SELECT ..." (and "DETAIL: Key (...)=(...)"
     for a broken rule): the line a user and a run's message get stops before them."""
-    from fundradar.pipeline import store
     from sqlalchemy.exc import SQLAlchemyError
+
+    from fundradar.pipeline import store
 
     with pytest.raises(SQLAlchemyError) as exc:
         session.execute(text("SELECT secret_column FROM no_such_table"))

@@ -17,7 +17,6 @@ from fundradar.alerts.compose import compose
 from fundradar.alerts.render import render_html, render_text
 from fundradar.pipeline import db
 from fundradar.pipeline.exports.csv_feed import COLUMNS, write_csv
-
 from fundradar.web import create_app
 from tests.digest_support import add_call, recipients_config
 
@@ -119,8 +118,9 @@ def test_days_left_count_to_the_funders_own_date() -> None:
 
 
 def test_calendar_has_a_whole_day_for_a_date_only_deadline() -> None:
-    from fundradar.pipeline.exports.ics import ics_chunks
     from icalendar import Calendar
+
+    from fundradar.pipeline.exports.ics import ics_chunks
 
     _calls()
     with db.session_scope() as s:

@@ -12,7 +12,6 @@ from fundradar.alerts import changes
 from fundradar.alerts.compose import compose, iso_week, week_period
 from fundradar.alerts.send import send_digest
 from fundradar.pipeline import db
-
 from tests.digest_support import (
     add_call,
     add_run,

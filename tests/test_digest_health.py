@@ -16,14 +16,14 @@ import datetime as dt
 from html.parser import HTMLParser
 
 import pytest
+from sqlalchemy import select
+
 from fundradar.alerts.compose import DigestModel, compose, health_sentence
 from fundradar.alerts.render import render_html, render_text
 from fundradar.alerts.send import send_digest
 from fundradar.config.loader import load_sources
 from fundradar.pipeline import db
 from fundradar.pipeline.models import CrawlRun, Delivery, Meta
-from sqlalchemy import select
-
 from tests.digest_support import add_call, parse, parts, recipients_config
 
 UTC = dt.UTC

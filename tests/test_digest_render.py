@@ -16,11 +16,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
 from fundradar.alerts.compose import compose
 from fundradar.alerts.i18n import CHANGE_STRINGS, STRINGS
 from fundradar.alerts.render import render_html, render_text
 from fundradar.pipeline import db
-
 from tests.conftest import CHROMIUM_ARGS, chromium_path
 from tests.digest_support import (
     add_call,

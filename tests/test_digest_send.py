@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
+
+from fundradar import settings
 from fundradar.alerts.mailer import OutboxTransport, SmtpTransport
 from fundradar.alerts.send import send_digest
 from fundradar.config.loader import load_sources
 from fundradar.pipeline import db
 from fundradar.pipeline.models import Delivery, Digest, DigestItem
-from sqlalchemy import select
-
-from fundradar import settings
 from tests.digest_support import (
     SmtpServer,
     add_call,
@@ -393,7 +393,6 @@ def test_cli_preview_text_and_html(config_dir: Path, tmp_path: Path) -> None:
 
 def test_a_second_sender_at_the_same_time_is_refused(fundradar_home: Path) -> None:
     from fundradar.alerts.send import digest_lock
-
     from fundradar.exceptions import DigestBusyError
 
     add_call()
@@ -459,7 +458,6 @@ def test_run_and_the_scheduler_do_not_mail_sample_calls(
     monkeypatch: pytest.MonkeyPatch, config_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from fundradar.alerts.scheduler import digest_job
-
     from fundradar.weekly import weekly_job
 
     add_call()

@@ -11,13 +11,13 @@ from pathlib import Path
 import feedparser
 import pytest
 from click.testing import CliRunner
-from fundradar.pipeline import db
-from fundradar.pipeline.models import utcnow
-from fundradar.pipeline.review import record_verdict
 from icalendar import Calendar
 
 from fundradar.cli import cli, main
 from fundradar.cli.exports import parse_since
+from fundradar.pipeline import db
+from fundradar.pipeline.models import utcnow
+from fundradar.pipeline.review import record_verdict
 from tests.pipeline.exports.exports_factory import add_call
 
 

@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 import yaml
-from fundradar.alerts.send import send_digest
-from fundradar.pipeline import db
-from fundradar.pipeline.models import CallRow
 from sqlalchemy import select
 
+from fundradar.alerts.send import send_digest
 from fundradar.crawling import crawl
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CallRow
 from tests.digest_support import parse, parts, recipients_config
 from tests.smtp_fault_server import FaultySmtpServer, point_env_at
 from tests.test_digest_health import QUIET_WORDS, _visible

@@ -27,14 +27,14 @@ from typing import Any
 
 import pytest
 import yaml
-from fundradar.pipeline import db
-from fundradar.pipeline.importer import import_lines
-from fundradar.pipeline.models import CallRow, CrawlRun
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
 from fundradar import settings
 from fundradar.crawling import crawl
+from fundradar.pipeline import db
+from fundradar.pipeline.importer import import_lines
+from fundradar.pipeline.models import CallRow, CrawlRun
 from tests.test_run_verdicts import by_source, html_source, listing, use_sources
 
 from .conftest import REPO

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from sqlalchemy import select
+
 from fundradar.config.loader import Source
 from fundradar.crawlers.feed import FeedSpider, WordPressSpider
 from fundradar.crawlers.spiders import generic_spider
-from fundradar.pipeline import db
-from fundradar.pipeline.models import CallRow, Quarantine
-from sqlalchemy import select
-
 from fundradar.crawling import crawl
 from fundradar.exceptions import FundradarError
 from fundradar.fixture_server import FixtureServer
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CallRow, Quarantine
 
 from .conftest import FIXTURES, REPO, make_spider
 from .spider_harness import offline_crawl

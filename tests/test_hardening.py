@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 import feedparser
 import pytest
+from icalendar import Calendar
+
 from fundradar.pipeline import db
 from fundradar.pipeline.normalise import normalise
 from fundradar.pipeline.normalise.text import (
@@ -21,8 +23,6 @@ from fundradar.pipeline.normalise.text import (
     strip_invisible,
 )
 from fundradar.pipeline.record import Call
-from icalendar import Calendar
-
 from fundradar.web import create_app
 from tests.pipeline.exports.exports_factory import NOW, add_call
 

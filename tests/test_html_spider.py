@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from scrapy import Request
+from scrapy.http import HtmlResponse
+
 from fundradar.config.loader import Source
 from fundradar.crawlers.html import select, texts
 from fundradar.crawlers.spiders import generic_spider
 from fundradar.crawlers.spiders.afd import AfdSpider
-from scrapy import Request
-from scrapy.http import HtmlResponse
 
 from .conftest import make_spider
 from .spider_harness import offline_crawl

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse
+
 from fundradar.crawlers.html import Entry
 from fundradar.crawlers.labels import label_field, read_labels, read_metadata, split_line
 from fundradar.crawlers.spiders.afd import AfdSpider
-from scrapy import Request
-from scrapy.http import HtmlResponse
 
 from .conftest import make_spider
 from .spider_harness import normalised

@@ -6,14 +6,14 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+
+from fundradar import settings
 from fundradar.alerts.compose import compose
 from fundradar.alerts.mailer import OutboxTransport, SmtpTransport
 from fundradar.alerts.message import build_message, message_id
 from fundradar.alerts.render import render_html, render_text
-from fundradar.pipeline import db
-
-from fundradar import settings
 from fundradar.exceptions import MailError
+from fundradar.pipeline import db
 from tests.digest_support import SmtpServer, add_call, make_tls_files, parse, recipients_config
 
 UTC = dt.UTC

@@ -12,13 +12,13 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from fundradar.alerts.mailer import SmtpTransport
-from fundradar.alerts.maintainer import AlertOutbox, alert_changes
-from fundradar.pipeline import db
-from fundradar.pipeline.models import CrawlRun, SourceAlertState
 
 from fundradar import settings
+from fundradar.alerts.mailer import SmtpTransport
+from fundradar.alerts.maintainer import AlertOutbox, alert_changes
 from fundradar.crawling import crawl
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CrawlRun, SourceAlertState
 from tests.digest_support import SmtpServer
 from tests.fault_server import FaultServer, Page, closed_port
 from tests.test_run_verdicts import html_source, listing, use_sources

@@ -15,15 +15,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+
 from fundradar.config.loader import load_sources
 from fundradar.crawlers.known import listing_hash
 from fundradar.crawlers.spiders.afd import AfdSpider
-from fundradar.pipeline import db, store
-from fundradar.pipeline.models import CallRow, CrawlRun
-from sqlalchemy import select
-
 from fundradar.crawling import crawl
 from fundradar.fixture_server import FixtureServer
+from fundradar.pipeline import db, store
+from fundradar.pipeline.models import CallRow, CrawlRun
 
 from .conftest import REPO, SAMPLES, make_spider
 from .spider_harness import normalised, offline_crawl
@@ -35,8 +35,9 @@ AFD_DETAILS = (
 
 
 def test_settings_are_polite() -> None:
-    from fundradar.crawlers.runner import crawl_settings
     from scrapy.utils.project import get_project_settings
+
+    from fundradar.crawlers.runner import crawl_settings
 
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "fundradar.crawlers.settings")
     settings = get_project_settings()

@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import func, select
+
 from fundradar.config.loader import HealthThresholds
 from fundradar.crawlers.middlewares import describe_download_error, retry_after_seconds
 from fundradar.crawlers.runlog import History, RunFacts, verdict
+from fundradar.crawling import CrawlSummary, crawl
 from fundradar.pipeline import db
 from fundradar.pipeline.health import latest_health
 from fundradar.pipeline.models import CallRow, CrawlRun
-from sqlalchemy import func, select
-
-from fundradar.crawling import CrawlSummary, crawl
 
 from .conftest import REPO
 from .fault_server import (

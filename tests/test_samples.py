@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 import requests
-from fundradar.config.loader import load_sources
 
+from fundradar.config.loader import load_sources
 from fundradar.fixture_server import (
     FixtureServer,
     bundled_samples,

@@ -19,11 +19,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import inspect, select
+
 from fundradar.alerts import scheduler as sched
 from fundradar.config.loader import Schedule
 from fundradar.pipeline import db
-from sqlalchemy import inspect, select
-
 from tests.digest_support import add_run
 
 UTC = dt.UTC
@@ -379,8 +379,9 @@ class Scheduler:
 
 
 def _runs(source: str) -> list[tuple[str, str]]:
-    from fundradar.pipeline.models import CrawlRun
     from sqlalchemy import select as sql_select
+
+    from fundradar.pipeline.models import CrawlRun
 
     with db.session_scope() as s:
         rows = s.scalars(

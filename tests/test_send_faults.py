@@ -16,15 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fundradar.alerts.mailer import SmtpTransport
-from fundradar.alerts.send import JOURNAL_NAME, send_digest
-from fundradar.pipeline import db
-from fundradar.pipeline.models import Delivery, DigestItem
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from fundradar import settings
+from fundradar.alerts.mailer import SmtpTransport
+from fundradar.alerts.send import JOURNAL_NAME, send_digest
+from fundradar.pipeline import db
+from fundradar.pipeline.models import Delivery, DigestItem
 from tests.conftest import DIALECT
 from tests.digest_support import add_call, recipients_config
 from tests.smtp_fault_server import FaultySmtpServer, point_env_at, smtp_fault_server

@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from fundradar.config.loader import load_sources
 from fundradar.crawlers.spiders.fundsforngos import FundsforngosSpider
+from fundradar.fixture_server import FixtureServer
 from fundradar.pipeline import db
 from fundradar.pipeline.models import CrawlRun
-
-from fundradar.fixture_server import FixtureServer
 
 from .conftest import REPO, SAMPLES
 from .spider_harness import offline_crawl
@@ -266,9 +266,10 @@ def test_record_of_an_empty_page_leaves_the_fixture_byte_identical(
 
 
 def test_record_failure_phrases_name_the_host() -> None:
-    from fundradar.crawlers.recorder import CaptureResult, failure_text, why_unusable
     from scrapy.exceptions import CannotResolveHostError
     from twisted.internet.error import DNSLookupError
+
+    from fundradar.crawlers.recorder import CaptureResult, failure_text, why_unusable
 
     url = "https://www.anr.fr/fr/appels/"
     assert failure_text(CannotResolveHostError("no"), url) == "DNS lookup failed for www.anr.fr"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from fundradar.crawlers.spiders.ambafrance_lc import AmbafranceLcSpider
 from scrapy import Request
 from scrapy.http import HtmlResponse
+
+from fundradar.crawlers.spiders.ambafrance_lc import AmbafranceLcSpider
 
 from .conftest import SAMPLES, make_spider
 from .spider_harness import assert_item_contract, normalised, offline_crawl

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 
 import pytest
-from fundradar.crawlers.spiders.eu_ft import EuFtSpider
 from scrapy import Request
 from scrapy.http import TextResponse
+
+from fundradar.crawlers.spiders.eu_ft import EuFtSpider
 
 from .conftest import SAMPLES, file_response, make_spider
 from .spider_harness import assert_item_contract, normalised

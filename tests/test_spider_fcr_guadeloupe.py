@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from fundradar.config.loader import load_sources
 from fundradar.crawlers.spiders.fcr_guadeloupe import FcrGuadeloupeSpider
 

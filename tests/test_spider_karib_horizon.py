@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from fundradar.crawlers.spiders.karib_horizon import KaribHorizonSpider
 from scrapy import Request
 from scrapy.http import TextResponse
+
+from fundradar.crawlers.spiders.karib_horizon import KaribHorizonSpider
 
 from .conftest import SAMPLES, file_response, make_spider
 from .spider_harness import assert_item_contract, normalised, offline_crawl

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from fundradar.crawlers.spiders.region_guadeloupe import RegionGuadeloupeSpider
 
 from .spider_harness import assert_item_contract, normalised, offline_crawl

@@ -17,12 +17,12 @@ from datetime import timedelta
 import feedparser
 import pytest
 from click.testing import CliRunner
-from fundradar.pipeline import db
-from fundradar.pipeline.models import CallChange, Verdict
 from icalendar import Calendar
 from sqlalchemy import select
 
 from fundradar.exceptions import WebConfigError
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CallChange, Verdict
 from fundradar.web import create_app
 from fundradar.web.server import check_binding, is_loopback, make, redact
 from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fundradar.pipeline import db
-from fundradar.pipeline.models import CallChange, Verdict, utcnow
 from sqlalchemy import select
 
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CallChange, Verdict, utcnow
 from fundradar.web.server import make
 from tests.conftest import CHROMIUM_ARGS, chromium_path
 from tests.pipeline.exports.exports_factory import add_call

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fundradar.pipeline import db
-from fundradar.pipeline.models import CallRow
 from sqlalchemy import select
 
 from fundradar.fixture_server import FixtureServer
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CallRow
 from fundradar.weekly import weekly_job
 from tests.digest_support import parse, parts
 

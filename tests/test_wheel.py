@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fundradar.config.loader import load_sources
-from fundradar.pipeline import db
 
+from fundradar.config.loader import load_sources
 from fundradar.fixture_server import FixtureServer
+from fundradar.pipeline import db
 from tests.conftest import REPO, SAMPLES
 
 pytestmark = pytest.mark.wheel

@@ -19,7 +19,6 @@ from fundradar.config.loader import Source, load_sources
 from fundradar.crawlers.base import SourceSpider
 from fundradar.crawlers.feed import FeedSpider, WordPressSpider
 from fundradar.crawlers.html import HtmlListSpider
-
 from fundradar.exceptions import FundradarError
 
 GENERIC_BASES: dict[str, type[SourceSpider]] = {

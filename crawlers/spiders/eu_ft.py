@@ -28,11 +28,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import scrapy
-from fundradar.crawlers.base import ApiSpider
-from fundradar.pipeline.record import Call
 from scrapy.http import Response
 from urllib3.fields import RequestField
 from urllib3.filepost import encode_multipart_formdata
+
+from fundradar.crawlers.base import ApiSpider
+from fundradar.pipeline.record import Call
 
 PORTAL_TOPIC = (
     "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/"

@@ -32,6 +32,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from rapidfuzz import fuzz
+from sqlalchemy import and_, bindparam, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
 from fundradar.pipeline.dedupe.links import outbound_links
 from fundradar.pipeline.dedupe.match import (
     DEADLINE_TOLERANCE,
@@ -45,9 +49,6 @@ from fundradar.pipeline.dedupe.match import (
 )
 from fundradar.pipeline.models import CallRow, Sighting
 from fundradar.pipeline.record import Call
-from rapidfuzz import fuzz
-from sqlalchemy import and_, bindparam, literal, or_, select, union_all
-from sqlalchemy.orm import Session
 
 # SQL window around each of the item's deadlines: the decision's own tolerance, so nothing it
 # would accept is left out. (The stored `deadline` is the call's *next* deadline: a copy that

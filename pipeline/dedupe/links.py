@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
-from fundradar.pipeline.normalise.urls import canonical_url, safe_url
 from lxml import etree
 from lxml import html as lxml_html
+
+from fundradar.pipeline.normalise.urls import canonical_url, safe_url
 
 MAX_LINKS = 8  # a post linking to more pages than this is a list, not one call's copy
 # Hosts that are never a funder's call page: sharing buttons, social networks, short links,

@@ -16,14 +16,14 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from fundradar import settings
 from fundradar.pipeline.exports import clean_text, one_line
 from fundradar.pipeline.exports.query import CallFilter, iter_calls
 from fundradar.pipeline.models import utcnow
 from fundradar.pipeline.normalise.dates import format_deadline
 from fundradar.pipeline.normalise.urls import safe_url
-from sqlalchemy.orm import Session
-
-from fundradar import settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_TITLE = "fundradar: new relevant funding calls"

@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
+from fundradar import settings
+from fundradar.exceptions import ExportError
 from fundradar.pipeline.exports import clean_text, one_line
 from fundradar.pipeline.exports.files import atomic_text
 from fundradar.pipeline.exports.query import CallFilter, iter_calls
@@ -34,10 +38,6 @@ from fundradar.pipeline.models import utcnow
 from fundradar.pipeline.normalise.dates import deadline_day
 from fundradar.pipeline.normalise.urls import safe_url
 from fundradar.pipeline.record import Call
-from sqlalchemy.orm import Session
-
-from fundradar import settings
-from fundradar.exceptions import ExportError
 
 log = logging.getLogger(__name__)
 

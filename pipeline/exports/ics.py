@@ -18,15 +18,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from icalendar import Alarm, Calendar, Event, Timezone
+from sqlalchemy.orm import Session
+
+from fundradar import settings
 from fundradar.pipeline.exports import clean_text, one_line
 from fundradar.pipeline.exports.query import CallFilter, iter_calls
 from fundradar.pipeline.models import utcnow
 from fundradar.pipeline.normalise.dates import deadline_day, format_deadline
 from fundradar.pipeline.normalise.urls import safe_url
-from icalendar import Alarm, Calendar, Event, Timezone
-from sqlalchemy.orm import Session
-
-from fundradar import settings
 
 REMINDER = timedelta(days=7)
 PRODID = "-//OECS Commission DCRM//fundradar deadlines//EN"

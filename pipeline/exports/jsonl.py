@@ -17,14 +17,15 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from fundradar.pipeline.exports import clean_text
 from fundradar.pipeline.exports.query import CallFilter, iter_calls
 from fundradar.pipeline.models import CallRow, Verdict
 from fundradar.pipeline.normalise.urls import safe_url
 from fundradar.pipeline.record import Call
 from fundradar.pipeline.review import latest_verdict_ids, latest_verdicts
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 # The label a verdict stands for on the eval set's relevance scale (DOMAIN.md): an officer who
 # shortlists a call would apply (3); "relevant" is worth a look (2); "not relevant" is 0.

@@ -17,10 +17,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from fundradar.pipeline.models import CallRow, Sighting
-from fundradar.pipeline.record import BANDS, STATUSES
 from sqlalchemy import Select, Text, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
+
+from fundradar.pipeline.models import CallRow, Sighting
+from fundradar.pipeline.record import BANDS, STATUSES
 
 UNKNOWN_STATUS = "unknown"  # a call whose page gives no dates and no status
 STATUS_CHOICES = (*STATUSES, UNKNOWN_STATUS)

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from fundradar.config.loader import validate_file
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fundradar.config.loader import validate_file
 from fundradar.exceptions import ConfigError
 from fundradar.settings import packaged_config
 

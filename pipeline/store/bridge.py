@@ -15,12 +15,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
 from fundradar.pipeline.dedupe import _gate, candidates, effective_funder, identifier_rows
 from fundradar.pipeline.dedupe.match import as_record, judge
 from fundradar.pipeline.models import CallRow, DigestItem
 from fundradar.pipeline.record import Call
-from sqlalchemy import delete, update
-from sqlalchemy.orm import Session
 
 
 def also_matches(session: Session, call: Call, row: CallRow) -> list[CallRow]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fundradar.pipeline.models import CallChange, Sighting
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from fundradar.pipeline.models import CallChange, Sighting
 
 
 def touch_seen(session: Session, source: str, url: str | None, now: datetime) -> bool:

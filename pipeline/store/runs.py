@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fundradar.pipeline.models import CrawlRun, Quarantine
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+
+from fundradar.pipeline.models import CrawlRun, Quarantine
 
 
 def _jsonable(value: Any) -> Any:

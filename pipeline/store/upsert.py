@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
 from fundradar.pipeline.dedupe import Match, aggregator_sources, call_key, find_match
 from fundradar.pipeline.models import CallChange, CallRow, Sighting
 from fundradar.pipeline.normalise import TRACKED_FIELDS
@@ -16,9 +20,6 @@ from fundradar.pipeline.store.bridge import join_twins
 from fundradar.pipeline.store.merge import PAGE_FIELDS, Merged, Page, merge_page, page_data, rebuild
 from fundradar.pipeline.store.merge import scoring_call as _scoring_call
 from fundradar.pipeline.store.runs import _jsonable
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 
 # extra keys that describe one crawl's item, not the call
 TRANSIENT_EXTRA = ("canonical_url", "unchanged_listing", "aggregator", "imported")

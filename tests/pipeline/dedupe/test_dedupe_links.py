@@ -11,6 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from scrapy import Request
+from sqlalchemy import func, select
+
 from fundradar.crawlers.spiders.afd import AfdSpider
 from fundradar.crawlers.spiders.karib_horizon import KaribHorizonSpider
 from fundradar.pipeline import store
@@ -20,9 +23,6 @@ from fundradar.pipeline.dedupe.match import same_call
 from fundradar.pipeline.models import CallRow, Sighting
 from fundradar.pipeline.normalise import normalise
 from fundradar.pipeline.record import Call
-from scrapy import Request
-from sqlalchemy import func, select
-
 from tests.conftest import file_response, make_spider
 from tests.pipeline_harness import run_pipelines
 from tests.spider_harness import offline_crawl

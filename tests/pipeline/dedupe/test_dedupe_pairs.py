@@ -13,10 +13,10 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+
 from fundradar.pipeline.dedupe import effective_funder
 from fundradar.pipeline.dedupe.match import funders_agree, same_call
 from fundradar.pipeline.record import Call
-
 from tests.conftest import FIXTURES
 
 PAIRS = [

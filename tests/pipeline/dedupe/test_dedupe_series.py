@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from sqlalchemy import func, select
+
 from fundradar.pipeline.dedupe.match import same_call, series, series_conflict
 from fundradar.pipeline.importer import import_lines
 from fundradar.pipeline.models import CallRow
-from sqlalchemy import func, select
-
 from tests.pipeline.dedupe.generated import series_calls, series_lines
 
 

@@ -12,8 +12,9 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fundradar.pipeline.models import CallRow, Sighting
 from sqlalchemy.orm import Session
+
+from fundradar.pipeline.models import CallRow, Sighting
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # the conftest `now`
 

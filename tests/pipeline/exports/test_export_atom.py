@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import feedparser
+
 from fundradar.pipeline.exports.atom import atom_document, entry_id
 from fundradar.pipeline.models import Verdict
-
 from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile
 
 

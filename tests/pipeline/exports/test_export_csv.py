@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from fundradar.pipeline.exports.csv_feed import (
     COLUMNS,
     csv_row,
@@ -21,7 +22,6 @@ from fundradar.pipeline.exports.csv_feed import (
 from fundradar.pipeline.exports.files import atomic_text
 from fundradar.pipeline.exports.query import CallFilter
 from fundradar.pipeline.models import Sighting, Verdict
-
 from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from fundradar.pipeline.exports.ics import default_filter, ics_chunks, uid_for
-from fundradar.pipeline.models import Verdict
 from icalendar import Calendar
 
+from fundradar.pipeline.exports.ics import default_filter, ics_chunks, uid_for
+from fundradar.pipeline.models import Verdict
 from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile
 
 AST = ZoneInfo("America/St_Lucia")

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from fundradar.pipeline.exports.jsonl import json_lines, verdict_lines
 from fundradar.pipeline.exports.query import CallFilter
 from fundradar.pipeline.models import Verdict
-
 from tests.pipeline.exports.exports_factory import NOW, add_call, add_hostile
 
 SCORE_INPUT = {"id", "title", "summary", "funder", "programme", "url", "language", "deadline",

@@ -11,12 +11,12 @@ import re
 from pathlib import Path
 
 import scrapy
-from fundradar.pipeline import db, store
-from fundradar.pipeline.models import CallRow, CrawlRun, Quarantine
-from fundradar.pipeline.record import Call
 from scrapy.http import HtmlResponse
 from sqlalchemy import select
 
+from fundradar.pipeline import db, store
+from fundradar.pipeline.models import CallRow, CrawlRun, Quarantine
+from fundradar.pipeline.record import Call
 from tests.conftest import FIXTURES
 from tests.pipeline_harness import run_pipelines
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from fundradar.pipeline.normalise.dates import (
     InvalidDate,
     ParsedDate,

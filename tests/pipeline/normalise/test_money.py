@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fundradar.pipeline.normalise.money import Money, parse_amounts, parse_money, pick_budget
 
 NNBSP, NBSP = "\u202f", "\u00a0"

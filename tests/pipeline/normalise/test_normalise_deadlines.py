@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from fundradar.pipeline.normalise import normalise
 from fundradar.pipeline.record import Call
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fundradar.pipeline.normalise.text import (
     clean_title,
     detect_language,

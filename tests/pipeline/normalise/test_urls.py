@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fundradar.pipeline.normalise.urls import canonical_url, safe_url
 
 SAFE = [

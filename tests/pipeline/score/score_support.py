@@ -9,7 +9,6 @@ from typing import Any
 
 from fundradar.pipeline.score import ScoreResult, score_call
 from fundradar.pipeline.score.profile import Profile
-
 from tests.conftest import REPO
 
 PACKAGED = REPO / "config" / "priorities.yaml"

@@ -16,11 +16,11 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from fundradar.exceptions import ConfigError
 from fundradar.pipeline.record import Call
 from fundradar.pipeline.score import load_profile, score_call
 from fundradar.pipeline.score.profile import Profile, ProfileError, stem
-
-from fundradar.exceptions import ConfigError
 from tests.conftest import FIXTURES, REPO
 from tests.pipeline.score.score_support import FLAGGED, PACKAGED, reasons_text, score
 

@@ -7,10 +7,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
+
 from fundradar.pipeline.score import load_profile, score_call
 from fundradar.pipeline.score.jsonl import score_lines
 from fundradar.pipeline.score.profile import Profile
-
 from tests.conftest import FIXTURES, REPO
 
 KEYS = ["id", "score", "band", "eligible", "themes", "reasons"]

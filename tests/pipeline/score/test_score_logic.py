@@ -8,9 +8,9 @@ from the labelled sets: the rules must carry to calls nobody has labelled yet.
 from __future__ import annotations
 
 import pytest
+
 from fundradar.pipeline.score import ScoreResult
 from fundradar.pipeline.score.profile import Profile, stem
-
 from tests.pipeline.score.score_support import FLAGGED, reasons_text, score
 
 # a rich OECS-priority theme, reused where the theme is not what a test is about

@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fundradar.pipeline import db
-from fundradar.pipeline.importer import import_lines
-from fundradar.pipeline.models import CallRow, CrawlRun, Sighting
 from sqlalchemy import event, func, select, text
 
 from fundradar import settings
 from fundradar.cli import main
+from fundradar.pipeline import db
+from fundradar.pipeline.importer import import_lines
+from fundradar.pipeline.models import CallRow, CrawlRun, Sighting
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 TOPICS = ["coral reefs", "sargassum", "solar mini-grids", "school meals", "seed banks",

@@ -9,13 +9,13 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+
+from fundradar.cli import main
 from fundradar.crawlers.spiders.eu_ft import EuFtSpider
 from fundradar.pipeline import db, db_safety
 from fundradar.pipeline.models import CallRow, CrawlRun, Quarantine, Sighting
 from fundradar.pipeline.record import Call
-from sqlalchemy import select
-
-from fundradar.cli import main
 from tests.pipeline_harness import run_pipelines
 
 LONG_URL = "https://calls.example.org/call?" + "q=" + "x" * 4967  # 5,000 characters

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+
+from fundradar.cli import main
 from fundradar.pipeline import db, store
 from fundradar.pipeline.importer import import_lines
 from fundradar.pipeline.models import CallChange, CallRow, CrawlRun, Quarantine
 from fundradar.pipeline.normalise import normalise
 from fundradar.pipeline.record import Call
-from sqlalchemy import select
-
-from fundradar.cli import main
 
 GOOD = {
     "id": "rg-oeco-2027",

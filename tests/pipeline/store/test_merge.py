@@ -13,6 +13,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from fundradar.pipeline import db, store
 from fundradar.pipeline.exports.csv_feed import csv_chunks
 from fundradar.pipeline.importer import import_lines
@@ -20,7 +22,6 @@ from fundradar.pipeline.models import CallChange, CallRow, Sighting
 from fundradar.pipeline.normalise import normalise
 from fundradar.pipeline.record import Call
 from fundradar.pipeline.store.merge import Page, merge_page, rebuild
-from sqlalchemy import func, select
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 

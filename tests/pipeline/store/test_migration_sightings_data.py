@@ -10,11 +10,12 @@ import json
 from datetime import UTC, datetime
 
 from alembic import command
+from sqlalchemy import create_engine, select, text
+
 from fundradar.pipeline import db, store
 from fundradar.pipeline.models import CallRow, Sighting
 from fundradar.pipeline.normalise import normalise
 from fundradar.pipeline.record import Call
-from sqlalchemy import create_engine, select, text
 
 URL_A = "https://www.regionguadeloupe.fr/appels/je-coopere-2027"
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 import scrapy
-from fundradar.pipeline import db
-from fundradar.pipeline.models import CallChange, CallRow, CrawlRun
-from fundradar.pipeline.record import Call
 from sqlalchemy import select
 
 from fundradar.cli import main
+from fundradar.pipeline import db
+from fundradar.pipeline.models import CallChange, CallRow, CrawlRun
+from fundradar.pipeline.record import Call
 from tests.pipeline_harness import run_pipelines
 
 FEED = "https://feed.example.org/calls/"

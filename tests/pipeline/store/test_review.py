@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
+
+from fundradar.exceptions import CallNotFoundError, VerdictError
 from fundradar.pipeline import db
 from fundradar.pipeline.models import Sighting, Verdict
 from fundradar.pipeline.review import (
@@ -14,9 +17,6 @@ from fundradar.pipeline.review import (
     record_verdict,
     resolve_call,
 )
-from sqlalchemy import select
-
-from fundradar.exceptions import CallNotFoundError, VerdictError
 from tests.pipeline.exports.exports_factory import NOW, add_call
 
 KEY = "eu_ft:HORIZON-CL6-2026-04-GOVERNANCE-01"

@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from freezegun import freeze_time
+from sqlalchemy import func, select
+
 from fundradar.crawlers.spiders.eu_ft import EuFtSpider
 from fundradar.pipeline import db, store
 from fundradar.pipeline.models import CallChange, CallRow, Quarantine, Sighting
 from fundradar.pipeline.normalise import normalise
 from fundradar.pipeline.record import Call
-from sqlalchemy import func, select
-
 from tests.conftest import SAMPLES, file_response
 from tests.pipeline_harness import crawler_and_spider, run_pipelines
 
