@@ -51,25 +51,6 @@ from tests.fault_server import (  # noqa: E402
     closed_port,
 )
 
-TOPICS = (
-    "ocean governance", "coral reefs", "youth employment", "climate adaptation", "solar energy",
-    "disaster risk", "sargassum", "digital schools", "public health", "heritage", "fisheries",
-    "water security", "tourism", "biodiversity", "women entrepreneurs", "food security",
-    "coastal erosion", "mobility", "hydrogen", "recycling", "mangroves", "drought", "seagrass",
-    "migration", "statistics", "justice", "transport", "ports", "broadband", "libraries",
-    "sport", "music", "film", "crafts", "forestry", "soils", "bees", "cocoa", "nutmeg", "rum",
-)  # fmt: skip
-
-
-def listing(name: str, first: int, n: int = 3) -> str:
-    items = "".join(
-        f'<li class="call"><h2><a href="/{name}/call-{i}">{name}: call for '
-        f"{TOPICS[first + i]} projects</a></h2><p class='deadline'>Deadline: {10 + i} March "
-        "2027</p></li>"
-        for i in range(n)
-    )
-    return f"<html><body><h1>Calls</h1><ul>{items}</ul></body></html>"
-
 
 def faults(server: FaultServer) -> list[tuple[str, str, Any, bool]]:
     """(fault, path, behaviour during run 2, counts as a failure)."""
@@ -134,6 +115,7 @@ def run(reference: bool = False) -> SiteMatrix:
     from fundradar.pipeline import db
     from fundradar.pipeline.models import CrawlRun, SourceAlertState
     from tests.test_fault_matrix import MatrixRow, stored_twice, urls_by_source
+    from tests.test_run_verdicts import TOPICS, html_source, listing
 
     main_server, robots_server = FaultServer().start(), FaultServer().start()
     rows = faults(main_server)
@@ -147,17 +129,13 @@ def run(reference: bool = False) -> SiteMatrix:
         server = robots_server if path == "/robots" else main_server
         url = path if path.startswith("http") else server.url(path)
         ids[fault], urls[fault] = sid, url
-        data["sources"].append({
-            "id": sid, "kind": "html", "funder": f"Fault {n:02d}", "start_urls": [url],
-            "selectors": {"item": "li.call", "title": "h1"},
-            "options": {"detail": False, "card": {"title": "h2", "deadline": ".deadline"}},
-        })  # fmt: skip
+        data["sources"].append(html_source(sid, url))  # the verdict tests' own source shape
     (config / "sources.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     db.reset_caches()
 
     def serve(stage: str) -> None:
         for n, (fault, path, during, _) in enumerate(rows):
-            good = listing(ids[fault], first=(n * 3) % (len(TOPICS) - 3))
+            good = listing(ids[fault], 3, first=(n * 3) % (len(TOPICS) - 3))
             if path.startswith("http"):
                 continue  # nothing listens there, in any run: baseline counts as the fault
             server = robots_server if path == "/robots" else main_server
