@@ -1,7 +1,7 @@
 """Export speed and memory: the CSV feed of N stored calls beside a plain sqlite3 CSV dump.
 
-    /work/venv/bin/python bench/export.py                 # 10,000 and 100,000 calls
-    /work/venv/bin/python bench/export.py --sizes 1000 50000
+    python bench/export.py                 # 10,000 and 100,000 calls
+    python bench/export.py --sizes 1000 50000
 
 For each size it builds a SQLite database of N synthetic calls (reconstructed — not captures:
 realistic lengths of title, summary, themes and reasons), then, each in a fresh child process:
