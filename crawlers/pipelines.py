@@ -29,7 +29,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from fundradar.crawlers.runlog import COVERAGE_FIELDS, RunLog
-from fundradar.pipeline import db_safety, store
+from fundradar.pipeline import db, db_safety, store
 from fundradar.pipeline.dedupe import SeenInRun
 from fundradar.pipeline.normalise import Rejected, badinput, normalise
 from fundradar.pipeline.record import Call
@@ -159,7 +159,7 @@ class StorePipeline(_Stage):
         except Exception as exc:
             session.rollback()
             self.stats.inc_value("fundradar/errors/store")
-            cause = store.db_cause(exc)
+            cause = db.describe(exc)
             raise self.refuse(item, f"store failed: {cause}") from None
         self.stats.inc_value(f"fundradar/stored/{stored.outcome}")
         cuts = db_safety.take_cuts(session)

@@ -42,13 +42,25 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 def describe(exc: BaseException) -> str:
     """One line for a user: the driver's own message ("database is locked", "disk I/O error"),
-    never SQLAlchemy's text, which embeds the SQL statement and its parameters."""
+    never SQLAlchemy's text, which embeds the SQL statement and its parameters.
+
+    The first database error of the chain is the cause: SQLite rolls the whole transaction back
+    on a full disk, so a SAVEPOINT's own rollback then fails ("no such savepoint"). Only the
+    first line: PostgreSQL's next lines quote the statement ("LINE 1: INSERT ...") and the
+    row's values ("DETAIL: Key (key)=(...)").
+    """
+    seen = exc.__context__
+    while seen is not None:
+        if isinstance(seen, SQLAlchemyError):
+            exc = seen
+        seen = seen.__context__
     orig = getattr(exc, "orig", None)
     cause = orig if isinstance(orig, BaseException) else exc
-    text = str(cause).split("\n", 1)[0].split(" [SQL:", 1)[0].strip()
-    if text.startswith("(") and ") " in text:  # "(sqlite3.OperationalError) database is locked"
-        text = text.split(") ", 1)[1]
-    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+    text = str(cause).split(" [SQL:", 1)[0]
+    first = " ".join(next((x for x in text.splitlines() if x.strip()), "").split())
+    if first.startswith("(") and ") " in first:  # "(sqlite3.OperationalError) database is locked"
+        first = first.split(") ", 1)[1]
+    return f"{type(cause).__name__}: {first}"[:300] if first else type(cause).__name__
 
 
 def refuse_empty_file(path: Path) -> None:

@@ -293,7 +293,7 @@ class _Importer:
         except (SQLAlchemyError, OSError) as exc:
             # the database itself failed (disk full, gone, locked for good): stop, and never
             # leave the run "running"
-            cause = store.db_cause(exc)
+            cause = db.describe(exc)
             stats = {f"fundradar/import/{k}": v for k, v in self.report.counts.items()}
             stats["fundradar/no_deadline"] = self.no_deadline
             closed = store.fail_run(self.session, run.id, f"line {number}: {cause}",
@@ -368,7 +368,7 @@ class _Importer:
             raise  # the database itself: `run` retries or stops the import
         except SQLAlchemyError as exc:  # this line's data broke a database rule
             self.session.rollback()
-            return LineResult(number, "rejected", f"failed: {store.db_cause(exc)}"), call
+            return LineResult(number, "rejected", f"failed: {db.describe(exc)}"), call
         except Exception as exc:  # a bug must cost one line, never the import
             self.session.rollback()
             return LineResult(number, "rejected", f"failed: {type(exc).__name__}: {exc}"), call

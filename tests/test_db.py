@@ -147,16 +147,14 @@ def test_two_first_runs_at_once_both_succeed(database: str, tmp_path: Path) -> N
     assert [v for (v,) in versions] == [db._head()]
 
 
-def test_the_stores_cause_is_one_line_without_the_statement(session) -> None:  # type: ignore[no-untyped-def]
+def test_describe_is_one_line_without_the_statement(session) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL's message goes on with "LINE 1: SELECT ..." (and "DETAIL: Key (...)=(...)"
     for a broken rule): the line a user and a run's message get stops before them."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from fundradar.pipeline import store
-
     with pytest.raises(SQLAlchemyError) as exc:
         session.execute(text("SELECT secret_column FROM no_such_table"))
-    line = store.db_cause(exc.value)
+    line = db.describe(exc.value)
     session.rollback()
     if DIALECT == "sqlite":
         assert line == "OperationalError: no such table: no_such_table"

@@ -46,7 +46,6 @@ from typing import Any
 from fundradar.pipeline.models import CallRow
 from fundradar.pipeline.store.listing import mark_unlisted, touch_seen
 from fundradar.pipeline.store.runs import (
-    db_cause,
     fail_run,
     finish_stale_runs,
     quarantine,
@@ -67,7 +66,7 @@ from fundradar.pipeline.store.upsert import (
 
 __all__ = [
     "IMPORT_SOURCE", "LOCK_RETRIES", "RANK_AGGREGATOR", "RANK_FUNDER", "RANK_IMPORT", "Stored",
-    "db_cause", "fail_run", "finish_stale_runs", "mark_unlisted", "quarantine", "quarantine_counts",
+    "fail_run", "finish_stale_runs", "mark_unlisted", "quarantine", "quarantine_counts",
     "source_rank", "start_run", "store_one", "touch_seen", "upsert", "versions",
 ]  # fmt: skip
 

@@ -68,30 +68,6 @@ def finish_stale_runs(session: Session, source: str, now: datetime) -> None:
     )
 
 
-def db_cause(exc: BaseException) -> str:
-    """A database error in one line, without the SQL statement and parameters SQLAlchemy adds
-    to its message ("OperationalError: database or disk is full").
-
-    The first database error of the chain is the cause: SQLite rolls the whole transaction
-    back on a full disk, so the SAVEPOINT's own rollback then fails ("no such savepoint")."""
-    seen: BaseException | None = exc.__context__
-    while seen is not None:
-        if isinstance(seen, SQLAlchemyError):
-            exc = seen
-        seen = seen.__context__
-    if isinstance(exc, SQLAlchemyError):
-        orig = getattr(exc, "orig", None)
-        text = str(orig) if orig is not None else str(exc).split("\n[SQL:")[0]
-        name = type(orig).__name__ if orig is not None else type(exc).__name__
-    else:
-        text, name = str(exc), type(exc).__name__
-    # the first line: PostgreSQL's next lines quote the statement ("LINE 1: INSERT ...") and
-    # the row's values ("DETAIL: Key (key)=(...)")
-    first = next((x for x in text.splitlines() if x.strip()), "")
-    line = " ".join(first.split()) or "no detail"
-    return f"{name}: {line}"[:300]
-
-
 def fail_run(
     session: Session, run_id: int | None, cause: str, now: datetime, stats: dict[str, Any]
 ) -> bool:
