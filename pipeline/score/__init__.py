@@ -40,6 +40,7 @@ from fundradar.pipeline.score.profile import (
     Hit,
     Profile,
     ProfileError,
+    Region,
     fold,
     load_profile,
 )
@@ -88,6 +89,7 @@ class _Findings:
     wider: set[str] = field(default_factory=set)
     public_applicants: bool = False
     partner_route: bool = False  # only NGOs, universities or firms lead
+    partner_region: bool = False  # only a grouping no OECS member belongs to (the EU OCTs)
     associates_only: bool = False  # an EU/France-wide call the French associates may enter
     countries: list[str] = field(default_factory=list)
     themes: list[str] = field(default_factory=list)
@@ -332,6 +334,54 @@ def _eligible_places(hits: list[Hit], text: str, p: Profile) -> list[Hit]:
     return out
 
 
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _member_sentence(names: list[str], p: Profile) -> str:
+    """Who the call names, protocol members and associate members kept apart: an associate
+    (Anguilla, the BVI, Martinique...) is never called an "OECS member state"."""
+    protocol = [n for n in names if p.members[n].status == "member"]
+    associates = [n for n in names if p.members[n].status == "associate"]
+    if protocol and associates:
+        return (
+            f"Open to OECS member states: {', '.join(protocol)}; and to OECS associate members: "
+            f"{', '.join(associates)}"
+        )
+    if protocol:
+        return f"Open to OECS member states: {', '.join(protocol)}"
+    return f"Open to OECS associate members (names {', '.join(associates)})"
+
+
+def _region_sentence(region: Region, p: Profile) -> str:
+    """A wider grouping and the OECS members its own definition brings in, protocol members and
+    associates apart: "the UK Overseas Territories: includes OECS member state Montserrat and
+    OECS associate members Anguilla and British Virgin Islands"."""
+    if region.oecs_role == "partner":
+        return f"{region.label}: no OECS member belongs to it, so the OECS only as a partner"
+    if not region.members:
+        return region.label
+    every: dict[str, list[str]] = {"member": [], "associate": []}
+    for name, member in p.members.items():
+        every[member.status].append(name)
+    parts = []
+    protocol = [n for n in every["member"] if n in region.members]
+    associates = [n for n in every["associate"] if n in region.members]
+    if protocol:
+        if len(protocol) == len(every["member"]):
+            parts.append(f"all {len(protocol)} OECS member states")
+        else:
+            noun = "OECS member state" if len(protocol) == 1 else "OECS member states"
+            parts.append(f"{noun} {_names(protocol)}")
+    if associates:
+        if len(associates) == len(every["associate"]):
+            parts.append(f"all {len(associates)} OECS associate members")
+        else:
+            noun = "OECS associate member" if len(associates) == 1 else "OECS associate members"
+            parts.append(f"{noun} {_names(associates)}")
+    return f"{region.label}: includes {' and '.join(parts)}"
+
+
 def _geography(
     text: str, hits: list[Hit], scopes: _Scopes, funders: set[str], p: Profile, f: _Findings
 ) -> None:
@@ -364,18 +414,13 @@ def _geography(
             geo.members.extra_member_max, geo.members.extra_member_points * (len(names) - 1)
         )
         member_hits = [members[n][0] for n in names]
-        if sovereign:
-            sentence = f"Open to OECS member states: {', '.join(names)} {_quotes(member_hits, 4)}"
-        elif overseas:
+        if overseas:
             sentence = (
                 f"Names {', '.join(names)} among French overseas territories in other oceans: "
                 f"a French national call {_quotes(member_hits + overseas, 4)}"
             )
         else:
-            sentence = (
-                "Names OECS associate members (French territories): "
-                f"{', '.join(names)} {_quotes(member_hits, 4)}"
-            )
+            sentence = f"{_member_sentence(names, p)} {_quotes(member_hits, 4)}"
         signals.append(_Reason(base + extra, sentence))
     for rid, rhits in _group(by_kind.get("region", [])).items():
         region = p.regions[rid]
@@ -383,7 +428,9 @@ def _geography(
             signals.append(_Reason(region.points, f"Written for {region.label} {_quotes(rhits)}"))
         else:
             f.wider.add(rid)
-            signals.append(_Reason(region.points, f"Covers {region.label} {_quotes(rhits)}"))
+            signals.append(
+                _Reason(region.points, f"Covers {_region_sentence(region, p)} {_quotes(rhits)}")
+            )
 
     regions = [p.regions[h.entry.key] for h in by_kind.get("region", [])]
     # Interreg Caraïbes, the FCR: French-territory instruments that pair Martinique, Guadeloupe
@@ -409,6 +456,8 @@ def _geography(
         f.tier = "associate"  # Martinique, Guadeloupe or Saint-Martin alone: a local call
     elif signals:
         f.tier = "wider"
+    if f.tier == "wider" and f.wider and all(p.regions[r].oecs_role == "partner" for r in f.wider):
+        f.partner_region = True  # an OCT-only call: no OECS member is an OCT since 2020
 
     # the best geography signal counts fully, the others only add a little, and geography
     # together stays under a ceiling: themes and applicants must rank the calls of one place
@@ -591,6 +640,13 @@ def _gates(raw: float, p: Profile, f: _Findings) -> float:
     elif f.tier in ("associate", "overseas"):
         caps.append(
             (s.associate_local_cap, "A call of the French associate members without OECS partners")
+        )
+    if f.partner_region:
+        caps.append(
+            (
+                s.partner_only_region_cap,
+                "Open only to a grouping no OECS member belongs to: the OECS at most as a partner",
+            )
         )
     if f.partner_route:
         caps.append((s.partner_route_cap, "Governments and the Commission at most as partners"))

@@ -129,6 +129,8 @@ class Scoring(_Strict):
     partner_route_cap: float = Field(ge=0, le=100)
     associate_local_cap: float = Field(ge=0, le=100)
     associates_only_cap: float = Field(ge=0, le=100)
+    # a call open only to a grouping no OECS member belongs to (oecs_role: partner)
+    partner_only_region_cap: float = Field(default=45, ge=0, le=100)
 
     @field_validator("theme_decay")
     @classmethod
@@ -183,6 +185,15 @@ class Region(_WithId):
     terms: Terms
     ambiguous: list[str] = Field(default_factory=list)
     false_friends: list[str] = Field(default_factory=list)
+    # the OECS members and associates (names from geography.members.list) the grouping brings
+    # in, by the organisation's own definition; reasons name them, protocol members and
+    # associates apart ("UK Overseas Territories: includes Montserrat ... Anguilla, BVI")
+    members: list[str] = Field(default_factory=list)
+    # where that list comes from: the organisation's own published definition, in one line
+    source: str | None = None
+    # "partner": a grouping no OECS member belongs to (the EU overseas countries and
+    # territories since 2020): a call open only to it takes the OECS at most as a partner
+    oecs_role: Literal["applicant", "partner"] = "applicant"
 
 
 class Elsewhere(_WithId):
@@ -672,6 +683,15 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
                     path,
                     f"geography.regions[{i}] (id={reg.id}).contains",
                     f"ids from geography.elsewhere {sorted(groups)} (found {name!r})",
+                )
+    member_names = {mem.name for mem in geo.members.entries}
+    for i, reg in enumerate(geo.regions):
+        for name in reg.members:
+            if name not in member_names:
+                raise ProfileError(
+                    path,
+                    f"geography.regions[{i}] (id={reg.id}).members",
+                    f"names from geography.members.list {sorted(member_names)} (found {name!r})",
                 )
     known = {"oecs"} | {r.id for r in geo.regions}
     for i, res in enumerate(geo.restrictions):
