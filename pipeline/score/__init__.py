@@ -43,6 +43,7 @@ from fundradar.pipeline.score.profile import (
     Region,
     fold,
     load_profile,
+    surface,
 )
 
 __all__ = ["Profile", "ProfileError", "ScoreResult", "call_text", "load_profile", "score_call"]
@@ -187,15 +188,19 @@ def _group(hits: list[Hit]) -> dict[str, list[Hit]]:
     return out
 
 
-def _resolve_ambiguous(hits: list[Hit]) -> list[Hit]:
+def _resolve_ambiguous(hits: list[Hit], p: Profile) -> list[Hit]:
     """Keep an ambiguous name ("Granada", "Antigua") only when the call names another place of
     the same side (OECS / wider region, or elsewhere) without ambiguity."""
     oecs_side = {"org", "member", "region"}
-    sure_oecs = any(h.entry.kind in oecs_side and not h.entry.ambiguous for h in hits)
-    sure_elsewhere = any(h.entry.kind == "elsewhere" and not h.entry.ambiguous for h in hits)
+
+    def ambiguous(h: Hit) -> bool:
+        return h.entry.ambiguous and surface(h.quote) in p.ambiguous_forms
+
+    sure_oecs = any(h.entry.kind in oecs_side and not ambiguous(h) for h in hits)
+    sure_elsewhere = any(h.entry.kind == "elsewhere" and not ambiguous(h) for h in hits)
     out = []
     for h in hits:
-        if h.entry.ambiguous:
+        if ambiguous(h):
             if h.entry.kind in oecs_side and not sure_oecs:
                 continue
             if h.entry.kind == "elsewhere" and not sure_elsewhere:
@@ -386,7 +391,7 @@ def _geography(
     text: str, hits: list[Hit], scopes: _Scopes, funders: set[str], p: Profile, f: _Findings
 ) -> None:
     geo, s = p.config.geography, p.scoring
-    hits = _resolve_ambiguous([h for h in hits if h.entry.kind != "ignore"])
+    hits = _resolve_ambiguous([h for h in hits if h.entry.kind != "ignore"], p)
     hits = _narrowed(text, hits, p)
     by_kind: dict[str, list[Hit]] = {}
     for h in hits:
@@ -476,7 +481,7 @@ def _funder_seat(hits: list[Hit], p: Profile, f: _Findings) -> None:
     Development Bank") is probably for that area, but not written for the OECS: half the points
     of the place, at most the wider-region cap, never a restriction."""
     geo = p.config.geography
-    hits = _resolve_ambiguous([h for h in hits if h.entry.kind in ("org", "member", "region")])
+    hits = _resolve_ambiguous([h for h in hits if h.entry.kind in ("org", "member", "region")], p)
     if not hits:
         return
     points = []

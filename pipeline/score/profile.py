@@ -603,6 +603,10 @@ class Profile:
     donor_before: re.Pattern[str] | None = None  # matched on folded text ending at a place
     donor_after: re.Pattern[str] | None = None  # matched on folded text starting after it
     clause_break: re.Pattern[str] | None = None  # matched on folded text: where a clause ends
+    # the `ambiguous` names as written (folded words): the stemmer maps "Anguila" (an eel in
+    # Spanish) and "Anguilla" to one key, so only a mention spelt like the ambiguous name is
+    # ambiguous, and "Anguilla" alone is still Anguilla
+    ambiguous_forms: frozenset[tuple[str, ...]] = frozenset()
 
     @property
     def bands(self) -> Bands:
@@ -621,6 +625,11 @@ class Profile:
         if score >= b.low:
             return "low"
         return "none"
+
+
+def surface(phrase: str) -> tuple[str, ...]:
+    """A phrase as its folded words, unstemmed: how it is spelt, whatever its case and accents."""
+    return tuple(_WORD.findall(fold(phrase).lower()))
 
 
 def _words_pattern(phrase: str) -> str:
@@ -729,7 +738,9 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
         words = "|".join(_words_pattern(w) for w in geo.donor_context.after)
         donor_after = re.compile(rf"^\W*(?:{words})\b")
 
+    ambiguous = [*geo.members.entries, *geo.regions, *geo.elsewhere]
     return Profile(
+        ambiguous_forms=frozenset(surface(a) for x in ambiguous for a in x.ambiguous),
         donor_before=donor_before,
         donor_after=donor_after,
         clause_break=clause_break,
