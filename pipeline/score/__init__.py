@@ -152,9 +152,19 @@ def call_text(call: Call | Mapping[str, Any]) -> tuple[str, int]:
     Parts are joined by line breaks so a sentence never runs from one field into the next. The
     funder comes last: its home country is not where the call is open ("High Commission of Canada
     in Barbados" does not restrict a call to Barbados), so place names there never gate a call.
+
+    The title comes first and every other line follows in one canonical order (sorted by its
+    folded text), whatever the order of the parts: a merged call whose summary holds its
+    French, English and Spanish versions scores the same, with the same reasons quoting the
+    same words, in whichever order its sightings or languages were joined. Nothing is lost by
+    it: a line break ends a sentence for the matcher, so no phrase, cue or clause spans two
+    lines, and each line keeps its own order of words.
     """
     parts, funder = _parts(call)
-    body = "\n".join(p.strip() for p in parts if p and p.strip())
+    title, rest = (parts[0] or "").strip(), parts[1:]
+    lines = [x.strip() for part in rest for x in (part or "").splitlines() if x.strip()]
+    lines.sort(key=lambda x: (fold(x).lower(), x))
+    body = "\n".join(([title] if title else []) + lines)
     if not funder.strip():
         return body, len(body) + 1
     return body + "\n" + funder.strip(), len(body) + 1
