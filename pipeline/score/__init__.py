@@ -61,9 +61,15 @@ class ScoreResult:
     themes: list[str]  # theme ids, strongest first
     reasons: list[str]  # human sentences in the order they weigh, quoting the call's words
     countries: list[str]  # OECS members/associates named (canonical English names)
+    # every contribution for `fundradar score --explain`: (points or None for a gate or a note,
+    # the reason), then the sum before the gates and the score after them; not in to_dict()
+    explained: tuple[tuple[float | None, str], ...] = field(default=(), compare=False, repr=False)
+    raw: float = field(default=0.0, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["explained"], out["raw"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -733,6 +739,11 @@ def score_call(call: Call | Mapping[str, Any], profile: Profile | None = None) -
     reasons = f.gate + [r.text for r in ranked] + f.notes
     if not reasons:
         reasons = ["Nothing in the OECS profile: no OECS place, priority theme or known funder"]
+    explained = (
+        [(None, g) for g in f.gate]
+        + [(r.points, r.text) for r in ranked]
+        + [(None, n) for n in f.notes]
+    )
     return ScoreResult(
         score=score_int,
         band=p.band(score_int),
@@ -740,4 +751,6 @@ def score_call(call: Call | Mapping[str, Any], profile: Profile | None = None) -
         themes=f.themes,
         reasons=reasons,
         countries=f.countries,
+        explained=tuple(explained),
+        raw=raw,
     )

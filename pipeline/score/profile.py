@@ -279,6 +279,34 @@ class Cues(_Strict):
     clause_breaks: list[str] = Field(default_factory=list)
 
 
+_VERDICT_VALUES = {"relevant": 1.0, "shortlist": 1.0, "applied": 1.0, "not-relevant": -1.0}
+
+
+class Feedback(_Strict):
+    """How the team's verdicts adjust scores (`pipeline.score.feedback`): bounded, explained,
+    off until there are enough verdicts."""
+
+    enabled: bool = True
+    min_verdicts: int = Field(default=20, ge=1, le=100_000)
+    max_points: float = Field(default=8, ge=0, le=50)
+    prior_strength: float = Field(default=3, gt=0, le=1000)
+    funder_points: float = Field(default=6, ge=0, le=50)
+    programme_points: float = Field(default=6, ge=0, le=50)
+    theme_points: float = Field(default=4, ge=0, le=50)
+    similar_points: float = Field(default=6, ge=0, le=50)
+    similarity_min: float = Field(default=0.5, gt=0, le=1)
+    values: dict[Literal["relevant", "shortlist", "applied", "not-relevant"], float] = Field(
+        default_factory=lambda: dict(_VERDICT_VALUES)
+    )
+
+    @field_validator("values")
+    @classmethod
+    def _values(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(not -1 <= x <= 1 for x in v.values()):
+            raise ValueError(f"numbers between -1 and 1, got {v}")
+        return v
+
+
 class PrioritiesFile(_Strict):
     version: Literal[1]
     bands: Bands
@@ -288,6 +316,7 @@ class PrioritiesFile(_Strict):
     applicants: list[Applicant] = Field(default_factory=list)
     cues: Cues | None = None
     funders: list[Funder] = Field(default_factory=list)
+    feedback: Feedback = Field(default_factory=Feedback)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> PrioritiesFile:
