@@ -159,5 +159,5 @@ def judged_calls(session: Session) -> list[Judged]:
             reason=v.reason,
             when=v.created_at,
         )
-        for v, row in session.execute(stmt).tuples()
+        for v, row in session.execute(stmt)
     ]
