@@ -330,11 +330,18 @@ def _metrics(records: list[dict[str, Any]], results: list[Any]) -> Metrics:
     return evaluate(labels, [x.score for x in results], [x.band in FLAGGED for x in results])
 
 
-def _figure_rows(name: str, m: Metrics) -> list[str]:
+def _figure_rows(name: str, m: Metrics, labels: Sequence[int] = (1, 3)) -> list[str]:
+    """A row of figures; "n/a" where the subset cannot say (no label above 0, no label 3, a
+    single label)."""
+    graded = any(labels) and len(set(labels)) > 1
     return [
-        name, f"{m.ndcg10:.3f}", f"{m.spearman:.3f}", f"{m.recall3:.2f}", f"{m.share0:.3f}",
+        name,
+        f"{m.ndcg10:.3f}" if graded else "n/a",
+        f"{m.spearman:.3f}" if graded else "n/a",
+        f"{m.recall3:.2f}" if 3 in labels else "n/a",
+        f"{m.share0:.3f}",
         str(m.flagged),
-    ]  # fmt: skip
+    ]
 
 
 FIGURE_HEADERS = ("", "NDCG@10", "Spearman", "label-3 flagged", "label-0 among flagged", "flagged")
@@ -348,13 +355,14 @@ def feedback_report(
         cv = cross_validated(records, results, k)
     except ImportError:  # a scorer without feedback (measuring the code before it existed)
         cv = None
-    rows = [_figure_rows("rules only", _metrics(records, results))]
+    labels = [int(r["label"]) for r in records]
+    rows = [_figure_rows("rules only", _metrics(records, results), labels)]
     if cv is not None:
-        rows.append(_figure_rows(f"with feedback ({k}-fold CV)", _metrics(records, cv)))
+        rows.append(_figure_rows(f"with feedback ({k}-fold CV)", _metrics(records, cv), labels))
         moved = sum(1 for a, b in zip(results, cv, strict=True) if a.score != b.score)
         rebanded = sum(1 for a, b in zip(results, cv, strict=True) if a.band != b.band)
     for name, adjusted in extra:
-        rows.append(_figure_rows(name, _metrics(records, adjusted)))
+        rows.append(_figure_rows(name, _metrics(records, adjusted), labels))
     out = [f"Feedback from verdicts on {path.name} ({len(records)} calls):", ""]
     out.append(_table(FIGURE_HEADERS, rows))
     if cv is not None:
@@ -366,17 +374,13 @@ def feedback_report(
         if not idx:
             continue
         sub = [records[i] for i in idx]
-        rows.append(
-            _figure_rows(
-                f"{lang} ({len(idx)}) rules only", _metrics(sub, [results[i] for i in idx])
-            )
-        )
+        labels = [int(r["label"]) for r in sub]
+        name = f"{lang} ({len(idx)})"
+        base = _metrics(sub, [results[i] for i in idx])
+        rows.append(_figure_rows(f"{name} rules only", base, labels))
         if cv is not None:
-            rows.append(
-                _figure_rows(
-                    f"{lang} ({len(idx)}) with feedback (CV)", _metrics(sub, [cv[i] for i in idx])
-                )
-            )
+            adjusted = _metrics(sub, [cv[i] for i in idx])
+            rows.append(_figure_rows(f"{name} with feedback (CV)", adjusted, labels))
     out.append(_table(FIGURE_HEADERS, rows))
     return "\n".join(out)
 
@@ -413,6 +417,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ImportError:
                 pass
         print("\n\n" + feedback_report(path, records, results, args.folds, extra))
+    if len(scored) > 1:  # every labelled call in one pool: more verdicts to learn from
+        pooled = [r for _, records, _ in scored for r in records]
+        pooled_results = [x for _, _, results in scored for x in results]
+        name = Path(" + ".join(path.name for path, _, _ in scored))
+        print("\n\n" + feedback_report(name, pooled, pooled_results, args.folds))
     return 0
 
 
