@@ -6,19 +6,23 @@ latest verdict is not-relevant drops out of the digest, the feeds and the review
 view (`dismissed_call_ids()` is the one definition all of them use).
 
 Used by `fundradar review` and by the review page; verdicts go back to the scorer through
-`fundradar export verdicts`.
+`fundradar export verdicts` and `judged_calls` (the scorer's feedback, `pipeline.score.feedback`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from fundradar.exceptions import CallNotFoundError, VerdictError
 from fundradar.pipeline.models import CallRow, Sighting, Verdict, utcnow
+
+if TYPE_CHECKING:
+    from fundradar.pipeline.score.feedback import Judged
 
 VERDICTS = ("relevant", "not-relevant", "shortlist")
 _ALIASES = {
@@ -130,3 +134,30 @@ def latest_verdicts(session: Session, call_ids: Iterable[int] | None = None) -> 
             return {}
         stmt = stmt.where(Verdict.call_id.in_(ids))
     return {v.call_id: v for v in session.scalars(stmt)}
+
+
+def judged_calls(session: Session) -> list[Judged]:
+    """Every call's latest verdict with what the scorer's feedback learns from, oldest first
+    (`pipeline.score.feedback.train`). Read-only."""
+    from fundradar.pipeline.score.feedback import Judged
+
+    stmt = (
+        select(Verdict, CallRow)
+        .join(CallRow, CallRow.id == Verdict.call_id)
+        .where(Verdict.id.in_(latest_verdict_ids()))
+        .order_by(Verdict.id)
+    )
+    return [
+        Judged(
+            ref=str(row.id),
+            title=row.title,
+            verdict=v.verdict,
+            funder=row.funder,
+            programme=row.programme,
+            themes=tuple(row.themes or ()),
+            summary=row.summary,
+            reason=v.reason,
+            when=v.created_at,
+        )
+        for v, row in session.execute(stmt)
+    ]

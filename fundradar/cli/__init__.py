@@ -22,6 +22,7 @@ from fundradar.exceptions import FundradarError
 # Order = order in `fundradar --help`.
 COMMAND_MODULES = (
     "core",  # init, crawl, run, score, demo
+    "score",  # score [FILE] | score --explain CALL (replaces core's score)
     "sources",  # sources list | check | record
     "importer",  # import FILE.jsonl
     "review",  # review CALL verdict

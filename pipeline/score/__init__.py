@@ -40,8 +40,10 @@ from fundradar.pipeline.score.profile import (
     Hit,
     Profile,
     ProfileError,
+    Region,
     fold,
     load_profile,
+    surface,
 )
 
 __all__ = ["Profile", "ProfileError", "ScoreResult", "call_text", "load_profile", "score_call"]
@@ -59,9 +61,15 @@ class ScoreResult:
     themes: list[str]  # theme ids, strongest first
     reasons: list[str]  # human sentences in the order they weigh, quoting the call's words
     countries: list[str]  # OECS members/associates named (canonical English names)
+    # every contribution for `fundradar score --explain`: (points or None for a gate or a note,
+    # the reason), then the sum before the gates and the score after them; not in to_dict()
+    explained: tuple[tuple[float | None, str], ...] = field(default=(), compare=False, repr=False)
+    raw: float = field(default=0.0, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["explained"], out["raw"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,7 @@ class _Findings:
     wider: set[str] = field(default_factory=set)
     public_applicants: bool = False
     partner_route: bool = False  # only NGOs, universities or firms lead
+    partner_region: bool = False  # only a grouping no OECS member belongs to (the EU OCTs)
     associates_only: bool = False  # an EU/France-wide call the French associates may enter
     countries: list[str] = field(default_factory=list)
     themes: list[str] = field(default_factory=list)
@@ -149,9 +158,19 @@ def call_text(call: Call | Mapping[str, Any]) -> tuple[str, int]:
     Parts are joined by line breaks so a sentence never runs from one field into the next. The
     funder comes last: its home country is not where the call is open ("High Commission of Canada
     in Barbados" does not restrict a call to Barbados), so place names there never gate a call.
+
+    The title comes first and every other line follows in one canonical order (sorted by its
+    folded text), whatever the order of the parts: a merged call whose summary holds its
+    French, English and Spanish versions scores the same, with the same reasons quoting the
+    same words, in whichever order its sightings or languages were joined. Nothing is lost by
+    it: a line break ends a sentence for the matcher, so no phrase, cue or clause spans two
+    lines, and each line keeps its own order of words.
     """
     parts, funder = _parts(call)
-    body = "\n".join(p.strip() for p in parts if p and p.strip())
+    title, rest = (parts[0] or "").strip(), parts[1:]
+    lines = [x.strip() for part in rest for x in (part or "").splitlines() if x.strip()]
+    lines.sort(key=lambda x: (fold(x).lower(), x))
+    body = "\n".join(([title] if title else []) + lines)
     if not funder.strip():
         return body, len(body) + 1
     return body + "\n" + funder.strip(), len(body) + 1
@@ -185,15 +204,19 @@ def _group(hits: list[Hit]) -> dict[str, list[Hit]]:
     return out
 
 
-def _resolve_ambiguous(hits: list[Hit]) -> list[Hit]:
+def _resolve_ambiguous(hits: list[Hit], p: Profile) -> list[Hit]:
     """Keep an ambiguous name ("Granada", "Antigua") only when the call names another place of
     the same side (OECS / wider region, or elsewhere) without ambiguity."""
     oecs_side = {"org", "member", "region"}
-    sure_oecs = any(h.entry.kind in oecs_side and not h.entry.ambiguous for h in hits)
-    sure_elsewhere = any(h.entry.kind == "elsewhere" and not h.entry.ambiguous for h in hits)
+
+    def ambiguous(h: Hit) -> bool:
+        return h.entry.ambiguous and surface(h.quote) in p.ambiguous_forms
+
+    sure_oecs = any(h.entry.kind in oecs_side and not ambiguous(h) for h in hits)
+    sure_elsewhere = any(h.entry.kind == "elsewhere" and not ambiguous(h) for h in hits)
     out = []
     for h in hits:
-        if h.entry.ambiguous:
+        if ambiguous(h):
             if h.entry.kind in oecs_side and not sure_oecs:
                 continue
             if h.entry.kind == "elsewhere" and not sure_elsewhere:
@@ -332,11 +355,59 @@ def _eligible_places(hits: list[Hit], text: str, p: Profile) -> list[Hit]:
     return out
 
 
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _member_sentence(names: list[str], p: Profile) -> str:
+    """Who the call names, protocol members and associate members kept apart: an associate
+    (Anguilla, the BVI, Martinique...) is never called an "OECS member state"."""
+    protocol = [n for n in names if p.members[n].status == "member"]
+    associates = [n for n in names if p.members[n].status == "associate"]
+    if protocol and associates:
+        return (
+            f"Open to OECS member states: {', '.join(protocol)}; and to OECS associate members: "
+            f"{', '.join(associates)}"
+        )
+    if protocol:
+        return f"Open to OECS member states: {', '.join(protocol)}"
+    return f"Open to OECS associate members (names {', '.join(associates)})"
+
+
+def _region_sentence(region: Region, p: Profile) -> str:
+    """A wider grouping and the OECS members its own definition brings in, protocol members and
+    associates apart: "the UK Overseas Territories: includes OECS member state Montserrat and
+    OECS associate members Anguilla and British Virgin Islands"."""
+    if region.oecs_role == "partner":
+        return f"{region.label}: no OECS member belongs to it, so the OECS only as a partner"
+    if not region.members:
+        return region.label
+    every: dict[str, list[str]] = {"member": [], "associate": []}
+    for name, member in p.members.items():
+        every[member.status].append(name)
+    parts = []
+    protocol = [n for n in every["member"] if n in region.members]
+    associates = [n for n in every["associate"] if n in region.members]
+    if protocol:
+        if len(protocol) == len(every["member"]):
+            parts.append(f"all {len(protocol)} OECS member states")
+        else:
+            noun = "OECS member state" if len(protocol) == 1 else "OECS member states"
+            parts.append(f"{noun} {_names(protocol)}")
+    if associates:
+        if len(associates) == len(every["associate"]):
+            parts.append(f"all {len(associates)} OECS associate members")
+        else:
+            noun = "OECS associate member" if len(associates) == 1 else "OECS associate members"
+            parts.append(f"{noun} {_names(associates)}")
+    return f"{region.label}: includes {' and '.join(parts)}"
+
+
 def _geography(
     text: str, hits: list[Hit], scopes: _Scopes, funders: set[str], p: Profile, f: _Findings
 ) -> None:
     geo, s = p.config.geography, p.scoring
-    hits = _resolve_ambiguous([h for h in hits if h.entry.kind != "ignore"])
+    hits = _resolve_ambiguous([h for h in hits if h.entry.kind != "ignore"], p)
     hits = _narrowed(text, hits, p)
     by_kind: dict[str, list[Hit]] = {}
     for h in hits:
@@ -364,18 +435,13 @@ def _geography(
             geo.members.extra_member_max, geo.members.extra_member_points * (len(names) - 1)
         )
         member_hits = [members[n][0] for n in names]
-        if sovereign:
-            sentence = f"Open to OECS member states: {', '.join(names)} {_quotes(member_hits, 4)}"
-        elif overseas:
+        if overseas:
             sentence = (
                 f"Names {', '.join(names)} among French overseas territories in other oceans: "
                 f"a French national call {_quotes(member_hits + overseas, 4)}"
             )
         else:
-            sentence = (
-                "Names OECS associate members (French territories): "
-                f"{', '.join(names)} {_quotes(member_hits, 4)}"
-            )
+            sentence = f"{_member_sentence(names, p)} {_quotes(member_hits, 4)}"
         signals.append(_Reason(base + extra, sentence))
     for rid, rhits in _group(by_kind.get("region", [])).items():
         region = p.regions[rid]
@@ -383,7 +449,9 @@ def _geography(
             signals.append(_Reason(region.points, f"Written for {region.label} {_quotes(rhits)}"))
         else:
             f.wider.add(rid)
-            signals.append(_Reason(region.points, f"Covers {region.label} {_quotes(rhits)}"))
+            signals.append(
+                _Reason(region.points, f"Covers {_region_sentence(region, p)} {_quotes(rhits)}")
+            )
 
     regions = [p.regions[h.entry.key] for h in by_kind.get("region", [])]
     # Interreg Caraïbes, the FCR: French-territory instruments that pair Martinique, Guadeloupe
@@ -409,6 +477,8 @@ def _geography(
         f.tier = "associate"  # Martinique, Guadeloupe or Saint-Martin alone: a local call
     elif signals:
         f.tier = "wider"
+    if f.tier == "wider" and f.wider and all(p.regions[r].oecs_role == "partner" for r in f.wider):
+        f.partner_region = True  # an OCT-only call: no OECS member is an OCT since 2020
 
     # the best geography signal counts fully, the others only add a little, and geography
     # together stays under a ceiling: themes and applicants must rank the calls of one place
@@ -427,7 +497,7 @@ def _funder_seat(hits: list[Hit], p: Profile, f: _Findings) -> None:
     Development Bank") is probably for that area, but not written for the OECS: half the points
     of the place, at most the wider-region cap, never a restriction."""
     geo = p.config.geography
-    hits = _resolve_ambiguous([h for h in hits if h.entry.kind in ("org", "member", "region")])
+    hits = _resolve_ambiguous([h for h in hits if h.entry.kind in ("org", "member", "region")], p)
     if not hits:
         return
     points = []
@@ -592,6 +662,13 @@ def _gates(raw: float, p: Profile, f: _Findings) -> float:
         caps.append(
             (s.associate_local_cap, "A call of the French associate members without OECS partners")
         )
+    if f.partner_region:
+        caps.append(
+            (
+                s.partner_only_region_cap,
+                "Open only to a grouping no OECS member belongs to: the OECS at most as a partner",
+            )
+        )
     if f.partner_route:
         caps.append((s.partner_route_cap, "Governments and the Commission at most as partners"))
     if f.theme_points < s.high_theme_min_points:
@@ -662,6 +739,11 @@ def score_call(call: Call | Mapping[str, Any], profile: Profile | None = None) -
     reasons = f.gate + [r.text for r in ranked] + f.notes
     if not reasons:
         reasons = ["Nothing in the OECS profile: no OECS place, priority theme or known funder"]
+    explained = (
+        [(None, g) for g in f.gate]
+        + [(r.points, r.text) for r in ranked]
+        + [(None, n) for n in f.notes]
+    )
     return ScoreResult(
         score=score_int,
         band=p.band(score_int),
@@ -669,4 +751,6 @@ def score_call(call: Call | Mapping[str, Any], profile: Profile | None = None) -
         themes=f.themes,
         reasons=reasons,
         countries=f.countries,
+        explained=tuple(explained),
+        raw=raw,
     )

@@ -129,6 +129,8 @@ class Scoring(_Strict):
     partner_route_cap: float = Field(ge=0, le=100)
     associate_local_cap: float = Field(ge=0, le=100)
     associates_only_cap: float = Field(ge=0, le=100)
+    # a call open only to a grouping no OECS member belongs to (oecs_role: partner)
+    partner_only_region_cap: float = Field(default=45, ge=0, le=100)
 
     @field_validator("theme_decay")
     @classmethod
@@ -183,6 +185,15 @@ class Region(_WithId):
     terms: Terms
     ambiguous: list[str] = Field(default_factory=list)
     false_friends: list[str] = Field(default_factory=list)
+    # the OECS members and associates (names from geography.members.list) the grouping brings
+    # in, by the organisation's own definition; reasons name them, protocol members and
+    # associates apart ("UK Overseas Territories: includes Montserrat ... Anguilla, BVI")
+    members: list[str] = Field(default_factory=list)
+    # where that list comes from: the organisation's own published definition, in one line
+    source: str | None = None
+    # "partner": a grouping no OECS member belongs to (the EU overseas countries and
+    # territories since 2020): a call open only to it takes the OECS at most as a partner
+    oecs_role: Literal["applicant", "partner"] = "applicant"
 
 
 class Elsewhere(_WithId):
@@ -268,6 +279,34 @@ class Cues(_Strict):
     clause_breaks: list[str] = Field(default_factory=list)
 
 
+_VERDICT_VALUES = {"relevant": 1.0, "shortlist": 1.0, "applied": 1.0, "not-relevant": -1.0}
+
+
+class Feedback(_Strict):
+    """How the team's verdicts adjust scores (`pipeline.score.feedback`): bounded, explained,
+    off until there are enough verdicts."""
+
+    enabled: bool = True
+    min_verdicts: int = Field(default=20, ge=1, le=100_000)
+    max_points: float = Field(default=8, ge=0, le=50)
+    prior_strength: float = Field(default=3, gt=0, le=1000)
+    funder_points: float = Field(default=6, ge=0, le=50)
+    programme_points: float = Field(default=6, ge=0, le=50)
+    theme_points: float = Field(default=4, ge=0, le=50)
+    similar_points: float = Field(default=6, ge=0, le=50)
+    similarity_min: float = Field(default=0.5, gt=0, le=1)
+    values: dict[Literal["relevant", "shortlist", "applied", "not-relevant"], float] = Field(
+        default_factory=lambda: dict(_VERDICT_VALUES)
+    )
+
+    @field_validator("values")
+    @classmethod
+    def _values(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(not -1 <= x <= 1 for x in v.values()):
+            raise ValueError(f"numbers between -1 and 1, got {v}")
+        return v
+
+
 class PrioritiesFile(_Strict):
     version: Literal[1]
     bands: Bands
@@ -277,6 +316,7 @@ class PrioritiesFile(_Strict):
     applicants: list[Applicant] = Field(default_factory=list)
     cues: Cues | None = None
     funders: list[Funder] = Field(default_factory=list)
+    feedback: Feedback = Field(default_factory=Feedback)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> PrioritiesFile:
@@ -592,6 +632,10 @@ class Profile:
     donor_before: re.Pattern[str] | None = None  # matched on folded text ending at a place
     donor_after: re.Pattern[str] | None = None  # matched on folded text starting after it
     clause_break: re.Pattern[str] | None = None  # matched on folded text: where a clause ends
+    # the `ambiguous` names as written (folded words): the stemmer maps "Anguila" (an eel in
+    # Spanish) and "Anguilla" to one key, so only a mention spelt like the ambiguous name is
+    # ambiguous, and "Anguilla" alone is still Anguilla
+    ambiguous_forms: frozenset[tuple[str, ...]] = frozenset()
 
     @property
     def bands(self) -> Bands:
@@ -610,6 +654,11 @@ class Profile:
         if score >= b.low:
             return "low"
         return "none"
+
+
+def surface(phrase: str) -> tuple[str, ...]:
+    """A phrase as its folded words, unstemmed: how it is spelt, whatever its case and accents."""
+    return tuple(_WORD.findall(fold(phrase).lower()))
 
 
 def _words_pattern(phrase: str) -> str:
@@ -673,6 +722,15 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
                     f"geography.regions[{i}] (id={reg.id}).contains",
                     f"ids from geography.elsewhere {sorted(groups)} (found {name!r})",
                 )
+    member_names = {mem.name for mem in geo.members.entries}
+    for i, reg in enumerate(geo.regions):
+        for name in reg.members:
+            if name not in member_names:
+                raise ProfileError(
+                    path,
+                    f"geography.regions[{i}] (id={reg.id}).members",
+                    f"names from geography.members.list {sorted(member_names)} (found {name!r})",
+                )
     known = {"oecs"} | {r.id for r in geo.regions}
     for i, res in enumerate(geo.restrictions):
         where = f"geography.restrictions[{i}] (id={res.id})"
@@ -709,7 +767,9 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
         words = "|".join(_words_pattern(w) for w in geo.donor_context.after)
         donor_after = re.compile(rf"^\W*(?:{words})\b")
 
+    ambiguous = [*geo.members.entries, *geo.regions, *geo.elsewhere]
     return Profile(
+        ambiguous_forms=frozenset(surface(a) for x in ambiguous for a in x.ambiguous),
         donor_before=donor_before,
         donor_after=donor_after,
         clause_break=clause_break,
