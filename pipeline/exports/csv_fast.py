@@ -90,24 +90,39 @@ class _SeqMemo(_Memo):
         return value
 
 
-def _joined(sep: str) -> Callable[[Sequence[Any]], str | int]:
-    # the reference's expression for themes and reasons, then its cell rule
-    return lambda items: _cell(sep.join(one_line(str(t)) for t in items if t))
+def field(cell: Any) -> str:
+    """One cell as `csv.writer` writes it (excel dialect, QUOTE_MINIMAL, CRLF line ends):
+    quoted, with quotes doubled, when it holds a comma, a quote, CR or LF; as is otherwise.
+    Cells are text or integers (`csv_feed._cell`)."""
+    text = cell if type(cell) is str else str(cell)
+    if '"' in text or "," in text or "\r" in text or "\n" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
-def _text_cell(value: Any) -> str | int:
-    return _cell(one_line(value))
+def _joined(sep: str) -> Callable[[Sequence[Any]], str]:
+    # the reference's expression for themes and reasons, then its cell rule, as a CSV field
+    return lambda items: field(_cell(sep.join(one_line(str(t)) for t in items if t)))
+
+
+def _text_field(value: Any) -> str:
+    return field(_cell(one_line(value)))
+
+
+def _plain_field(value: Any) -> str:
+    return field(_cell(value))
 
 
 def _same(value: Any) -> Any:
     return value
 
 
-def fast_rows(
+def fast_lines(
     rows: Iterable[Sequence[Any]], now: datetime, tz: str = settings.DISPLAY_TZ,
     decode: Mapping[str, Callable[[Any], Any]] | None = None,
-) -> Iterator[list[Any]]:  # fmt: skip
-    """Feed rows (COLUMNS order) for rows of FAST_COLUMNS, equal to `RowFormatter`'s.
+) -> Iterator[str]:  # fmt: skip
+    """The feed's CSV lines for rows of FAST_COLUMNS, equal to `csv.writer` writing
+    `RowFormatter`'s cells (CRLF line ends).
 
     `decode` names the columns of RAW_COLUMNS that come as the driver gives them, with the
     conversion SQLAlchemy would make (`query.decoder`); each distinct value is converted once.
@@ -121,53 +136,56 @@ def fast_rows(
     today = now.astimezone(zone).date()
     words = {"rolling": "rolling", "not_found": "not found — check the page"}
 
-    def clock(raw: Any) -> tuple[str | int, int]:
+    # deadline and days_left: two fields, kept as one "deadline,days_left" piece
+    def clock(raw: Any) -> str:
         local = as_deadline(raw).astimezone(zone)
-        return _cell(local.isoformat(timespec="minutes")), (local.date() - today).days
+        iso = _cell(local.isoformat(timespec="minutes"))
+        return f"{field(iso)},{field((local.date() - today).days)}"
 
-    def day_only(key: tuple[Any, str | None]) -> tuple[str | int, int]:
+    def day_only(key: tuple[Any, str | None]) -> str:
         day = deadline_day(as_deadline(key[0]), "date", key[1], zone.key)
         assert day is not None
-        return _cell(day.isoformat()), (day - today).days
+        return f"{field(_cell(day.isoformat()))},{field((day - today).days)}"
 
-    def first_seen_cell(raw: Any) -> str | int:
+    def undated(kind: Any) -> str:
+        return f"{field(_cell(words.get(kind or '')))},"
+
+    def first_seen_field(raw: Any) -> str:
         value = as_first_seen(raw)
-        return _cell(value.astimezone(zone).date().isoformat() if value else None)
+        return field(_cell(value.astimezone(zone).date().isoformat() if value else None))
 
-    def budget_cell(key: tuple[Any, ...]) -> str | int:
+    def budget_field(key: tuple[Any, ...]) -> str:
         lo, hi, currency, scope = key
-        return _cell(_budget(SimpleNamespace(budget_min=lo, budget_max=hi, currency=currency,
-                                             budget_scope=scope)))  # fmt: skip
+        row = SimpleNamespace(budget_min=lo, budget_max=hi, currency=currency, budget_scope=scope)
+        return field(_cell(_budget(row)))
 
-    def undated(kind: Any) -> tuple[str | int, str]:
-        return _cell(words.get(kind or "")), ""
+    themes_field, reasons_field = _joined("; "), _joined(" | ")
+    themes_of = _SeqMemo(themes_field)  # by the tuple of the list's items
+    reasons_of = _SeqMemo(reasons_field)
 
-    themes_cell, reasons_cell = _joined("; "), _joined(" | ")
-    themes_of = _SeqMemo(themes_cell)  # by the tuple of the list's items
-    reasons_of = _SeqMemo(reasons_cell)
-
-    def themes_list(value: Any) -> str | int:
+    def themes_list(value: Any) -> str:
         try:
             return themes_of[tuple(value or ())]
         except TypeError:  # an unhashable item (a JSON object): the reference expression
-            return themes_cell(value or ())
+            return themes_field(value or ())
 
-    def reasons_list(value: Any) -> str | int:
+    def reasons_list(value: Any) -> str:
         top = (value or ())[:TOP_REASONS]
         try:
             return reasons_of[tuple(top)]
         except TypeError:
-            return reasons_cell(top)
+            return reasons_field(top)
 
     raw_types = (str, datetime, type(None))  # raw values a memo may keep (SQLite text, dates)
     number = (float, int, type(None))
-    plain = _Memo(_cell)  # band, status
-    texts = _Memo(_text_cell)  # funder, programme
+    scores = _Memo(_plain_field, (int, type(None)))  # never bool: True == 1 prints apart
+    plain = _Memo(_plain_field)  # band, status
+    texts = _Memo(_text_field)  # funder, programme
     clocks = _Memo(clock, raw_types)
     days = _Memo(day_only, (tuple,))
     no_deadline = _Memo(undated)
-    seen = _Memo(first_seen_cell, raw_types)
-    budgets = _Memo(budget_cell, (tuple,))
+    seen = _Memo(first_seen_field, raw_types)
+    budgets = _Memo(budget_field, (tuple,))
     themes_raw = _Memo(lambda raw: themes_list(as_themes(raw)), raw_types)
     reasons_raw = _Memo(lambda raw: reasons_list(as_reasons(raw)), raw_types)
     plain_url = PLAIN_URL.fullmatch
@@ -175,39 +193,44 @@ def fast_rows(
 
     for (score, band, title, funder, programme, deadline, kind, call_tz, status, lo, hi,
          currency, scope, themes, reasons, first_seen, url) in rows:  # fmt: skip
-        if type(title) is str and title.isprintable():
+        if type(title) is str and title.isprintable():  # no CR or LF: only , and " to quote
             if title[:1] == " " or title[-1:] == " " or "  " in title:
                 title = " ".join(title.split())
-            title_cell = "'" + title if title.startswith(formula) else title
+            if title.startswith(formula):
+                title = "'" + title
+            if '"' in title or "," in title:
+                title = '"' + title.replace('"', '""') + '"'
         else:
-            title_cell = _text_cell(title)
+            title = _text_field(title)
 
         if deadline is None:
-            deadline_cell, days_left = no_deadline[kind]
+            when = no_deadline[kind]
         elif kind == "date":
-            deadline_cell, days_left = days[(deadline, call_tz)]
+            when = days[(deadline, call_tz)]
         else:
-            deadline_cell, days_left = clocks[deadline]
+            when = clocks[deadline]
 
         if type(lo) in number and type(hi) in number and lo != 0 and hi != 0:
             budget = budgets[(lo, hi, currency, scope)]  # 0.0 and -0.0 print apart: not kept
         else:
-            budget = budget_cell((lo, hi, currency, scope))
+            budget = budget_field((lo, hi, currency, scope))
 
         try:
-            theme_cell = themes_raw[themes]
+            themes = themes_raw[themes]
         except TypeError:  # a list already (typed rows, or a driver that decodes JSON)
-            theme_cell = themes_list(as_themes(themes))
+            themes = themes_list(as_themes(themes))
         try:
-            reason_cell = reasons_raw[reasons]
+            reasons = reasons_raw[reasons]
         except TypeError:
-            reason_cell = reasons_list(as_reasons(reasons))
+            reasons = reasons_list(as_reasons(reasons))
 
-        plain_link = url and type(url) is str and plain_url(url)
-        url_cell = url if plain_link else _cell(safe_url(url))
+        if url and type(url) is str and plain_url(url):  # no quote, CR or LF in a plain link
+            if "," in url:
+                url = f'"{url}"'
+        else:
+            url = _plain_field(safe_url(url))
 
-        yield [
-            score if type(score) is int else _cell(score), plain[band], title_cell,
-            texts[funder], texts[programme], deadline_cell, days_left, plain[status], budget,
-            theme_cell, reason_cell, seen[first_seen], url_cell,
-        ]  # fmt: skip
+        yield (
+            f"{scores[score]},{plain[band]},{title},{texts[funder]},{texts[programme]},{when},"
+            f"{plain[status]},{budget},{themes},{reasons},{seen[first_seen]},{url}\r\n"
+        )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -150,23 +150,32 @@ def csv_chunks(
     writer.writerow(COLUMNS)
     if reference:
         fmt = RowFormatter(now, tz)
-        rows: Iterator[Sequence[Any]] = map(fmt, iter_calls(session, flt, SOURCE_COLUMNS))
+        rows = map(fmt, iter_calls(session, flt, SOURCE_COLUMNS))
+        n = 0
+        while batch := list(islice(rows, _CHUNK_ROWS)):
+            writer.writerows(batch)
+            n += len(batch)
+            if progress is not None:
+                progress(len(batch))
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
     else:
-        from fundradar.pipeline.exports.csv_fast import FAST_COLUMNS, RAW_COLUMNS, fast_rows
+        from fundradar.pipeline.exports.csv_fast import FAST_COLUMNS, RAW_COLUMNS, fast_lines
 
-        decode = {name: decoder(session, name) for name in RAW_COLUMNS}
-        tuples = iter_tuples(session, flt, FAST_COLUMNS, raw=RAW_COLUMNS)
-        rows = fast_rows(tuples, now, tz, decode)
-    n = 0
-    while batch := list(islice(rows, _CHUNK_ROWS)):
-        writer.writerows(batch)
-        n += len(batch)
-        if progress is not None:
-            progress(len(batch))
-        yield buf.getvalue()
+        yield buf.getvalue()  # BOM and header
         buf.seek(0)
         buf.truncate()
-    yield buf.getvalue()  # the header alone when no call was selected
+        decode = {name: decoder(session, name) for name in RAW_COLUMNS}
+        tuples = iter_tuples(session, flt, FAST_COLUMNS, raw=RAW_COLUMNS)
+        lines = fast_lines(tuples, now, tz, decode)
+        n = 0
+        while batch := list(islice(lines, _CHUNK_ROWS)):
+            n += len(batch)
+            if progress is not None:
+                progress(len(batch))
+            yield "".join(batch)
+    yield buf.getvalue()  # what is left (the reference's header when no call was selected)
     if counter is not None:
         counter.append(n)
 

@@ -14,6 +14,7 @@ deadline kind, odd budgets and JSON lists holding other things than text).
 
 from __future__ import annotations
 
+import csv
 import io
 import random
 import string
@@ -24,7 +25,7 @@ import pytest
 from sqlalchemy import update
 
 from fundradar.pipeline.exports import clean_text
-from fundradar.pipeline.exports.csv_fast import PLAIN_URL, fast_rows
+from fundradar.pipeline.exports.csv_fast import FAST_COLUMNS, PLAIN_URL, fast_lines
 from fundradar.pipeline.exports.csv_feed import COLUMNS, RowFormatter, write_csv
 from fundradar.pipeline.exports.query import CallFilter
 from fundradar.pipeline.models import CallRow, Sighting, Verdict
@@ -162,17 +163,24 @@ def test_memo_tables_stay_bounded_and_right_when_full(session, monkeypatch) -> N
     assert fast == reference
 
 
-def test_fast_rows_give_every_column_of_the_reference(session) -> None:  # type: ignore[no-untyped-def]
-    """Typed rows (no raw decoding) give the same cells as RowFormatter, cell for cell."""
-    from fundradar.pipeline.exports.csv_fast import FAST_COLUMNS
+def reference_lines(rows: list[Any]) -> list[str]:
+    """Each row as csv.writer writes RowFormatter's cells: one line per call."""
+    out = []
+    for row in rows:
+        buf = io.StringIO(newline="")
+        csv.writer(buf, lineterminator="\r\n").writerow(RowFormatter(NOW)(row))
+        out.append(buf.getvalue())
+    return out
 
+
+def test_fast_lines_from_typed_rows_equal_the_reference(session) -> None:  # type: ignore[no-untyped-def]
+    """Rows already converted (as a driver that decodes JSON gives them) take the other
+    branches of the memo tables: same lines, and each has every column of the reference."""
     store_calls(session, 60, seed=11)
     rows = session.query(CallRow).order_by(CallRow.id).all()
-    reference = [RowFormatter(NOW)(r) for r in rows]
-    fast = list(fast_rows([tuple(getattr(r, c) for c in FAST_COLUMNS) for r in rows], NOW))
-    assert all(len(cells) == len(COLUMNS) for cells in fast)
-    assert fast == reference
-    assert [[type(c) for c in row] for row in fast] == [[type(c) for c in r] for r in reference]
+    fast = list(fast_lines([tuple(getattr(r, c) for c in FAST_COLUMNS) for r in rows], NOW))
+    assert fast == reference_lines(rows)
+    assert all(len(next(csv.reader(io.StringIO(line)))) == len(COLUMNS) for line in fast)
 
 
 # ------------------------------------------------------------- the facts the shortcuts rest on
@@ -221,8 +229,6 @@ def test_links_safe_url_changes_are_never_plain() -> None:
 
 def test_values_that_compare_equal_but_print_apart(session) -> None:  # type: ignore[no-untyped-def]
     """-0.0 == 0.0 and 1 == True == 1.0: memo keys that are equal must not share a cell."""
-    from fundradar.pipeline.exports.csv_fast import FAST_COLUMNS
-
     cases = [(0.0, ["1"]), (-0.0, [1]), (0.0, [True]), (-0.0, [1.0]), (1, ["x"]), (1.0, ["x"])]
     for n, (lo, themes) in enumerate(cases):
         add_call(session, n + 1, budget_min=lo, budget_max=None, currency="EUR", themes=themes,
@@ -235,6 +241,7 @@ def test_values_that_compare_equal_but_print_apart(session) -> None:  # type: ig
     for row, (lo, _) in zip(rows, cases, strict=True):
         row.budget_min = lo
     typed = [tuple(getattr(r, c) for c in FAST_COLUMNS) for r in rows]
-    cells = list(fast_rows(typed, NOW))
-    assert cells == [RowFormatter(NOW)(r) for r in rows]
-    assert [c[8] for c in cells[:4]] == ["EUR 0", "EUR -0", "EUR 0", "EUR -0"]
+    lines = list(fast_lines(typed, NOW))
+    assert lines == reference_lines(rows)
+    budgets = [next(csv.reader(io.StringIO(line)))[8] for line in lines[:4]]
+    assert budgets == ["EUR 0", "EUR -0", "EUR 0", "EUR -0"]
