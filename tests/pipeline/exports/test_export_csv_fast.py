@@ -46,6 +46,7 @@ PIECES = [
 URLS = [
     "https://ec.europa.eu/info/funding-tenders/topic/1", "http://afd.fr/a?b=1&c=%20x",
     "https://example.org", "https://example.org/", "https://example.org/?",
+    "https://example.org/a,b?c=1,2", "https://example.org/\"q\"",
     "https://example.org/#top", "HTTPS://EXAMPLE.ORG/A", "https://Example.org/x",
     "https://ec.europa.eu@evil.example/", "https://example.org:8443/x", "https://1.2.3.4/x",
     "https://[::1]/x", "javascript:alert(1)", "data:text/html,x", "mailto:a@b.c", "/relative",
