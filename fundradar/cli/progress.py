@@ -10,7 +10,6 @@ the command's own output, unchanged.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import IO, Any
 
@@ -52,10 +51,3 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def counting(items: Iterator[Any], progress: Progress) -> Iterator[Any]:
-    """`items`, advancing `progress` by one for each."""
-    for item in items:
-        yield item
-        progress.advance()

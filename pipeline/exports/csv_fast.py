@@ -1,22 +1,24 @@
-"""The CSV feed's rows, fast: the same cells as `csv_feed.RowFormatter`, byte for byte.
+"""The CSV feed's lines, fast: the same bytes as `csv_feed.RowFormatter` + `csv.writer`.
 
 `RowFormatter` is the reference: plain, one call at a time, every defence applied to every
-cell. At 100,000 calls it costs 8–11× a raw `sqlite3` dump (bench/export.py), almost all of it
-in Python work that gives the same answer row after row. This module gives the same cells with
-less work, and tests/pipeline/exports/test_export_csv_fast.py proves the two feeds identical on
-hostile data. Where the work goes instead:
+cell. At 100,000 calls it cost 8–11× a raw `sqlite3` dump (bench/export.py), almost all of it
+in Python work that gives the same answer row after row. `fast_lines` gives the same bytes
+with less work, and tests/pipeline/exports/test_export_csv_fast.py proves the two feeds
+identical on hostile data. Where the work goes instead:
 
-- rows come as plain tuples from a Core select of the needed columns (no ORM objects);
-- cells whose values repeat (band, status, funder, programme, budget, themes, reasons, the
-  deadline and first-seen instants) are computed once by the reference functions and memoised
-  in small bounded tables, so memory stays flat whatever the number of calls;
+- rows come as plain tuples from a Core select of the needed columns (no ORM objects), with
+  dates and JSON as the driver gives them (text on SQLite), converted once per distinct value;
+- cells whose values repeat (score, band, status, funder, programme, budget, themes, reasons,
+  the deadline and first-seen instants) are computed once by the reference functions and kept
+  in small bounded tables as finished CSV fields, so memory stays flat at any number of calls;
 - a title that `str.isprintable()` is already clean: every character `clean_text` removes,
   and every white space but the plain space, is not printable (the test checks this over all
   of Unicode), so `one_line` only has spaces to fold, and neutralising only the first
   character to look at;
-- a link in the plain form `https://host.example/path?query` is returned as is: `safe_url`
-  returns such a link unchanged (the test checks it), so the 17 µs check runs only on the
-  others.
+- a link in the plain form `https://host.example/path?query` is written as is: `safe_url`
+  returns such a link unchanged (the test checks it on thousands), so its 17 µs check runs
+  only on the others;
+- each line is one f-string of finished fields, quoted as `csv.writer` quotes (`field`).
 
 Anything outside these fast paths goes through the reference functions themselves.
 """

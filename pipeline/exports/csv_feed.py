@@ -140,7 +140,7 @@ def csv_chunks(
     `counter`, when given, receives the number of calls written (for a summary line);
     `progress`, when given, is called with the number of calls in each chunk as it is written.
     `reference=True` formats with `RowFormatter`, the plain reference (same bytes, slower);
-    the default is `csv_fast.fast_rows` over plain tuples.
+    the default is `csv_fast.fast_lines` over plain tuples (same bytes, several times faster).
     """
     now = now or utcnow()
     flt = flt or CallFilter()

@@ -1,6 +1,7 @@
 """The fast CSV feed equals the reference formatter's, byte for byte, on hostile data.
 
-`csv_feed.RowFormatter` is the plain reference; `csv_fast.fast_rows` takes shortcuts (memoised
+`csv_feed.RowFormatter` (written by csv.writer) is the plain reference; `csv_fast.fast_lines`
+takes shortcuts (memoised
 cells, a printable-title path, a plain-link path, raw database values converted once). These
 tests compare the two whole files (every column, header included, so a column added to the
 reference and not to the fast path fails here), then check the two facts the shortcuts rest on
@@ -190,7 +191,7 @@ def test_fast_lines_from_typed_rows_equal_the_reference(session) -> None:  # typ
 def test_printable_text_is_already_clean_and_has_no_other_space() -> None:
     """Over all of Unicode: `clean_text` leaves printable characters alone, and the only
     printable white space is the plain space, so a printable title needs only its spaces
-    folded (what `fast_rows` does instead of `one_line`)."""
+    folded (what `fast_lines` does instead of `one_line`)."""
     printable = "".join(c for c in map(chr, range(0x110000)) if c.isprintable())
     assert len(printable) > 100_000
     assert clean_text(printable) == printable
