@@ -1,11 +1,10 @@
 """The fast CSV feed equals the reference formatter's, byte for byte, on hostile data.
 
 `csv_feed.RowFormatter` (written by csv.writer) is the plain reference; `csv_fast.fast_lines`
-takes shortcuts (memoised
-cells, a printable-title path, a plain-link path, raw database values converted once). These
-tests compare the two whole files (every column, header included, so a column added to the
-reference and not to the fast path fails here), then check the two facts the shortcuts rest on
-over their whole domain.
+takes shortcuts (memoised cells kept as finished CSV fields, a printable-title path, a
+plain-link path, raw database values converted once). These tests compare the two whole files
+(every column, header included, so a column added to the reference and not to the fast path
+fails here), then check the two facts the shortcuts rest on over their whole domain.
 
 The calls are reconstructed — not captures: generated from a fixed seed out of hostile pieces
 (formula starts, tabs, CR/LF, NUL bytes, invisible and bidi characters, non-breaking and
