@@ -180,6 +180,8 @@ def iter_tuples(
     if flt.themes and "themes" not in names:
         names.append("themes")
     stmt = statement(flt, names, order=order, raw=raw).execution_options(yield_per=batch)
+    if session.autoflush:
+        session.flush()  # what session.execute would do: pending calls are part of the export
     result = session.connection().execute(stmt)
     width = len(columns)
     if not flt.themes:
