@@ -1,20 +1,28 @@
 """Export speed and memory: the CSV feed of N stored calls beside a plain sqlite3 CSV dump.
 
-    python bench/export.py                 # 10,000 and 100,000 calls
-    python bench/export.py --sizes 1000 50000
+    python bench/export.py                    # 10,000 and 100,000 calls, medians of 3
+    python bench/export.py --sizes 1000 50000 --repeat 5
+    python bench/export.py --with-reference   # also the plain reference formatter (slow)
 
 For each size it builds a SQLite database of N synthetic calls (reconstructed — not captures:
-realistic lengths of title, summary, themes and reasons), then, each in a fresh child process:
+realistic lengths of title, summary, themes and reasons), then, `--repeat` times, each in a
+fresh child process and interleaved so that load on the machine hits all of them alike:
 
 - `fundradar CSV`: `pipeline.exports.csv_feed.write_csv_file` over every call (`--all`,
   so it reads the same rows as the dumps), timed;
 - `sqlite3 CLI`: `sqlite3 -csv -header DB "SELECT * FROM calls"` (every column, no
-  formatting, no neutralising: the floor for "read the table and write CSV"), timed;
+  formatting, no neutralising: the floor for "read the table and write CSV"), timed; when no
+  `sqlite3` program is installed, the stdlib `sqlite3` cursor into `csv.writer` stands in,
+  and the table says so;
 - `python sqlite3`: the stdlib `sqlite3` cursor into `csv.writer`, timed;
-- memory: the same export again under tracemalloc (peak Python heap during the export) and the
-  child's peak RSS minus its RSS before exporting. Streaming means both stay flat as N grows.
+- `reference` (with `--with-reference`): the same feed through `RowFormatter`, the plain
+  formatter kept as the reference; its file must equal the fast one byte for byte.
 
-Prints a table; nothing is asserted (benchmarks report, tests assert).
+Then once per size, memory: the export again under tracemalloc (peak Python heap during the
+export) and the child's peak RSS. Streaming means both stay flat from 10k to 100k.
+
+Prints medians, each target beside its figure, and the ratios; nothing is asserted
+(benchmarks report, tests assert).
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -104,8 +114,11 @@ def seed(home: Path, n: int) -> Path:
 
 # ------------------------------------------------------------------------------ child runs
 
+TARGET_RATIO = 2.0  # issue 16: export <= 2x the sqlite3 CLI dump of the same rows
+TARGET_MEMORY = 1.25  # "flat": peak at the largest size <= 1.25x the peak at the smallest
 
-def child_fundradar(out: Path, trace: bool) -> dict[str, float]:
+
+def child_fundradar(out: Path, trace: bool, reference: bool) -> dict[str, float]:
     import tracemalloc
 
     from sqlalchemy import select
@@ -115,6 +128,7 @@ def child_fundradar(out: Path, trace: bool) -> dict[str, float]:
     from fundradar.pipeline.exports.query import CallFilter
 
     flt = CallFilter(statuses=(), include_dismissed=True)  # every call, like the dumps
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)  # one "today" for every run: files comparable
     with db.session_scope() as s:  # connect and check the schema before measuring
         s.execute(select(1))
     rss_before = _rss_kib()
@@ -122,7 +136,7 @@ def child_fundradar(out: Path, trace: bool) -> dict[str, float]:
         tracemalloc.start()
     t0 = time.perf_counter()
     with db.session_scope() as s:
-        n = write_csv_file(out, s, flt)
+        n = write_csv_file(out, s, flt, now=now, reference=reference)
     seconds = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] if trace else 0
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
@@ -170,68 +184,120 @@ def sqlite_cli(dbfile: Path, out: Path) -> float | None:
     return time.perf_counter() - t0
 
 
-def measure(n: int, work: Path) -> dict[str, object]:
+def measure(n: int, work: Path, repeat: int, with_reference: bool) -> dict[str, Any]:
     home = work / f"home-{n}"
-    t0 = time.perf_counter()
     dbfile = seed(home, n)
-    seeded = time.perf_counter() - t0
     os.environ["FUNDRADAR_HOME"] = str(home)
-    ours = run_child("fundradar", str(work / f"fr-{n}.csv"), "0")
-    mem = run_child("fundradar", str(work / f"fr-mem-{n}.csv"), "1")
-    py = run_child("python", str(dbfile), str(work / f"py-{n}.csv"))
-    cli = sqlite_cli(dbfile, work / f"cli-{n}.csv")
+    ours: list[float] = []
+    cli: list[float] = []
+    py: list[float] = []
+    ref: list[float] = []
+    rss: list[float] = []
+    for _ in range(repeat):  # interleaved: a busy moment slows every contender alike
+        r = run_child("fundradar", str(work / f"fr-{n}.csv"), "0", "0")
+        assert r["rows"] == n, r
+        ours.append(r["seconds"])
+        rss.append(r["rss_peak_kib"] - r["rss_before_kib"])
+        c = sqlite_cli(dbfile, work / f"cli-{n}.csv")
+        p = run_child("python", str(dbfile), str(work / f"py-{n}.csv"))
+        assert p["rows"] == n, p
+        py.append(p["seconds"])
+        cli.append(c if c is not None else p["seconds"])
+        if with_reference:
+            ref.append(run_child("fundradar", str(work / f"ref-{n}.csv"), "0", "1")["seconds"])
+    mem = run_child("fundradar", str(work / f"fr-mem-{n}.csv"), "1", "0")
+    same = None
+    if with_reference:
+        same = (work / f"ref-{n}.csv").read_bytes() == (work / f"fr-{n}.csv").read_bytes()
     return {
-        "n": n, "seed": seeded, "ours": ours, "mem": mem, "py": py, "cli": cli,
-        "size_ours": (work / f"fr-{n}.csv").stat().st_size,
-        "size_cli": (work / f"cli-{n}.csv").stat().st_size if cli is not None else None,
-        "db_size": dbfile.stat().st_size,
+        "n": n, "ours": statistics.median(ours), "cli": statistics.median(cli),
+        "py": statistics.median(py), "ref": statistics.median(ref) if ref else None,
+        "heap": mem["heap_peak"], "rss": statistics.median(rss), "same": same,
+        "size": (work / f"fr-{n}.csv").stat().st_size,
     }  # fmt: skip
+
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    print("  ".join(h.ljust(widths[i]) for i, h in enumerate(header)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--repeat", type=int, default=3, help="runs per figure (median; default 3)")
+    ap.add_argument(
+        "--with-reference",
+        action="store_true",
+        help="also time the plain reference formatter and compare the files",
+    )
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         kind, *rest = args.child
         if kind == "fundradar":
-            result = child_fundradar(Path(rest[0]), rest[1] == "1")
+            result = child_fundradar(Path(rest[0]), rest[1] == "1", rest[2] == "1")
         else:
             result = child_python_sqlite(Path(rest[0]), Path(rest[1]))
         print(json.dumps(result))
         return
 
     mib = 1024 * 1024
-    print(f"export benchmark — python {sys.version.split()[0]}, sqlite3 CLI: "
-          f"{shutil.which('sqlite3') or 'not installed'}")  # fmt: skip
-    print("every call of the table, written as CSV; each timing in a fresh process\n")
-    header = ("calls", "fundradar CSV", "sqlite3 CLI dump", "python sqlite3+csv",
-              "ratio vs CLI", "heap peak", "RSS before→peak", "CSV size")  # fmt: skip
-    rows = []
+    cli_name = "sqlite3 CLI" if shutil.which("sqlite3") else "python sqlite3 (no CLI here)"
+    print(
+        f"export benchmark — python {sys.version.split()[0]}, sqlite3 CLI: "
+        f"{shutil.which('sqlite3') or 'not installed: python sqlite3+csv stands in'}"
+    )
+    print(f"every call of the table, written as CSV; each timing in a fresh process, "
+          f"median of {args.repeat}\n")  # fmt: skip
+    results = []
     with tempfile.TemporaryDirectory(prefix="fundradar-bench-") as tmp:
         for n in args.sizes:
-            r = measure(n, Path(tmp))
-            ours, mem, py, cli = r["ours"], r["mem"], r["py"], r["cli"]
-            assert ours["rows"] == n and py["rows"] == n, (ours, py)  # type: ignore[index]
-            rows.append((
-                f"{n:,}",
-                f"{ours['seconds']:.2f} s ({n / ours['seconds']:,.0f}/s)",  # type: ignore[index]
-                f"{cli:.2f} s" if cli is not None else "n/a",
-                f"{py['seconds']:.2f} s",  # type: ignore[index]
-                f"{ours['seconds'] / cli:.1f}x" if cli else "n/a",  # type: ignore[index]
-                f"{mem['heap_peak'] / mib:.1f} MiB",  # type: ignore[index]
-                f"{ours['rss_before_kib'] / 1024:.0f}→{ours['rss_peak_kib'] / 1024:.0f} MiB",  # type: ignore[index]
-                f"{r['size_ours'] / mib:.1f} MiB",  # type: ignore[operator]
-            ))  # fmt: skip
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    print("  ".join(h.ljust(widths[i]) for i, h in enumerate(header)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)))
+            results.append(measure(n, Path(tmp), args.repeat, args.with_reference))
+
+    header = ("calls", "fundradar CSV", f"{cli_name} dump", "ratio", "target",
+              "python sqlite3+csv", "CSV size")  # fmt: skip
+    rows = []
+    for r in results:
+        ratio = r["ours"] / r["cli"]
+        rows.append((
+            f"{r['n']:,}", f"{r['ours']:.2f} s ({r['n'] / r['ours']:,.0f}/s)",
+            f"{r['cli']:.2f} s", f"{ratio:.2f}x",
+            f"<= {TARGET_RATIO:.1f}x {'met' if ratio <= TARGET_RATIO else 'MISSED'}",
+            f"{r['py']:.2f} s", f"{r['size'] / mib:.1f} MiB",
+        ))  # fmt: skip
+    table(header, rows)
+
+    print()
+    first = results[0]
+    header = ("calls", "heap peak (tracemalloc)", "vs smallest", "RSS growth (median)",
+              "target")  # fmt: skip
+    rows = []
+    for r in results:
+        grow = r["heap"] / first["heap"] if first["heap"] else float("nan")
+        rows.append((
+            f"{r['n']:,}", f"{r['heap'] / mib:.2f} MiB", f"{grow:.2f}x",
+            f"{r['rss'] / 1024:.1f} MiB",
+            f"<= {TARGET_MEMORY:.2f}x {'met' if grow <= TARGET_MEMORY else 'MISSED'}",
+        ))  # fmt: skip
+    table(header, rows)
+
+    if args.with_reference:
+        print()
+        header = ("calls", "reference formatter", "fast formatter", "speed-up", "same bytes")
+        rows = [(f"{r['n']:,}", f"{r['ref']:.2f} s", f"{r['ours']:.2f} s",
+                 f"{r['ref'] / r['ours']:.1f}x", "yes" if r["same"] else "NO")
+                for r in results]  # fmt: skip
+        table(header, rows)
+
     print("\nheap peak: tracemalloc peak during the export (a separate run, tracing slows it);")
-    print("the sqlite3 dumps write all 38 raw columns; fundradar writes 13 formatted ones "
-          "(local-time deadline, days left, budget text, neutralised cells).")  # fmt: skip
+    print("RSS growth: the child's peak RSS minus its RSS before exporting;")
+    print("the sqlite3 dumps write all 38 raw columns, unsorted; fundradar writes 13 formatted "
+          "ones in the feed's order (local-time deadline, days left, budget text, neutralised "
+          "cells).")  # fmt: skip
 
 
 if __name__ == "__main__":

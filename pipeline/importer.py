@@ -35,10 +35,11 @@ the cause and its run is closed as failed, never left "running".
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +54,8 @@ from fundradar.pipeline import db, db_safety, store
 from fundradar.pipeline.models import CrawlRun
 from fundradar.pipeline.normalise import Rejected, badinput, normalise
 from fundradar.pipeline.record import Call
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SOURCE = store.IMPORT_SOURCE
 TEXT_FIELDS = {
@@ -241,18 +244,27 @@ def _number(value: Any, name: str) -> float:
 
 def import_lines(
     lines: Iterable[str], *, source: str = DEFAULT_SOURCE, timezone: str | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, on_line: Callable[[LineResult | None], object] | None = None,
 ) -> ImportReport:  # fmt: skip
-    """Run each line through the pipeline; a bad line is rejected and the others go on."""
+    """Run each line through the pipeline; a bad line is rejected and the others go on.
+
+    `on_line`, when given, is called as soon as each line is done (and committed): with its
+    result, or with None for a blank line, so a caller can print results and progress as they
+    happen instead of all at the end.
+    """
     session = db.session_factory()()
     try:
-        return _Importer(session, source, timezone, now or datetime.now(UTC)).run(lines)
+        importer = _Importer(session, source, timezone, now or datetime.now(UTC), on_line)
+        return importer.run(lines)
     finally:
         session.close()
 
 
 class _Importer:
-    def __init__(self, session: Session, source: str, timezone: str | None, now: datetime):
+    def __init__(
+        self, session: Session, source: str, timezone: str | None, now: datetime,
+        on_line: Callable[[LineResult | None], object] | None = None,
+    ) -> None:  # fmt: skip
         from fundradar.crawlers.pipelines import (  # the crawl's item contract
             lacks_deadline,
             validate,
@@ -262,6 +274,7 @@ class _Importer:
         self.session, self.source, self.timezone, self.now = session, source, timezone, now
         self.validate, self.lacks_deadline, self.profile = validate, lacks_deadline, load_profile()
         self.report = ImportReport(source=source)
+        self.on_line = on_line or _ignore
         self.no_deadline = 0  # calls stored with "deadline not found", as a crawl counts them
 
     def run(self, lines: Iterable[str]) -> ImportReport:
@@ -273,6 +286,7 @@ class _Importer:
         try:
             for number, text in enumerate(lines, start=1):
                 if not text.strip():
+                    self.tell(None)
                     continue  # blank lines are not calls
                 db_safety.take_cuts(self.session)  # this line's cuts only
                 result, call = self.line_with_retry(number, text)
@@ -288,6 +302,7 @@ class _Importer:
                 if cuts:  # text longer than its column was stored cut: said with the line
                     result.reason = "; ".join(x for x in (result.reason, *cuts) if x)
                 self.report.results.append(result)
+                self.tell(result)
             self.finish(run)
             self.session.commit()
         except (SQLAlchemyError, OSError) as exc:
@@ -304,6 +319,17 @@ class _Importer:
                 f"done before, run #{run.id} marked failed{note})"
             ) from None
         return self.report
+
+    def tell(self, result: LineResult | None) -> None:
+        """Pass a line's result to `on_line`. Output that fails (a closed pipe, a full disk
+        under a redirect) never stops the import: the lines are stored all the same, and the
+        failure is logged once."""
+        try:
+            self.on_line(result)
+        except Exception as exc:
+            log.warning("import: per-line output stopped (%s: %s); the import goes on",
+                        type(exc).__name__, exc)  # fmt: skip
+            self.on_line = _ignore
 
     @staticmethod
     def mark_later_line(result: LineResult, number: int, first_line_of: dict[int, int]) -> None:
@@ -396,6 +422,12 @@ class _Importer:
         run.stats["fundradar/no_deadline"] = self.no_deadline
 
 
-def import_file(path: Path | str, *, source: str = DEFAULT_SOURCE,
-                timezone: str | None = None) -> ImportReport:  # fmt: skip
-    return import_lines(read_lines(path), source=source, timezone=timezone)
+def _ignore(result: LineResult | None) -> None:
+    return None
+
+
+def import_file(
+    path: Path | str, *, source: str = DEFAULT_SOURCE, timezone: str | None = None,
+    on_line: Callable[[LineResult | None], object] | None = None,
+) -> ImportReport:  # fmt: skip
+    return import_lines(read_lines(path), source=source, timezone=timezone, on_line=on_line)

@@ -134,13 +134,23 @@ def export_csv(output: Path | None, **opts: Any) -> None:
 
     UTF-8 with a byte-order mark (Excel shows accents), formulas neutralised.
     """
+    from fundradar.cli.progress import Progress, on_terminal
     from fundradar.pipeline.exports.csv_feed import csv_chunks
+    from fundradar.pipeline.exports.query import count_calls
     from fundradar.pipeline.models import utcnow
 
     check_config()
     now = utcnow()
     flt = build_filter(CallFilter(), opts, now)
-    emit(output, lambda s, c: csv_chunks(s, flt, now=now, counter=c), "call")
+    # a bar on a terminal, never over CSV text going to that same terminal
+    show = on_terminal() and (output is not None or not on_terminal(sys.stdout))
+
+    def produce(session: Any, counter: list[int]) -> Iterator[str]:
+        total = count_calls(session, flt) if show else None
+        with Progress(total, "export csv", "calls", enabled=show) as bar:
+            yield from csv_chunks(session, flt, now=now, counter=counter, progress=bar.advance)
+
+    emit(output, produce, "call")
 
 
 @export_group.command("ics")

@@ -54,15 +54,22 @@ def import_cmd(file: str, source: str, timezone: str | None, quiet: bool) -> int
     reason; the other lines go on. Exit code 0 when every line was stored, 1 when some were
     rejected (the others are stored), 2 when the file cannot be read or is not UTF-8.
     """
-    from fundradar.pipeline.importer import import_file
+    from fundradar.cli.progress import Progress, on_terminal
+    from fundradar.pipeline.importer import LineResult, import_lines, read_lines
 
     check_config()
-    report = import_file(file, source=source, timezone=timezone)
-    for result in report.results:
-        if result.status == "rejected":
-            click.echo(result.describe(), err=True)
-        elif not quiet:
-            click.echo(result.describe())
+    lines = read_lines(file)
+    # each line's result is printed as soon as it is stored (click.echo flushes), with a bar
+    # below them on a terminal; piped, only the results
+    with Progress(len(lines), "import", "lines", enabled=on_terminal()) as bar:
+
+        def show(result: LineResult | None) -> None:
+            bar.advance()
+            if result is not None and (result.status == "rejected" or not quiet):
+                with bar.printing():
+                    click.echo(result.describe(), err=result.status == "rejected")
+
+        report = import_lines(lines, source=source, timezone=timezone, on_line=show)
     click.echo(f"{report.summary()} (source {source}, run #{report.run_id})")
     return 1 if report.rejected else 0
 

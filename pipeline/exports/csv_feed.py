@@ -21,8 +21,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -33,7 +34,7 @@ from fundradar import settings
 from fundradar.exceptions import ExportError
 from fundradar.pipeline.exports import clean_text, one_line
 from fundradar.pipeline.exports.files import atomic_text
-from fundradar.pipeline.exports.query import CallFilter, iter_calls
+from fundradar.pipeline.exports.query import CallFilter, decoder, iter_calls, iter_tuples
 from fundradar.pipeline.models import utcnow
 from fundradar.pipeline.normalise.dates import deadline_day
 from fundradar.pipeline.normalise.urls import safe_url
@@ -54,7 +55,7 @@ SOURCE_COLUMNS = (
 TOP_REASONS = 3
 BOM = "\ufeff"
 FEED_NAME = "calls.csv"
-_CHUNK_ROWS = 500
+_CHUNK_ROWS = 1000
 
 # Characters a spreadsheet may read as the start of a formula (OWASP "CSV injection"), plus
 # their full-width forms, which some spreadsheet locales also accept.
@@ -132,50 +133,75 @@ def csv_row(row: Any, *, now: datetime, tz: str = settings.DISPLAY_TZ) -> list[s
 def csv_chunks(
     session: Session, flt: CallFilter | None = None, *, now: datetime | None = None,
     tz: str = settings.DISPLAY_TZ, counter: list[int] | None = None,
+    progress: Callable[[int], object] | None = None, reference: bool = False,
 ) -> Iterator[str]:  # fmt: skip
     """The feed as text chunks (BOM and header first), streamed from the database.
 
-    `counter`, when given, receives the number of calls written (for a summary line).
+    `counter`, when given, receives the number of calls written (for a summary line);
+    `progress`, when given, is called with the number of calls in each chunk as it is written.
+    `reference=True` formats with `RowFormatter`, the plain reference (same bytes, slower);
+    the default is `csv_fast.fast_lines` over plain tuples (same bytes, several times faster).
     """
     now = now or utcnow()
+    flt = flt or CallFilter()
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")  # CRLF: RFC 4180, what Excel writes
     buf.write(BOM)
     writer.writerow(COLUMNS)
-    n = 0
-    fmt = RowFormatter(now, tz)
-    for row in iter_calls(session, flt or CallFilter(), SOURCE_COLUMNS):
-        writer.writerow(fmt(row))
-        n += 1
-        if n % _CHUNK_ROWS == 0:
+    if reference:
+        fmt = RowFormatter(now, tz)
+        rows = map(fmt, iter_calls(session, flt, SOURCE_COLUMNS))
+        n = 0
+        while batch := list(islice(rows, _CHUNK_ROWS)):
+            writer.writerows(batch)
+            n += len(batch)
+            if progress is not None:
+                progress(len(batch))
             yield buf.getvalue()
             buf.seek(0)
             buf.truncate()
-    yield buf.getvalue()
+    else:
+        from fundradar.pipeline.exports.csv_fast import FAST_COLUMNS, RAW_COLUMNS, fast_lines
+
+        yield buf.getvalue()  # BOM and header
+        buf.seek(0)
+        buf.truncate()
+        decode = {name: decoder(session, name) for name in RAW_COLUMNS}
+        tuples = iter_tuples(session, flt, FAST_COLUMNS, raw=RAW_COLUMNS)
+        lines = fast_lines(tuples, now, tz, decode)
+        n = 0
+        while batch := list(islice(lines, _CHUNK_ROWS)):
+            n += len(batch)
+            if progress is not None:
+                progress(len(batch))
+            yield "".join(batch)
+    yield buf.getvalue()  # what is left (the reference's header when no call was selected)
     if counter is not None:
         counter.append(n)
 
 
 def write_csv(
     out: IO[str], session: Session, flt: CallFilter | None = None, *,
-    now: datetime | None = None, tz: str = settings.DISPLAY_TZ,
+    now: datetime | None = None, tz: str = settings.DISPLAY_TZ, reference: bool = False,
 ) -> int:  # fmt: skip
     """Write the feed to a text stream opened with encoding utf-8 and newline=''.
 
     Returns the number of calls written.
     """
     counter: list[int] = []
-    for chunk in csv_chunks(session, flt, now=now, tz=tz, counter=counter):
+    chunks = csv_chunks(session, flt, now=now, tz=tz, counter=counter, reference=reference)
+    for chunk in chunks:
         out.write(chunk)
     return counter[0]
 
 
 def write_csv_file(
-    path: Path, session: Session, flt: CallFilter | None = None, *, now: datetime | None = None
-) -> int:
+    path: Path, session: Session, flt: CallFilter | None = None, *,
+    now: datetime | None = None, reference: bool = False,
+) -> int:  # fmt: skip
     """Write the feed to `path` atomically; returns the number of calls."""
     with atomic_text(path, encoding="utf-8", newline="") as fh:
-        return write_csv(fh, session, flt, now=now)
+        return write_csv(fh, session, flt, now=now, reference=reference)
 
 
 def feed_path() -> Path:
