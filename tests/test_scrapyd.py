@@ -171,3 +171,16 @@ def test_crawls_run_as_scrapyd_jobs_and_each_reports_its_own_run(
     assert feed.stat().st_mtime >= max(r.finished_at.timestamp() for r in runs)
     rows = list(csv.DictReader(io.StringIO(feed.read_text(encoding="utf-8-sig"))))
     assert rows and {r["url"] for r in rows} <= urls
+
+    # a job that ends without a run this database can see (here: the Scrapyd service writes to
+    # another database) is a failed source that says where to look, not a crash or an "ok"
+    elsewhere = tmp_path / "elsewhere.db"
+    monkeypatch.setenv("FUNDRADAR_DATABASE_URL", f"sqlite:///{elsewhere}")
+    db.reset_caches()
+    with FixtureServer([SAMPLES / "fundsforngos"]) as server:
+        (lost,) = crawl(["fundsforngos"], fixture_server=server.url, sample=True)
+    assert lost.status == "failed" and lost.run_id is None
+    assert "ended without recording its run" in lost.message
+    assert (
+        "FUNDRADAR_DATABASE_URL" in lost.message and "/logs/fundradar/fundsforngos/" in lost.message
+    )
