@@ -13,7 +13,8 @@ The project is deployed as an egg built here (`build_egg`, `deploy`), not by `sc
 that tool runs `python setup.py bdist_egg`, which needs a setup.py, a source checkout and
 setuptools' legacy egg command, while this zips the package that is running (a checkout or an
 installed wheel alike). `deploy` then checks Scrapyd lists a spider for every enabled source, so
-an egg that cannot read its config fails the deploy loudly instead of at the first crawl.
+an egg that cannot read its config fails the deploy loudly (and is removed from Scrapyd again)
+instead of failing every crawl. The egg carries the config this side runs with.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ EGG_PACKAGES = (
     "fundradar", "fundradar.crawlers", "fundradar.pipeline", "fundradar.alerts",
     "fundradar.config",
 )  # fmt: skip
+CONFIG_FILES = ("sources.yaml", "recipients.yaml", "priorities.yaml")
 SETTINGS_MODULE = "fundradar.crawlers.settings"  # the egg's `scrapy` entry point
 REQUEST_TIMEOUT = 30.0  # seconds for one API call
 # Scrapyd not answering for this long while jobs run: they are reported failed (they may still
@@ -116,6 +118,9 @@ class Scrapyd:
                 "POST", "addversion.json", data={"project": self.project, "version": version},
                 files={"egg": ("fundradar.egg", f)},
             )  # fmt: skip
+
+    def delete_version(self, version: str) -> None:
+        self.call("POST", "delversion.json", data={"project": self.project, "version": version})
 
     def spiders(self) -> list[str]:
         data = self.call("GET", "listspiders.json", params={"project": self.project})
@@ -219,11 +224,23 @@ def run_jobs(
 
 
 def build_egg(folder: Path) -> Path:
-    """The project egg Scrapyd runs jobs from: the running `fundradar` package (code, config
-    defaults, migrations, samples) and EGG-INFO naming the `scrapy` settings entry point."""
+    """The project egg Scrapyd runs jobs from: the running `fundradar` package (code, config,
+    migrations, samples) and EGG-INFO naming the `scrapy` settings entry point.
+
+    Its config is the one this process runs with (FUNDRADAR_CONFIG, else the packaged one): the
+    jobs crawl the sources this side schedules. (FUNDRADAR_CONFIG in the Scrapyd service's
+    environment would override it; secrets are never in these files.)
+    """
+    from fundradar import settings
+
     egg = folder / f"fundradar-{__version__}-py{sys.version_info[0]}.{sys.version_info[1]}.egg"
     written: set[str] = set()
     with zipfile.ZipFile(egg, "w", zipfile.ZIP_DEFLATED) as zf:
+        config = settings.load().config_dir
+        for name in CONFIG_FILES:
+            if (config / name).is_file():
+                written.add(f"fundradar/config/{name}")
+                zf.write(config / name, f"fundradar/config/{name}")
         for package in EGG_PACKAGES:
             root = files(package)
             if not isinstance(root, Path):
@@ -267,8 +284,11 @@ def deploy(url: str, project: str = "fundradar", version: str | None = None) -> 
     spiders = scrapyd.spiders()
     missing = [s.id for s in load_sources().enabled if s.id not in spiders]
     if missing:
+        # not left as the newest version: Scrapyd would run every next job from it
+        scrapyd.delete_version(version)
         raise ScrapydError(
-            f"the egg deployed to {scrapyd.where} as {project} {version} has no spider for "
-            f"{', '.join(missing)}: its jobs cannot read the sources (see the Scrapyd log)"
+            f"the egg for {scrapyd.where} ({project} {version}) has no spider for "
+            f"{', '.join(missing)}, so it was removed again (an api source needs its spider "
+            "module; see the Scrapyd log for a config the jobs could not read)"
         )
     return Deployed(version, spiders)

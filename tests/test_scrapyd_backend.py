@@ -68,8 +68,16 @@ def test_redact_drops_the_password() -> None:
     assert redact("https://u:pw@scrapyd.example:6800/x/") == "https://scrapyd.example:6800/x/"
 
 
-def test_the_egg_holds_the_package_its_data_and_the_scrapy_entry_point(tmp_path: Path) -> None:
+def test_the_egg_holds_the_package_its_data_and_the_scrapy_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the config this side runs with goes into the egg: the jobs crawl what is scheduled
+    config = _config(tmp_path / "config", contact="crawls@example.org")
+    monkeypatch.setenv("FUNDRADAR_CONFIG", str(config))
     egg = build_egg(tmp_path)
+    shipped = zipfile.ZipFile(egg).read("fundradar/config/sources.yaml").decode()
+    assert shipped == (config / "sources.yaml").read_text(encoding="utf-8")
+    assert "crawls@example.org" in shipped
     names = set(zipfile.ZipFile(egg).namelist())
     assert {n.split("/")[0] for n in names} == {"fundradar", "EGG-INFO"}
     for name in ("fundradar/crawlers/settings.py", "fundradar/config/sources.yaml",
