@@ -16,7 +16,15 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from fundradar.exceptions import ConfigError
 
@@ -146,11 +154,30 @@ class CrawlDefaults(_Strict):
     # a 429/503 with Retry-After is retried after that wait, if it is no longer than this
     retry_after_max: float = Field(default=120, ge=0, le=3600)
     health: HealthThresholds = Field(default_factory=HealthThresholds)
+    # where crawls run: `local` (a child process per source, on this machine) or `scrapyd`
+    # (jobs of the Scrapyd server at `scrapyd_url`, which must write to the same database)
+    crawl_backend: Literal["local", "scrapyd"] = "local"
+    scrapyd_url: str | None = Field(default=None, validate_default=True)
+    scrapyd_project: str = Field(default="fundradar", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
 
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
         return _check_tz(v)
+
+    @field_validator("scrapyd_url")
+    @classmethod
+    def _scrapyd_url(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError(
+                f"the Scrapyd server's http(s) address such as http://127.0.0.1:6800/, got {v!r}"
+            )
+        if v is None and info.data.get("crawl_backend") == "scrapyd":
+            raise ValueError(
+                "the Scrapyd server's address (e.g. scrapyd_url: http://127.0.0.1:6800/) when "
+                "crawl_backend is scrapyd; or set crawl_backend: local"
+            )
+        return v
 
 
 class SourcesFile(_Strict):

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.settings import BaseSettings
 
 from fundradar import __version__
 from fundradar.config.loader import Source, load_sources
@@ -29,6 +30,16 @@ class SourceSpider(scrapy.Spider):
 
     kind: ClassVar[str] = ""  # api | feed | wordpress | html; checked against config
     source: Source
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """config/sources.yaml `defaults:` (delay, concurrency, cache, timeout, Retry-After cap)
+        applied here, inside Scrapy, so every runner gets them: the local child, `scrapy crawl`
+        and a Scrapyd job alike. At "spider" priority: a run's explicit settings (`-s`, the
+        runner's and Scrapyd's, both "cmdline") still win.
+        """
+        super().update_settings(settings)
+        settings.setdict(config_settings(settings), priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -72,6 +83,31 @@ class SourceSpider(scrapy.Spider):
         # an aggregator's links to the funder's page, read while the summary is still HTML
         record_links(call, aggregator=is_aggregator(self.source.options, self.source.funder))
         return call
+
+
+def config_settings(settings: BaseSettings) -> dict[str, Any]:
+    """The Scrapy settings config and the environment give a crawl (see `update_settings`).
+
+    A run on the fixture server (FUNDRADAR_FIXTURE_SERVER, set by the run) reads bundled pages
+    on 127.0.0.1: no reason to wait between requests, nor to cache or retry them.
+    """
+    from fundradar import settings as app_settings
+
+    defaults = load_sources().defaults
+    values: dict[str, Any] = {
+        "HTTPCACHE_DIR": str(app_settings.load().home / "httpcache"),
+        "HTTPCACHE_ENABLED": defaults.http_cache,
+        "DOWNLOAD_DELAY": defaults.download_delay,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": defaults.concurrent_per_domain,
+        "DOWNLOAD_TIMEOUT": defaults.download_timeout,
+        "FUNDRADAR_RETRY_AFTER_MAX": defaults.retry_after_max,
+    }
+    if settings.get("FUNDRADAR_FIXTURE_SERVER"):
+        values.update(
+            HTTPCACHE_ENABLED=False, DOWNLOAD_DELAY=0, AUTOTHROTTLE_ENABLED=False,
+            RETRY_ENABLED=False,
+        )  # fmt: skip
+    return values
 
 
 class ApiSpider(SourceSpider):

@@ -64,28 +64,12 @@ def crawl_settings(
     *, fixture_server: str | None = None, sample: bool = False, log_file: Path | None = None,
     token: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Overrides on top of crawlers/settings.py for one child crawl."""
-    from fundradar.config.loader import load_sources
-
-    env = app_settings.load()
-    defaults = load_sources().defaults
-    overrides: dict[str, Any] = {
-        "HTTPCACHE_DIR": str(env.home / "httpcache"),
-        "HTTPCACHE_ENABLED": defaults.http_cache and not fixture_server,
-        "DOWNLOAD_DELAY": defaults.download_delay,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": defaults.concurrent_per_domain,
-        "FUNDRADAR_SAMPLE": sample,
-        "DOWNLOAD_TIMEOUT": defaults.download_timeout,
-        "FUNDRADAR_RETRY_AFTER_MAX": defaults.retry_after_max,
-    }
+    """One run's own settings, on top of crawlers/settings.py. The config's (delay, cache...)
+    are the spider's: `SourceSpider.update_settings`, so Scrapyd jobs get them too."""
+    overrides: dict[str, Any] = {"FUNDRADAR_SAMPLE": sample}
     if fixture_server:
-        # bundled pages on 127.0.0.1: no reason to wait between requests
-        overrides.update(
-            FUNDRADAR_FIXTURE_SERVER=fixture_server,
-            DOWNLOAD_DELAY=0,
-            AUTOTHROTTLE_ENABLED=False,
-            RETRY_ENABLED=False,
-        )
+        # the spider then also turns delay, cache and retries off (crawlers/base.py)
+        overrides.update(FUNDRADAR_FIXTURE_SERVER=fixture_server)
     if log_file:
         overrides.update(LOG_FILE=str(log_file), LOG_FILE_APPEND=True)
     if token:

@@ -3,7 +3,8 @@
 Politeness first (SOURCES.md, "Design rules" 6): funders' sites are small public services, and a
 tool that hammers them gets blocked, which would blind the DCRM unit. Values that depend on the
 deployment (contact address, delay, cache) come from `config/sources.yaml` `defaults:` and are
-applied by `crawlers.runner.crawl_settings()`; secrets never appear here.
+applied by the spiders (`SourceSpider.update_settings`, so a Scrapyd job gets them too); secrets
+never appear here.
 """
 
 from __future__ import annotations

@@ -68,8 +68,10 @@ def crawl(
     fixture_server: str | None = None,
     sample: bool = False,
     on_done: Callable[[CrawlSummary], None] | None = None,
+    backend: str | None = None,
 ) -> list[CrawlSummary]:
-    """Crawl the sources (each in a child process); return one summary per source."""
+    """Crawl the sources (each in a child process, or a Scrapyd job: config `crawl_backend`,
+    unless `backend` says; a throwaway home is crawled locally); one summary per source."""
     ids = resolve_sources(ids)
     db.init()  # migrate once here, not racing in every child
     guard_dataset(sample)
@@ -86,7 +88,8 @@ def crawl(
         elif run is None or run.started_at.timestamp() < 0:
             summary = CrawlSummary(
                 result.source, "failed", 0, 0, 0, 0, 0, result.seconds,
-                f"crawl process exited with {result.returncode}; see {result.log_file}", None,
+                getattr(result, "failure", None)  # a Scrapyd job's: why it left no run
+                or f"crawl process exited with {result.returncode}; see {result.log_file}", None,
             )  # fmt: skip
         else:
             message = run.message or ""
@@ -101,7 +104,16 @@ def crawl(
         if on_done:
             on_done(summary)
 
-    outcome = run_children(ids, fixture_server=fixture_server, sample=sample, on_done=done)
+    defaults = load_sources().defaults
+    if (backend or defaults.crawl_backend) == "scrapyd":
+        from fundradar.crawlers.scrapyd_backend import run_jobs
+
+        outcome = run_jobs(
+            ids, url=defaults.scrapyd_url or "", project=defaults.scrapyd_project,
+            fixture_server=fixture_server, sample=sample, on_done=done,
+        )  # fmt: skip
+    else:
+        outcome = run_children(ids, fixture_server=fixture_server, sample=sample, on_done=done)
     for source in outcome.not_started:
         summary = CrawlSummary(source, INTERRUPTED, 0, 0, 0, 0, 0, 0.0,
                                "not started: the crawl was stopped", None)  # fmt: skip

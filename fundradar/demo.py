@@ -102,6 +102,7 @@ def run_demo(*, port: int = 0, echo: Callable[[str], None] = print) -> int:
         summaries = crawl(
             [], fixture_server=server.url, sample=True,
             on_done=lambda s: echo(f"  {s.source:<20} {s.status:<9} {s.calls} calls"),
+            backend="local",  # its own SQLite file, which no Scrapyd job writes to
         )  # fmt: skip
     total = sum(s.calls for s in summaries)
     failed = [f"{s.source} ({s.status})" for s in summaries if s.status != "ok"]

@@ -70,6 +70,11 @@ class CrawlError(FundradarError):
     """A crawl child process failed to start or died; the source is reported unhealthy."""
 
 
+class ScrapydError(CrawlError):
+    """Scrapyd unreachable, or it refused a call (deploy, schedule); the message says which and
+    names the server without its password."""
+
+
 class CallNotFoundError(FundradarError):
     """`fundradar review CALL` (or the review page) named no call, or a URL several calls share.
 

@@ -100,15 +100,11 @@ def check_web_token(token: str | None) -> None:
 
 def packaged_config() -> Path:
     """The config defaults shipped as package data of `fundradar.config` (config/ in a checkout,
-    site-packages/fundradar/config once installed), found by importlib.resources."""
-    from importlib.resources import files
+    site-packages/fundradar/config once installed, an extracted copy when a Scrapyd job runs
+    from the zipped egg), found by importlib.resources."""
+    from fundradar.resources import package_folder
 
-    folder = files("fundradar.config")
-    if not isinstance(folder, Path):  # pip always unpacks a wheel; a zipped import cannot be read
-        raise ConfigError(
-            str(folder), "(folder)", "the packaged config on disk; reinstall with pip"
-        )  # fmt: skip
-    return folder
+    return package_folder("fundradar.config")
 
 
 def load() -> Settings:

@@ -115,10 +115,14 @@ def check_sources(
     folders = None if live else sample_folders()
     with temporary_home(keep=True) as home:
         if live:
-            summaries = crawl(ids, on_done=on_done)
+            # the throwaway home's database is this machine's: no Scrapyd job writes to it
+            summaries = crawl(ids, on_done=on_done, backend="local")
         else:
             with FixtureServer(folders) as server:
-                summaries = crawl(ids, fixture_server=server.url, sample=True, on_done=on_done)
+                summaries = crawl(
+                    ids, fixture_server=server.url, sample=True, on_done=on_done,
+                    backend="local",
+                )  # fmt: skip
         by_id = {s.source: s for s in summaries}
         for sid in ids:
             summary = by_id.get(sid)
@@ -169,7 +173,7 @@ def record_source(
     try:
         # a temporary home: an empty database, so thrift skips nothing and every page is saved
         with temporary_home():
-            summaries = crawl([source_id], fixture_server=fixture_server)
+            summaries = crawl([source_id], fixture_server=fixture_server, backend="local")
     finally:
         if saved is None:
             os.environ.pop("FUNDRADAR_RECORD_DIR", None)

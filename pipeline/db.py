@@ -27,7 +27,13 @@ from fundradar.pipeline import db_safety
 
 db_safety.install()  # every string cut to its column and NUL-free before any write
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+def migrations() -> Path:
+    """Alembic's script folder: the package's own, or a copy of it when the package is imported
+    from a zipped egg (a Scrapyd job), since Alembic loads the scripts by path."""
+    from fundradar.resources import package_folder
+
+    return package_folder("fundradar.pipeline.migrations")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -111,7 +117,7 @@ def alembic_config(url: str):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", str(migrations()))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
@@ -119,7 +125,7 @@ def alembic_config(url: str):  # type: ignore[no-untyped-def]
 def _head() -> str:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head() or ""
+    return ScriptDirectory(str(migrations())).get_current_head() or ""
 
 
 def current_revision(engine: Engine) -> str | None:

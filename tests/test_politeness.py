@@ -42,12 +42,69 @@ def test_settings_are_polite() -> None:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "fundradar.crawlers.settings")
     settings = get_project_settings()
     settings.setdict(crawl_settings(), priority="cmdline")
+    AfdSpider.update_settings(settings)  # what Scrapy's Crawler does for every runner
     assert settings.getbool("ROBOTSTXT_OBEY")
     assert settings.getbool("AUTOTHROTTLE_ENABLED")
     assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") <= 2
     assert settings.getfloat("DOWNLOAD_DELAY") >= 1
     assert settings.getbool("HTTPCACHE_ENABLED")
     assert settings.get("HTTPCACHE_POLICY").endswith("RFC2616Policy")
+
+
+def _config_with(folder: Path, **defaults: object) -> Path:
+    """The packaged sources.yaml with some `defaults:` keys replaced, in `folder`."""
+    import yaml
+
+    data = yaml.safe_load((REPO / "config" / "sources.yaml").read_text(encoding="utf-8"))
+    data["defaults"].update(defaults)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sources.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    return folder
+
+
+def test_config_defaults_are_applied_inside_scrapy_for_any_runner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fundradar_home: Path
+) -> None:
+    """No runner of ours in between (as under Scrapyd): Scrapy's own Crawler applies the
+    config's delay, concurrency, cache, timeout and Retry-After cap through the spider, above
+    the project's settings and below a run's explicit ones."""
+    from scrapy.crawler import Crawler
+    from scrapy.settings import Settings
+
+    from fundradar.crawlers import settings as project_settings
+
+    config = _config_with(
+        tmp_path / "config", download_delay=7.5, concurrent_per_domain=1, http_cache=False,
+        download_timeout=33, retry_after_max=9,
+    )  # fmt: skip
+    monkeypatch.setenv("FUNDRADAR_CONFIG", str(config))
+
+    def project() -> Settings:
+        settings = Settings()
+        settings.setmodule(project_settings, priority="project")
+        return settings
+
+    got = Crawler(AfdSpider, project()).settings
+    assert got.getfloat("DOWNLOAD_DELAY") == 7.5
+    assert got.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 1
+    assert got.getbool("HTTPCACHE_ENABLED") is False
+    assert got.getfloat("DOWNLOAD_TIMEOUT") == 33
+    assert got.getfloat("FUNDRADAR_RETRY_AFTER_MAX") == 9
+    assert got.get("HTTPCACHE_DIR") == str(fundradar_home / "httpcache")
+
+    # a run's own `-s` (the runner's, Scrapyd's) beats the config
+    explicit = project()
+    explicit.setdict({"DOWNLOAD_DELAY": 0.5, "DOWNLOAD_TIMEOUT": 5}, priority="cmdline")
+    got = Crawler(AfdSpider, explicit).settings
+    assert (got.getfloat("DOWNLOAD_DELAY"), got.getfloat("DOWNLOAD_TIMEOUT")) == (0.5, 5)
+
+    # the fixture server, named by the run, turns waiting, caching and retrying off
+    fixture = project()
+    fixture.set("FUNDRADAR_FIXTURE_SERVER", "http://127.0.0.1:9", priority="cmdline")
+    got = Crawler(AfdSpider, fixture).settings
+    assert got.getfloat("DOWNLOAD_DELAY") == 0
+    assert not got.getbool("AUTOTHROTTLE_ENABLED") and not got.getbool("RETRY_ENABLED")
+    assert not got.getbool("HTTPCACHE_ENABLED")
 
 
 def test_user_agent_names_fundradar_and_the_configured_contact() -> None:

@@ -138,7 +138,8 @@ def test_sources_check_live_goes_to_the_real_sites(monkeypatch, capsys) -> None:
 
     monkeypatch.setattr(sc, "crawl", fake_crawl)
     code, out, _ = run_cli(capsys, "sources", "check", "--live", "afd")
-    assert seen == [{"ids": ["afd"], "on_done": seen[0]["on_done"]}]  # no fixture_server
+    # no fixture_server; crawled here (a throwaway home no Scrapyd job writes to)
+    assert seen == [{"ids": ["afd"], "on_done": seen[0]["on_done"], "backend": "local"}]
     assert "against the live sites" in out
     assert code == 1  # nothing came back, so the check fails loudly
 

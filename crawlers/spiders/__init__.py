@@ -13,7 +13,7 @@ parent. API sources always need code (a module), so none is generated for them.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
+from importlib.resources import files
 
 from fundradar.config.loader import Source, load_sources
 from fundradar.crawlers.base import SourceSpider
@@ -26,7 +26,7 @@ GENERIC_BASES: dict[str, type[SourceSpider]] = {
     "wordpress": WordPressSpider,
     "html": HtmlListSpider,
 }
-HERE = Path(__file__).resolve().parent
+HERE = files(__name__)  # a folder, or a folder inside the zipped egg of a Scrapyd job
 
 
 def class_name(source_id: str) -> str:
@@ -65,7 +65,7 @@ def _generate() -> list[str]:
         return []
     made = []
     for source in sources.sources:
-        if source.kind not in GENERIC_BASES or (HERE / f"{source.id}.py").exists():
+        if source.kind not in GENERIC_BASES or HERE.joinpath(f"{source.id}.py").is_file():
             continue
         cls = generic_spider(source)
         globals()[cls.__name__] = cls

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "digest",  # digest preview | send
     "schedule",  # schedule
     "serve",  # serve
+    "scrapyd",  # scrapyd deploy
 )
 
 
