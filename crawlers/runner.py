@@ -1,17 +1,28 @@
-"""Run crawls, each spider in its own child process.
+"""Run crawls in a child process: all sources in one, or (`isolate`) each in its own.
 
 Twisted's reactor cannot be restarted inside one process, so the scheduler, `fundradar crawl`
 and the demo never run Scrapy in their own process: they start `python -m crawlers.runner
-<source>` children (at most `parallel` at a time; 2 cores here) and read the outcome from the
-`crawl_runs` table, where the child's `RunLog` wrote it.
+<source>...` and read each source's outcome from the `crawl_runs` table, where the child's
+`RunLog` wrote it, found by the token the parent gave that source.
+
+- Together (the default): ONE child crawls every source at once, one Scrapy crawler per source
+  in one reactor. Each crawler has its own settings, downloader and slots, so politeness per
+  site is what it was with a process each (DOWNLOAD_DELAY, CONCURRENT_REQUESTS_PER_DOMAIN), and
+  its own token, timeout (CLOSESPIDER_TIMEOUT) and run. A spider that cannot be created, or
+  fails in its start or parse, fails alone. The child tells the parent on stdout as each source
+  finishes (`REPORT_PREFIX` lines), so `on_done` summaries come as they happen, and sends
+  progress every second.
+- Isolated (`--isolate`, config `defaults.isolate`): one child per source, at most `parallel`
+  at a time: for a source that misbehaves in ways one process cannot contain (a leak, a hang in
+  C code), at ~2 s of start-up per source.
 
 Stopping (SIGTERM from systemd goes to the whole group, the scheduler and every child):
 
 - A child stops *gracefully* at the first SIGTERM or SIGINT and ignores the next ones (Scrapy's
   own handlers would take a second signal as "kill now" and lose the run's bookkeeping): the
-  spider is closed, requests in flight get `STOP_GRACE` seconds to finish, the calls already
-  stored stay stored, and its `CrawlRun` is recorded as `interrupted` (not `failed`), with how
-  many calls it kept. It exits with `EXIT_INTERRUPTED`.
+  spiders are closed, requests in flight get `STOP_GRACE` seconds to finish, the calls already
+  stored stay stored, and each unfinished `CrawlRun` is recorded as `interrupted` (not
+  `failed`), with how many calls it kept. It exits with `EXIT_INTERRUPTED`.
 - The parent, once `request_stop()` was called (the scheduler's signal handler does), starts no
   further child, passes one SIGTERM to each running child (harmless if it had one already) and
   waits for them; the sources never started are returned in `RunOutcome.not_started`.
