@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -238,13 +239,16 @@ def timed_crawl(ids: list[str], mirror: Mirror, *, isolate: bool) -> dict[str, A
     from fundradar.crawling import crawl
 
     mirror.take()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     summaries = crawl(ids, isolate=isolate)
     seconds = time.monotonic() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     counts, times = mirror.take()
     pages = sum(n for (kind, _s), n in counts.items() if kind in ("listing", "detail"))
     return {
-        "seconds": seconds, "pages": pages, "counts": counts,
+        "seconds": seconds, "pages": pages, "counts": counts, "cpu": cpu,
         "window": (max(times) - min(times)) if len(times) > 1 else 0.0,
         "ok": sum(s.status == "ok" for s in summaries), "sources": len(summaries),
         "calls": sum(s.calls for s in summaries),
@@ -332,8 +336,12 @@ def main() -> None:
     print()
     print(f"1. one process, all sources: {rate:.1f} pages/s = {rate / bound:.0%} of the bound "
           f"{bound:.1f} (target >= 80 %), median of {len(runs)}")  # fmt: skip
+    ms = med([r["first"]["cpu"] / r["first"]["pages"] * 1000 for r in runs])
     print(f"   seconds: {med([r['first']['seconds'] for r in runs]):.1f} "
-          f"(the mirror busy {med([r['first']['window'] for r in runs]):.1f})")  # fmt: skip
+          f"(the mirror busy {med([r['first']['window'] for r in runs]):.1f}); CPU of the crawl "
+          f"process {med([r['first']['cpu'] for r in runs]):.1f} s, {ms:.1f} ms a page: one "
+          f"core does at most {1000 / ms:.0f} pages/s; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores")  # fmt: skip
     if refs:
         ref_rate = med([r["pages"] / r["seconds"] for r in refs])
         print(f"   reference, one process per source (2 at a time): {ref_rate:.1f} pages/s = "

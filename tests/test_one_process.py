@@ -195,3 +195,53 @@ def test_a_recrawl_skips_unchanged_details_and_revalidates_the_listing(
         # every call still counted as seen: nothing unlisted, the health verdict stays ok
         assert [r.status for r in runs] == ["ok", "ok", "ok"]
         assert [r.items_seen for r in runs] == [4, 4, 4]
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+def _crawl_cli(stderr_tty: bool) -> tuple[str, str]:
+    """`fundradar crawl --fixtures afd eu_ft` with stderr on a terminal (a pty) or a pipe."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    cmd = [sys.executable, "-m", "fundradar", "crawl", "--fixtures", "afd", "eu_ft"]
+    if not stderr_tty:
+        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=180)
+        return done.stdout, done.stderr
+    parent, child = pty.openpty()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=child, text=True)
+    os.close(child)
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: _drain(parent, chunks), daemon=True)
+    reader.start()
+    out, _ = proc.communicate(timeout=180)
+    reader.join(5)
+    os.close(parent)
+    return out, b"".join(chunks).decode("utf-8", "replace")
+
+
+def _drain(fd: int, chunks: list[bytes]) -> None:
+    import os
+
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:  # the terminal's other end closed
+            return
+        if not data:
+            return
+        chunks.append(data)
+
+
+def test_crawl_shows_progress_on_a_terminal_and_none_when_piped() -> None:
+    out, err = _crawl_cli(stderr_tty=True)
+    assert "afd" in out and "eu_ft" in out  # the summary, as ever
+    assert "pages" in err and "calls" in err and "source" in err  # the live line
+    out, err = _crawl_cli(stderr_tty=False)
+    assert "afd" in out and "eu_ft" in out
+    assert "pages" not in err and "source/s" not in err  # nothing but the summary when piped
