@@ -202,10 +202,13 @@ def test_a_recrawl_skips_unchanged_details_and_revalidates_the_listing(
 
 def _crawl_cli(stderr_tty: bool) -> tuple[str, str]:
     """`fundradar crawl --fixtures afd eu_ft` with stderr on a terminal (a pty) or a pipe."""
+    import fcntl
     import os
     import pty
+    import struct
     import subprocess
     import sys
+    import termios
 
     from .conftest import REPO
 
@@ -214,6 +217,8 @@ def _crawl_cli(stderr_tty: bool) -> tuple[str, str]:
         done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=180)
         return done.stdout, done.stderr
     parent, child = pty.openpty()
+    # a real terminal has a size; a new pty has 0 columns, where tqdm draws nothing
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=child, text=True)
     os.close(child)
     chunks: list[bytes] = []
