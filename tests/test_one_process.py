@@ -250,3 +250,21 @@ def test_crawl_shows_progress_on_a_terminal_and_none_when_piped() -> None:
     out, err = _crawl_cli(stderr_tty=False)
     assert "afd" in out and "eu_ft" in out
     assert "pages" not in err and "source/s" not in err  # nothing but the summary when piped
+
+
+def test_isolate_still_crawls_each_source_in_its_own_process(
+    fault_server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fs = fault_server
+    sources = [html_source("iso_a", fs.url("/a")), html_source("iso_b", fs.url("/b"))]
+    use_sources(tmp_path, monkeypatch, sources)
+    fs.route("/a", Page(listing("Lagoon", 2)))
+    fs.route("/b", Page(listing("Harbour", 3, first=4)))
+    got = by_source(crawl(["iso_a", "iso_b"], isolate=True))
+    assert (got["iso_a"].status, got["iso_a"].calls) == ("ok", 2)
+    assert (got["iso_b"].status, got["iso_b"].calls) == ("ok", 3)
+    logs = sorted(p.name for p in (Path(tmp_path) / "home" / "logs").glob("crawl-*.log"))
+    # one log per child: each source had a process of its own
+    assert (
+        len(logs) == 2 and logs[0].startswith("crawl-iso_a-") and logs[1].startswith("crawl-iso_b-")
+    )
