@@ -150,6 +150,9 @@ class CrawlDefaults(_Strict):
     download_delay: float = Field(default=2.0, ge=0)
     concurrent_per_domain: int = Field(default=2, ge=1, le=2)  # SOURCES.md: at most 2
     http_cache: bool = True
+    # each source in its own crawl process (2 s of start-up each) instead of all in one; for a
+    # source that misbehaves (`fundradar crawl --isolate` for one run)
+    isolate: bool = False
     download_timeout: float = Field(default=60, gt=0, le=600)  # seconds; then "unreachable"
     # a 429/503 with Retry-After is retried after that wait, if it is no longer than this
     retry_after_max: float = Field(default=120, ge=0, le=3600)

@@ -20,7 +20,7 @@ USER_AGENT = f"fundradar/{__version__} (+https://www.oecs.int; funding-call moni
 
 # --- politeness -------------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True
-CONCURRENT_REQUESTS = 8  # across all sites; each crawl process runs one source anyway
+CONCURRENT_REQUESTS = 8  # per source: each source has its own crawler (and downloader)
 CONCURRENT_REQUESTS_PER_DOMAIN = 2  # SOURCES.md: at most 2 at a time per site
 DOWNLOAD_DELAY = 2.0  # seconds between requests to one site, before AutoThrottle adjusts it
 RANDOMIZE_DOWNLOAD_DELAY = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -13,6 +14,9 @@ from fundradar.crawlers.runner import INTERRUPTED, ChildResult, run_children
 from fundradar.exceptions import SampleDataError, UnknownSourceError
 from fundradar.pipeline import db
 from fundradar.pipeline.models import CrawlRun
+
+SKIPPED_STAT = "fundradar/detail_skipped_unchanged"  # crawlers.html.DetailPages.follow
+REVALIDATED_STAT = "httpcache/revalidate"  # Scrapy's HttpCacheMiddleware: a 304 answered
 
 
 @dataclass
@@ -28,6 +32,10 @@ class CrawlSummary:
     message: str
     finished_at: datetime | None
     run_id: int | None = None  # this crawl's own CrawlRun (None: it never got one)
+    # thrift (issue 16): detail pages not asked for because their listing entry is unchanged,
+    # and pages answered "304 Not Modified" (the cached copy revalidated, no body sent)
+    skipped: int = 0
+    revalidated: int = 0
 
 
 def resolve_sources(ids: Sequence[str]) -> list[str]:
@@ -69,10 +77,19 @@ def crawl(
     sample: bool = False,
     on_done: Callable[[CrawlSummary], None] | None = None,
     backend: str | None = None,
+    isolate: bool | None = None,
+    on_progress: Callable[[dict[str, dict[str, Any]]], None] | None = None,
 ) -> list[CrawlSummary]:
-    """Crawl the sources (each in a child process, or a Scrapyd job: config `crawl_backend`,
-    unless `backend` says; a throwaway home is crawled locally); one summary per source."""
+    """Crawl the sources and return one summary per source.
+
+    All sources run in one child process (one Scrapy reactor, one crawler per source) unless
+    `isolate` (default: config `defaults.isolate`) asks for one child per source, or config
+    `crawl_backend: scrapyd` (unless `backend` says otherwise; a throwaway home is crawled
+    locally) sends each source to Scrapyd as a job.
+    """
     ids = resolve_sources(ids)
+    if isolate is None:
+        isolate = load_sources().defaults.isolate
     db.init()  # migrate once here, not racing in every child
     guard_dataset(sample)
     summaries: list[CrawlSummary] = []
@@ -98,7 +115,7 @@ def crawl(
             summary = CrawlSummary(
                 result.source, run.status, run.items_seen - run.items_dropped, run.items_new,
                 run.items_updated, run.items_dropped, run.requests, result.seconds, message,
-                run.finished_at, run.id,
+                run.finished_at, run.id, *thrift(run.stats),
             )  # fmt: skip
         summaries.append(summary)
         if on_done:
@@ -113,7 +130,8 @@ def crawl(
             fixture_server=fixture_server, sample=sample, on_done=done,
         )  # fmt: skip
     else:
-        outcome = run_children(ids, fixture_server=fixture_server, sample=sample, on_done=done)
+        outcome = run_children(ids, fixture_server=fixture_server, sample=sample, on_done=done,
+                               isolate=isolate, on_progress=on_progress)  # fmt: skip
     for source in outcome.not_started:
         summary = CrawlSummary(source, INTERRUPTED, 0, 0, 0, 0, 0, 0.0,
                                "not started: the crawl was stopped", None)  # fmt: skip
@@ -122,6 +140,12 @@ def crawl(
             on_done(summary)
     after_crawl()
     return summaries
+
+
+def thrift(stats: dict[str, Any] | None) -> tuple[int, int]:
+    """(detail pages skipped as unchanged, pages revalidated by a 304) from a run's stats."""
+    stats = stats or {}
+    return (int(stats.get(SKIPPED_STAT, 0) or 0), int(stats.get(REVALIDATED_STAT, 0) or 0))
 
 
 def interrupted(summaries: Sequence[CrawlSummary]) -> list[str]:

@@ -34,8 +34,11 @@ def weekly_job(
     *,
     fixture_server: str | None = None,
     now: datetime | None = None,
+    isolate: bool | None = None,
+    on_progress: Callable[[dict[str, dict[str, Any]]], None] | None = None,
 ) -> WeeklyReport:
-    """Crawl all enabled sources (each in a child process), then send this week's digest."""
+    """Crawl all enabled sources (in one crawl process, or one each with `isolate`), then send
+    this week's digest."""
     from fundradar.alerts.send import send_digest
     from fundradar.crawling import crawl
     from fundradar.exceptions import SampleDataError
@@ -47,7 +50,8 @@ def weekly_job(
         echo(f"  {s.source:<20} {s.status:<9} {s.calls} calls ({s.new} new, {s.updated} updated)")
 
     try:
-        report.crawls = crawl([], fixture_server=fixture_server, on_done=progress)
+        report.crawls = crawl([], fixture_server=fixture_server, on_done=progress,
+                              isolate=isolate, on_progress=on_progress)  # fmt: skip
     except Exception as exc:  # the digest still goes out, with the failure in source health
         report.problems.append(f"crawl failed: {type(exc).__name__}: {exc}")
         echo(f"crawl failed: {exc}")
