@@ -146,6 +146,14 @@ def run_in_this_process(
             sys.stdout.write(REPORT_PREFIX + json.dumps(event) + "\n")
             sys.stdout.flush()
 
+    def progress() -> None:
+        tell({"event": "progress", "sources": {
+            sid: {"pages": int(c.stats.get_value("fundradar/pages_read", 0) or 0),
+                  "calls": int(c.stats.get_value("fundradar/items_seen", 0) or 0),
+                  "done": sid in reported}
+            for sid, c in crawlers.items() if _has_stats(c)
+        }})  # fmt: skip
+
     def finish(sid: str, failure: Any = None) -> None:
         """A source is done (or could not run): its run says so, the parent is told."""
         if sid in reported:
@@ -161,6 +169,7 @@ def run_in_this_process(
             codes[sid] = EXIT_INTERRUPTED
         else:
             codes[sid] = 0 if reason == "finished" else 1
+        progress()  # its final counts: a source quicker than the ticker still shows them
         tell({"event": "done", "source": sid, "code": codes[sid],
               "seconds": round(time.monotonic() - started, 3)})  # fmt: skip
 
@@ -198,14 +207,6 @@ def run_in_this_process(
                 finish(sid)
 
         deferred.addBoth(on_end)
-
-    def progress() -> None:
-        tell({"event": "progress", "sources": {
-            sid: {"pages": int(c.stats.get_value("fundradar/pages_read", 0) or 0),
-                  "calls": int(c.stats.get_value("fundradar/items_seen", 0) or 0),
-                  "done": sid in reported}
-            for sid, c in crawlers.items() if _has_stats(c)
-        }})  # fmt: skip
 
     def force_stop() -> None:
         # a request still in flight (a slow site) would hold the stop for DOWNLOAD_TIMEOUT
