@@ -376,18 +376,119 @@ def merge_figures(folder: Path, seed: int, n: int = 600) -> None:
           "target: identical")  # fmt: skip
 
 
+def prefill(n: int, seed: int) -> None:
+    """n distinct stored calls (and their sightings), written straight into the database: the
+    generator's vocabulary, funders, sources and two years of deadlines, without the pipeline
+    (50,000 calls through it would take longer than the figure is worth). Blocking keys are
+    written too when dedupe has them (`pipeline.dedupe.blocking`)."""
+    import hashlib
+
+    from sqlalchemy import insert
+
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CallRow, Sighting
+
+    try:
+        from fundradar.pipeline.dedupe import blocking
+    except ImportError:  # before the blocking keys existed: the reference figures
+        blocking = None  # type: ignore[assignment]
+    rng = random.Random(seed)
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    calls, sightings, keys = [], [], []
+    for i in range(n):
+        lang = "fr" if rng.random() < 0.35 else "en"
+        topic, place = rng.choice(TOPICS_EN), rng.choice(PLACES)
+        when = start + timedelta(days=rng.randrange(730), hours=rng.randrange(24))
+        if lang == "fr":
+            title = f"{rng.choice(KINDS_FR)} : {TOPICS_FR.get(topic, topic)} ({place}) {when.year}"
+        else:
+            title = f"{rng.choice(KINDS_EN)}: {topic} in {place} {when.year}"
+        source = rng.choice([*SOURCES, AGGREGATOR])
+        url = f"https://{source}.example.org/stored/{i}"
+        calls.append({
+            "id": i + 1, "key": f"url:{url}", "source": source, "url": url, "canonical_url": url,
+            "origin_page": hashlib.sha256(url.encode()).hexdigest(), "title": title,
+            "funder": rng.choice(FUNDERS), "language": lang, "deadline": when,
+            "deadlines": [when.isoformat()], "deadline_kind": "datetime", "status": "open",
+            "content_hash": "", "first_seen": now, "last_seen": now, "listed": True, "extra": {},
+        })  # fmt: skip
+        sightings.append({"call_id": i + 1, "source": source, "url": url, "canonical_url": url,
+                          "title": title, "language": lang, "first_seen": now, "last_seen": now,
+                          "listed": True, "data": {}, "data_since": {}, "rank": 0})  # fmt: skip
+        if blocking is not None:
+            keys += blocking.key_rows(i + 1, calls[-1])
+    if not calls:
+        return
+    with db.get_engine().begin() as conn:
+        conn.execute(insert(CallRow), calls)
+        conn.execute(insert(Sighting), sightings)
+        if keys:
+            conn.execute(insert(blocking.DedupeKey), keys)
+
+
+def scale_figures(items: int, seed: int, sizes: tuple[int, ...] = (0, 10_000, 50_000),
+                  repeats: int = 3) -> None:  # fmt: skip
+    """Per-item pipeline time with 0, 10k and 50k calls already stored (medians of
+    `repeats`): dedupe must not grow with the database."""
+    import shutil
+    import statistics
+
+    from fundradar.pipeline import db
+
+    home = Path(os.environ["FUNDRADAR_HOME"])
+    timed, _ = generate(items, seed + 7)
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    figures: dict[int, tuple[float, float]] = {}
+    for size in sizes:
+        template = home / f"prefill-{size}.db"
+        use_database(home, template.name)
+        prefill(size, seed + 11)
+        db.reset_caches()
+        per_item, dedupe = [], []
+        for r in range(repeats):
+            copy_path = home / f"scale-{size}-{r}.db"
+            shutil.copy(template, copy_path)
+            for suffix in ("-wal", "-shm"):
+                if Path(str(template) + suffix).exists():
+                    shutil.copy(str(template) + suffix, str(copy_path) + suffix)
+            use_database(home, copy_path.name)
+            result = run_pipeline(timed, now)
+            per_item.append(result["elapsed"] / items * 1000)
+            dedupe.append(result["stage"]["dedupe"] / items * 1000)
+            db.reset_caches()
+        figures[size] = (statistics.median(per_item), statistics.median(dedupe))
+        print(f"  {size:>6,} calls stored: {figures[size][0]:.2f} ms per item (dedupe "
+              f"{figures[size][1]:.2f} ms), runs {', '.join(f'{x:.2f}' for x in per_item)}")  # fmt: skip
+    base, top = figures[sizes[0]][0], figures[sizes[-1]][0]
+    print(f"dedupe at scale: {top:.2f} ms per item at {sizes[-1]:,} stored vs {base:.2f} ms at "
+          f"{sizes[0]:,}: ratio {top / base:.2f} (target <= 1.5)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=10_000, help="calls to generate (10,000)")
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--merge-only", action="store_true", help="only the merge figures")
+    parser.add_argument("--scale-only", action="store_true",
+                        help="only the per-item time at 0, 10k and 50k stored calls")
+    parser.add_argument("--scale-items", type=int, default=600,
+                        help="items timed at each database size (600)")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="fundradar-bench-"))
     os.environ["FUNDRADAR_HOME"] = str(home)
     os.environ.pop("FUNDRADAR_DATABASE_URL", None)
+    if args.scale_only:
+        print(f"per-item pipeline time, {args.scale_items} generated items into a database "
+              "already holding N calls (medians of 3):")
+        scale_figures(args.scale_items, args.seed)
+        return
     if not args.merge_only:
         speed_figures(args.n, args.seed)
+        print(f"per-item pipeline time, {args.scale_items} generated items into a database "
+              "already holding N calls (medians of 3):")
+        scale_figures(args.scale_items, args.seed)
     merge_figures(home, args.seed)
 
 
