@@ -458,8 +458,9 @@ def scale_figures(items: int, seed: int, sizes: tuple[int, ...] = (0, 10_000, 50
             dedupe.append(result["stage"]["dedupe"] / items * 1000)
             db.reset_caches()
         figures[size] = (statistics.median(per_item), statistics.median(dedupe))
+        runs = ", ".join(f"{x:.2f}" for x in per_item)
         print(f"  {size:>6,} calls stored: {figures[size][0]:.2f} ms per item (dedupe "
-              f"{figures[size][1]:.2f} ms), runs {', '.join(f'{x:.2f}' for x in per_item)}")  # fmt: skip
+              f"{figures[size][1]:.2f} ms), runs {runs}")  # fmt: skip
     base, top = figures[sizes[0]][0], figures[sizes[-1]][0]
     print(f"dedupe at scale: {top:.2f} ms per item at {sizes[-1]:,} stored vs {base:.2f} ms at "
           f"{sizes[0]:,}: ratio {top / base:.2f} (target <= 1.5)")  # fmt: skip
@@ -470,24 +471,32 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=10_000, help="calls to generate (10,000)")
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--merge-only", action="store_true", help="only the merge figures")
-    parser.add_argument("--scale-only", action="store_true",
-                        help="only the per-item time at 0, 10k and 50k stored calls")
-    parser.add_argument("--scale-items", type=int, default=600,
-                        help="items timed at each database size (600)")
+    parser.add_argument(
+        "--scale-only",
+        action="store_true",
+        help="only the per-item time at 0, 10k and 50k stored calls",
+    )
+    parser.add_argument(
+        "--scale-items", type=int, default=600, help="items timed at each database size (600)"
+    )
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="fundradar-bench-"))
     os.environ["FUNDRADAR_HOME"] = str(home)
     os.environ.pop("FUNDRADAR_DATABASE_URL", None)
     if args.scale_only:
-        print(f"per-item pipeline time, {args.scale_items} generated items into a database "
-              "already holding N calls (medians of 3):")
+        print(
+            f"per-item pipeline time, {args.scale_items} generated items into a database "
+            "already holding N calls (medians of 3):"
+        )
         scale_figures(args.scale_items, args.seed)
         return
     if not args.merge_only:
         speed_figures(args.n, args.seed)
-        print(f"per-item pipeline time, {args.scale_items} generated items into a database "
-              "already holding N calls (medians of 3):")
+        print(
+            f"per-item pipeline time, {args.scale_items} generated items into a database "
+            "already holding N calls (medians of 3):"
+        )
         scale_figures(args.scale_items, args.seed)
     merge_figures(home, args.seed)
 
