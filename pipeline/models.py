@@ -165,6 +165,7 @@ class DedupeKey(Base):
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     deadline: Mapped[datetime | None]  # the call's `deadline` (its next one)
     funder: Mapped[str | None] = mapped_column(String(300))
+    words: Mapped[int] = mapped_column(Integer, default=0)  # the call's title-word keys
 
 
 class CallChange(Base):

@@ -36,9 +36,10 @@ from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import bindparam, literal, select, union, union_all
+from sqlalchemy import and_, bindparam, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import Session
 
+from fundradar.pipeline.dedupe import blocking
 from fundradar.pipeline.dedupe.blocking import item_keys
 from fundradar.pipeline.dedupe.links import outbound_links
 from fundradar.pipeline.dedupe.match import (
@@ -46,6 +47,7 @@ from fundradar.pipeline.dedupe.match import (
     LINK_REASON,
     Record,
     as_record,
+    could_be_same,
     identifiers,
     judge,
     page_identity,
@@ -172,19 +174,31 @@ _BY_IDS = select(*_COLUMNS).where(CallRow.id.in_(bindparam("ids", expanding=True
 _EXTRA_BY_IDS = select(CallRow.id, CallRow.extra).where(
     CallRow.id.in_(bindparam("ids", expanding=True))
 )
-# Fuzzy candidates: the calls sharing a blocking key with the item (`blocking`), inside the
-# deadline window or, for calls without a deadline, of the same funder. Each branch is an
-# index range scan on dedupe_keys (key, deadline) or (key, funder); the few ids it gives are
-# then read by primary key, newest first.
+# Fuzzy candidates: the calls sharing blocking keys with the item (`blocking`), inside the
+# deadline window or, for calls without a deadline, of the same funder. A strong key (an
+# identifier, a numbered round, a linked page) is enough alone; title words must be shared two
+# at a time (or all of the shorter title's), as any title the judge could accept shares them.
+# Each branch is an index range scan on dedupe_keys (key, deadline) or (key, funder); the few
+# ids it gives are then read by primary key, newest first.
 _K = DedupeKey
-_KEYS = bindparam("keys", expanding=True)
-_IN_WINDOW = select(_K.call_id).where(
-    _K.key.in_(_KEYS), _K.deadline.between(bindparam("lo"), bindparam("hi"))
-)
-_UNDATED_OF_FUNDER = select(_K.call_id).where(
-    _K.key.in_(_KEYS), _K.deadline.is_(None), _K.funder == bindparam("funder")
-)
-_OF_FUNDER = select(_K.call_id).where(_K.key.in_(_KEYS), _K.funder == bindparam("funder"))
+_STRONG = bindparam("strong", expanding=True)
+_WORDS = bindparam("words", expanding=True)
+_IN_WINDOW = _K.deadline.between(bindparam("lo"), bindparam("hi"))
+_UNDATED_OF_FUNDER = and_(_K.deadline.is_(None), _K.funder == bindparam("funder"))
+_OF_FUNDER = _K.funder == bindparam("funder")
+_ENOUGH_WORDS = or_(func.count() >= bindparam("need"), func.count() >= func.min(_K.words))
+
+
+def _sharing(*wheres: Any) -> Any:
+    """Ids of the calls matching one of `wheres` that share a strong key or enough title
+    words (one SELECT per condition: an OR would keep the index from narrowing the range)."""
+    return union(*(
+        q for where in wheres for q in (
+            select(_K.call_id).where(_K.key.in_(_STRONG), where),
+            select(_K.call_id).where(_K.key.in_(_WORDS), where)
+            .group_by(_K.call_id).having(_ENOUGH_WORDS),
+        )
+    ))  # fmt: skip
 
 
 def _rows_of(ids: Any) -> Any:
@@ -196,10 +210,10 @@ def _rows_of(ids: Any) -> Any:
     )
 
 
-_BY_WINDOW = _rows_of(_IN_WINDOW)
+_BY_WINDOW = _rows_of(_sharing(_IN_WINDOW))
 # the first deadline's window, or a stored call without a deadline from the same funder
-_BY_WINDOW_OR_FUNDER = _rows_of(union(_IN_WINDOW, _UNDATED_OF_FUNDER))
-_BY_FUNDER = _rows_of(_OF_FUNDER)
+_BY_WINDOW_OR_FUNDER = _rows_of(_sharing(_IN_WINDOW, _UNDATED_OF_FUNDER))
+_BY_FUNDER = _rows_of(_sharing(_OF_FUNDER))
 
 
 def identifier_rows(session: Session, call: Call) -> list[tuple[int, str]]:
@@ -283,18 +297,21 @@ def candidates(session: Session, call: Call) -> list[dict[str, Any]]:
     found: dict[int, dict[str, Any]] = {}
     if not keys:
         return []
+    words = [k for k in keys if blocking.is_word(k)]
+    base = {"strong": [k for k in keys if not blocking.is_word(k)], "words": words,
+            "need": min(2, len(words)) or 1}  # fmt: skip
     for i, d in enumerate(deadlines):
         lo, hi = deadline_window(d)
         if i == 0 and funder:
-            params = {"keys": keys, "lo": lo, "hi": hi, "funder": funder}
+            params = {**base, "lo": lo, "hi": hi, "funder": funder}
             rows = conn.execute(_BY_WINDOW_OR_FUNDER, params)
         else:
-            rows = conn.execute(_BY_WINDOW, {"keys": keys, "lo": lo, "hi": hi})
+            rows = conn.execute(_BY_WINDOW, {**base, "lo": lo, "hi": hi})
         for row in rows:
             found.setdefault(row.id, row._asdict())
     if not deadlines and funder:
         # without a deadline, the funder is the only narrowing left
-        for row in conn.execute(_BY_FUNDER, {"keys": keys, "funder": funder}):
+        for row in conn.execute(_BY_FUNDER, {**base, "funder": funder}):
             found.setdefault(row.id, row._asdict())
     return list(found.values())
 
@@ -349,7 +366,10 @@ def _fuzzy_match(session: Session, call: Call) -> Match | None:
         if not linked and not _gate(item, cand):
             continue
         cand["funder"] = effective_funder(cand["source"], cand["funder"])
-        same, reason, strength = judge(item, cand)
+        record = as_record(cand)
+        if not could_be_same(item, record):
+            continue  # another funder's call, or another deadline: judge would say so
+        same, reason, strength = judge(item, record)
         if same and (best is None or strength > best[0]):
             best = (strength, cand["id"], reason)
     if best is None:

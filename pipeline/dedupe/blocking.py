@@ -12,7 +12,8 @@ deadline window with the item, not the size of the table.
 
 The keys are chosen so that no pair the decision (`match.judge`) could accept is lost:
 
-- `w:<first 5 letters>` of each content word of the title, as written and as the glossary
+- `w:<first 5 letters>` of each content word of the title (two of them must be shared, or all
+  of a title that has fewer), as written and as the glossary
   translates it (`match.title_features`). A same-language match needs a title similarity of 90
   or more, which titles without a common word never reach; a two-language match needs more
   than half of the words matched exactly or as cognates, and cognates (Jaro-Winkler >= 0.9 on
@@ -88,14 +89,20 @@ def row_keys(values: Mapping[str, Any]) -> set[str]:
     return keys
 
 
+def is_word(key: str) -> bool:
+    return key.startswith("w:")
+
+
 def key_rows(call_id: int, values: Mapping[str, Any]) -> list[dict[str, Any]]:
     """`dedupe_keys` rows of one stored call (`values`: the call row's columns)."""
     deadline: datetime | None = values.get("deadline")
     funder = values.get("funder")
     funder = funder[:300] if isinstance(funder, str) else None
+    keys = sorted(row_keys(values))
+    words = sum(1 for k in keys if is_word(k))
     return [
-        {"call_id": call_id, "key": key, "deadline": deadline, "funder": funder}
-        for key in sorted(row_keys(values))
+        {"call_id": call_id, "key": key, "deadline": deadline, "funder": funder, "words": words}
+        for key in keys
     ]
 
 

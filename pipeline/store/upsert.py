@@ -319,17 +319,19 @@ LOCK_RETRIES = 5
 
 def store_one(
     session: Session, call: Call, *, now: datetime, run_id: int | None = None,
-    profile: Any = None,
+    profile: Any = None, match: Match | None = _SEARCH,
 ) -> Stored:  # fmt: skip
     """`upsert` one call in its own transaction and commit it.
 
     Under two concurrent writers on SQLite, a transaction that read before another writer
     committed cannot write any more ("database is locked" at once, whatever the busy
-    timeout): it is rolled back and the call stored again from a fresh look-up.
+    timeout): it is rolled back and the call stored again from a fresh look-up. `match`: what
+    `find_match` found, used by the first attempt only.
     """
     for attempt in range(1, LOCK_RETRIES + 1):
         try:
-            stored = upsert(session, call, now=now, run_id=run_id, profile=profile)
+            found, match = match, _SEARCH
+            stored = upsert(session, call, now=now, run_id=run_id, profile=profile, match=found)
             session.commit()
             return stored
         except OperationalError as exc:

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=120), nullable=False),
         sa.Column("deadline", sa.DateTime(), nullable=True),
         sa.Column("funder", sa.String(length=300), nullable=True),
+        sa.Column("words", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["call_id"], ["calls.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("call_id", "key"),
     )
@@ -49,7 +50,7 @@ def _backfill() -> None:
     )  # fmt: skip
     keys = sa.table(
         "dedupe_keys", sa.column("call_id"), sa.column("key"), sa.column("deadline"),
-        sa.column("funder"),
+        sa.column("funder"), sa.column("words"),
     )  # fmt: skip
     batch: list[dict] = []  # type: ignore[type-arg]
     for row in bind.execute(sa.select(calls)).mappings():
