@@ -4,6 +4,7 @@ plain SQLite bulk insert of the same rows in the same run; then the merge's two 
     python bench/pipeline.py              # 10,000 calls, then the merge figures on 600
     python bench/pipeline.py -n 2000 --seed 3
     python bench/pipeline.py --merge-only
+    python bench/pipeline.py --scale-only  # only the 0 / 10k / 50k figures
 
 The calls are generated (reconstructed — not captures): titles drawn from the vocabulary of real
 call titles in English and French, 40 funders, 14 sources, deadlines spread over two years and
@@ -13,12 +14,19 @@ aggregator (title reworded, date only) or the other language page of the funder'
 fuzzy stage has real work; about 5% are the same item again (a re-crawl).
 
 Each call goes through the same functions a crawl uses, in the same order: `badinput.screen`,
-`normalise`, `validate`, `store.upsert` (which runs `dedupe.find_match`, merges the call's
-pages and scores the merged call), with a commit per call as `StorePipeline` does. The figure
-to report is the ratio of the two speeds (pipeline calls/s over bulk-insert rows/s); the stage
-times say where the time goes. Also printed: how many copies landed on their original's row,
-and how many distinct originals were merged (a sanity check of dedupe at scale on easy
-generated text, not a quality figure — the labelled pairs in tests/fixtures/dedupe are that).
+`normalise`, `validate`, then `store.batch.BatchStore` as `StorePipeline` uses it
+(`dedupe.find_match`, new calls merged, scored and written in batches of 100 with Core
+statements, calls seen before merged by `store.upsert`). The figures to report are the ratio of
+the two speeds (pipeline calls/s over bulk-insert rows/s) and the storage stage alone (the
+batched writes) beside the bulk insert; the stage times say where the time goes.
+
+Then the per-item time with 0, 10,000 and 50,000 calls already stored (written straight into
+the database from the same vocabulary, `prefill`), medians of 3, and their ratio: dedupe must
+not grow with the database (target: 50k within 1.5x of 0).
+
+Also printed: how many copies landed on their original's row, and how many distinct originals
+were merged (a sanity check of dedupe at scale on easy generated text, not a quality figure —
+the labelled pairs in tests/fixtures/dedupe and bench/dedupe.py are that).
 
 Merge figures (issue 10), each printed beside its target:
 

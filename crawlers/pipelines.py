@@ -23,6 +23,7 @@ call goes on to be stored.
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -167,10 +168,13 @@ class StorePipeline(_Stage):
         if self.batch is None:
             profile = getattr(self.crawler, "_fundradar_profile", None)
             self.batch = batch.shared(profile=profile)
-            from twisted.internet import task
+            # the 1 s flush needs the crawl's reactor; never install one here (a test driving
+            # the stages by hand has none, and closes the spider itself)
+            if "twisted.internet.reactor" in sys.modules:
+                from twisted.internet import task
 
-            self._timer = task.LoopingCall(self._tick)
-            self._timer.start(batch.BATCH_SECONDS, now=False)
+                self._timer = task.LoopingCall(self._tick)
+                self._timer.start(batch.BATCH_SECONDS, now=False)
         return self.batch
 
     def process_item(self, item: Call) -> Call:

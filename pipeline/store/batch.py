@@ -55,7 +55,7 @@ from fundradar.pipeline.dedupe import (
     effective_funder,
     find_match,
 )
-from fundradar.pipeline.dedupe.match import as_record, judge
+from fundradar.pipeline.dedupe.match import as_record, could_be_same, judge
 from fundradar.pipeline.models import CallRow, DedupeKey, Sighting
 from fundradar.pipeline.record import Call
 from fundradar.pipeline.store.merge import merge_page, page_data, rebuild
@@ -97,6 +97,7 @@ class _Pending:
     sighting: Sighting
     values: dict[str, Any]  # the calls row, as written
     keys: frozenset[str]  # blocking keys, plus its own page's link key
+    words: int  # how many of them are title words
     canon: str
     key: str
     cuts: list[db_safety.Cut]
@@ -140,6 +141,7 @@ class BatchStore:
         self._since: float | None = None
         self._by_key: dict[str, _Pending] = {}
         self._by_canon: dict[str, _Pending] = {}
+        self._by_block: dict[str, list[_Pending]] = {}  # blocking key -> pending calls
         self._top: int | None = None  # highest call id when our look-ups last saw the table
         self.timings: Counter[str] = Counter()  # seconds per stage (the benchmark reads them)
         self.rows_written = 0  # calls written by batches
@@ -191,6 +193,7 @@ class BatchStore:
         batch, self.pending = self.pending, []
         self._by_key.clear()
         self._by_canon.clear()
+        self._by_block.clear()
         self._since = None
         t0 = time.perf_counter()
         try:
@@ -226,7 +229,19 @@ class BatchStore:
         for link in call.extra.get("links_to") or ():
             if isinstance(link, str) and aggregator:
                 keys.add(blocking.link_key(link))
-        sharing = [p for p in self.pending if p.keys & keys]
+        # the database's rule (`dedupe.candidates`): a strong key, or two title words (all of
+        # a shorter title's)
+        shared: Counter[int] = Counter()
+        by_id: dict[int, _Pending] = {}
+        for key in keys:
+            for p in self._by_block.get(key, ()):
+                if not blocking.is_word(key):
+                    shared[id(p)] += 1000
+                shared[id(p)] += 1
+                by_id[id(p)] = p
+        need = min(2, sum(1 for k in keys if blocking.is_word(k))) or 1
+        sharing = [by_id[i] for i, n in shared.items()
+                   if n >= 1000 or n >= need or n >= by_id[i].words]  # fmt: skip
         if not sharing:
             return False
         item = as_record(call)
@@ -242,7 +257,8 @@ class BatchStore:
             if not cand.get("links") and not _gate(item, cand):
                 continue
             cand["funder"] = effective_funder(cand["source"], cand["funder"])
-            if judge(item, cand)[0]:
+            record = as_record(cand)
+            if could_be_same(item, record) and judge(item, record)[0]:
                 return True
         return False
 
@@ -252,6 +268,8 @@ class BatchStore:
         self.pending.append(pending)
         self._by_key[pending.key] = pending
         self._by_canon[pending.canon] = pending
+        for key in pending.keys:
+            self._by_block.setdefault(key, []).append(pending)
 
     # --- building a new call in memory (upsert._write's new-call branch, without a session) ---
     _last_error: BaseException | None = None
@@ -280,8 +298,9 @@ class BatchStore:
         for name in SCORE_FIELDS:
             value = getattr(row, name)
             setattr(call, name, list(value) if isinstance(value, list) else value)
-        return _Pending(call, now, run_id, tag, row, sighting, values, frozenset(keys), canon,
-                        row.key, cuts)  # fmt: skip
+        words = sum(1 for k in keys if blocking.is_word(k))
+        return _Pending(call, now, run_id, tag, row, sighting, values, frozenset(keys), words,
+                        canon, row.key, cuts)  # fmt: skip
 
     # --- writing -----------------------------------------------------------------------------
     def _write_batch(self, batch: list[_Pending]) -> list[Written] | None:
