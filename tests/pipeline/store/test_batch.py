@@ -14,6 +14,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from fundradar.pipeline import db, store
@@ -91,7 +92,8 @@ def outcomes(written: list[Any]) -> list[str]:
     return [w.stored.outcome if w.stored is not None else f"error {w.error}" for w in written]
 
 
-def test_batches_store_the_same_calls_as_one_upsert_per_item() -> None:
+@pytest.mark.parametrize("size", [9, 1000])  # small batches; one batch held to the end
+def test_batches_store_the_same_calls_as_one_upsert_per_item(size: int) -> None:
     calls = items(160)
     db.init()
     with db.session_scope() as s:
@@ -99,7 +101,7 @@ def test_batches_store_the_same_calls_as_one_upsert_per_item() -> None:
         reference = dump(s)
         s.execute(delete(CallRow))  # sightings, changes and keys go with them (cascade)
     session = db.session_factory()()
-    batch = BatchStore(session, size=9)
+    batch = BatchStore(session, size=size)
     written = []
     for c in normalised(calls):
         written += batch.add(c, now=NOW)
