@@ -99,6 +99,8 @@ class _Pending:
     values: dict[str, Any]  # the calls row, as written
     keys: frozenset[str]  # blocking keys, plus its own page's link key
     words: int  # how many of them are title words
+    sighting_values: dict[str, Any]  # the sightings row, as written (without call_id)
+    key_values: list[dict[str, Any]]  # its dedupe_keys rows (without call_id)
     canon: str
     key: str
     cuts: list[db_safety.Cut]
@@ -302,7 +304,8 @@ class BatchStore:
             setattr(call, name, list(value) if isinstance(value, list) else value)
         words = sum(1 for k in keys if blocking.is_word(k))
         return _Pending(call, now, run_id, tag, row, sighting, values, frozenset(keys), words,
-                        canon, row.key, cuts)  # fmt: skip
+                        _table_values(sighting), blocking.key_rows(0, values), canon, row.key,
+                        cuts)  # fmt: skip
 
     # --- writing -----------------------------------------------------------------------------
     def _write_batch(self, batch: list[_Pending]) -> list[Written] | None:
@@ -330,10 +333,8 @@ class BatchStore:
                 ).scalars().all()  # fmt: skip
             sightings, keys = [], []
             for p, call_id in zip(batch, ids, strict=True):
-                values = _table_values(p.sighting)
-                values["call_id"] = call_id
-                sightings.append(values)
-                keys += blocking.key_rows(call_id, p.values)
+                sightings.append({**p.sighting_values, "call_id": call_id})
+                keys += [{**k, "call_id": call_id} for k in p.key_values]
             conn.execute(insert(Sighting.__table__), sightings)
             if keys:
                 conn.execute(insert(DedupeKey.__table__), keys)
