@@ -4,6 +4,7 @@ plain SQLite bulk insert of the same rows in the same run; then the merge's two 
     python bench/pipeline.py              # 10,000 calls, then the merge figures on 600
     python bench/pipeline.py -n 2000 --seed 3
     python bench/pipeline.py --merge-only
+    python bench/pipeline.py --scale-only  # only the 0 / 10k / 50k figures
 
 The calls are generated (reconstructed — not captures): titles drawn from the vocabulary of real
 call titles in English and French, 40 funders, 14 sources, deadlines spread over two years and
@@ -13,12 +14,19 @@ aggregator (title reworded, date only) or the other language page of the funder'
 fuzzy stage has real work; about 5% are the same item again (a re-crawl).
 
 Each call goes through the same functions a crawl uses, in the same order: `badinput.screen`,
-`normalise`, `validate`, `store.upsert` (which runs `dedupe.find_match`, merges the call's
-pages and scores the merged call), with a commit per call as `StorePipeline` does. The figure
-to report is the ratio of the two speeds (pipeline calls/s over bulk-insert rows/s); the stage
-times say where the time goes. Also printed: how many copies landed on their original's row,
-and how many distinct originals were merged (a sanity check of dedupe at scale on easy
-generated text, not a quality figure — the labelled pairs in tests/fixtures/dedupe are that).
+`normalise`, `validate`, then `store.batch.BatchStore` as `StorePipeline` uses it
+(`dedupe.find_match`, new calls merged, scored and written in batches of 100 with Core
+statements, calls seen before merged by `store.upsert`). The figures to report are the ratio of
+the two speeds (pipeline calls/s over bulk-insert rows/s) and the storage stage alone (the
+batched writes) beside the bulk insert; the stage times say where the time goes.
+
+Then the per-item time with 0, 10,000 and 50,000 calls already stored (written straight into
+the database from the same vocabulary, `prefill`), medians of 3, and their ratio: dedupe must
+not grow with the database (target: 50k within 1.5x of 0).
+
+Also printed: how many copies landed on their original's row, and how many distinct originals
+were merged (a sanity check of dedupe at scale on easy generated text, not a quality figure —
+the labelled pairs in tests/fixtures/dedupe and bench/dedupe.py are that).
 
 Merge figures (issue 10), each printed beside its target:
 
@@ -190,19 +198,23 @@ def generate(n: int, seed: int) -> tuple[list, list]:  # type: ignore[type-arg]
 def run_pipeline(calls: list, now: datetime) -> dict:  # type: ignore[type-arg]
 
     from fundradar.crawlers.pipelines import validate
-    from fundradar.pipeline import db, store
-    from fundradar.pipeline.dedupe import find_match
+    from fundradar.pipeline import db
     from fundradar.pipeline.normalise import Rejected, badinput, normalise
     from fundradar.pipeline.score import load_profile
+    from fundradar.pipeline.store.batch import BatchStore
 
     profile = load_profile()
     session = db.session_factory()()
+    # as StorePipeline does: new calls in batches of 100, calls seen before merged at once
+    store = BatchStore(session, profile=profile)
     stage = Counter[str]()
     outcomes = Counter[str]()
     matches = Counter[str]()
     total_start = time.perf_counter()
+    index_of: dict[int, int] = {}
     row_of: list[int | None] = []
-    for raw in calls:
+    written = []
+    for i, raw in enumerate(calls):
         row_of.append(None)
         call = copy.deepcopy(raw)
         t0 = time.perf_counter()
@@ -218,23 +230,23 @@ def run_pipeline(calls: list, now: datetime) -> dict:  # type: ignore[type-arg]
         if validate(call):
             outcomes["invalid"] += 1
             continue
-        t2 = time.perf_counter()
-        match = find_match(session, call)
-        t3 = time.perf_counter()
-        stored = store.upsert(session, call, now=now, match=match, profile=profile)
-        session.commit()  # per item, as StorePipeline does
-        t4 = time.perf_counter()
-        stage["normalise + validate"] += t2 - t0
-        stage["dedupe"] += t3 - t2
-        stage["store (merge, score, write)"] += t4 - t3
-        outcomes[stored.outcome] += 1
-        row_of[-1] = stored.row.id
-        if stored.match:
-            matches[stored.match] += 1
+        stage["normalise + validate"] += time.perf_counter() - t0
+        index_of[id(call)] = i
+        written += store.add(call, now=now)
+    written += store.flush()
     elapsed = time.perf_counter() - total_start
+    for w in written:
+        if w.stored is None:
+            outcomes["error"] += 1
+            continue
+        outcomes[w.stored.outcome] += 1
+        row_of[index_of[id(w.call)]] = w.stored.row.id
+        if w.stored.match:
+            matches[w.stored.match] += 1
+    stage.update(store.timings)
     session.close()
     return {"elapsed": elapsed, "stage": stage, "outcomes": outcomes, "matches": matches,
-            "row_of": row_of}  # fmt: skip
+            "row_of": row_of, "rows_written": store.rows_written}  # fmt: skip
 
 
 def dedupe_check(origin: list, row_of: list) -> tuple[int, int, int]:  # type: ignore[type-arg]
@@ -376,18 +388,128 @@ def merge_figures(folder: Path, seed: int, n: int = 600) -> None:
           "target: identical")  # fmt: skip
 
 
+def prefill(n: int, seed: int) -> None:
+    """n distinct stored calls (and their sightings), written straight into the database: the
+    generator's vocabulary, funders, sources and two years of deadlines, without the pipeline
+    (50,000 calls through it would take longer than the figure is worth). Blocking keys are
+    written too when dedupe has them (`pipeline.dedupe.blocking`)."""
+    import hashlib
+
+    from sqlalchemy import insert
+
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CallRow, Sighting
+
+    try:
+        from fundradar.pipeline.dedupe import blocking
+    except ImportError:  # before the blocking keys existed: the reference figures
+        blocking = None  # type: ignore[assignment]
+    rng = random.Random(seed)
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    calls, sightings, keys = [], [], []
+    for i in range(n):
+        lang = "fr" if rng.random() < 0.35 else "en"
+        topic, place = rng.choice(TOPICS_EN), rng.choice(PLACES)
+        when = start + timedelta(days=rng.randrange(730), hours=rng.randrange(24))
+        if lang == "fr":
+            title = f"{rng.choice(KINDS_FR)} : {TOPICS_FR.get(topic, topic)} ({place}) {when.year}"
+        else:
+            title = f"{rng.choice(KINDS_EN)}: {topic} in {place} {when.year}"
+        source = rng.choice([*SOURCES, AGGREGATOR])
+        url = f"https://{source}.example.org/stored/{i}"
+        calls.append({
+            "id": i + 1, "key": f"url:{url}", "source": source, "url": url, "canonical_url": url,
+            "origin_page": hashlib.sha256(url.encode()).hexdigest(), "title": title,
+            "funder": rng.choice(FUNDERS), "language": lang, "deadline": when,
+            "deadlines": [when.isoformat()], "deadline_kind": "datetime", "status": "open",
+            "content_hash": "", "first_seen": now, "last_seen": now, "listed": True, "extra": {},
+        })  # fmt: skip
+        sightings.append({"call_id": i + 1, "source": source, "url": url, "canonical_url": url,
+                          "title": title, "language": lang, "first_seen": now, "last_seen": now,
+                          "listed": True, "data": {}, "data_since": {}, "rank": 0})  # fmt: skip
+        if blocking is not None:
+            keys += blocking.key_rows(i + 1, calls[-1])
+    if not calls:
+        return
+    with db.get_engine().begin() as conn:
+        conn.execute(insert(CallRow), calls)
+        conn.execute(insert(Sighting), sightings)
+        if keys:
+            conn.execute(insert(blocking.DedupeKey), keys)
+
+
+def scale_figures(items: int, seed: int, sizes: tuple[int, ...] = (0, 10_000, 50_000),
+                  repeats: int = 3) -> None:  # fmt: skip
+    """Per-item pipeline time with 0, 10k and 50k calls already stored (medians of
+    `repeats`): dedupe must not grow with the database."""
+    import shutil
+    import statistics
+
+    from fundradar.pipeline import db
+
+    home = Path(os.environ["FUNDRADAR_HOME"])
+    timed, _ = generate(items, seed + 7)
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    figures: dict[int, tuple[float, float]] = {}
+    for size in sizes:
+        template = home / f"prefill-{size}.db"
+        use_database(home, template.name)
+        prefill(size, seed + 11)
+        db.reset_caches()
+        per_item, dedupe = [], []
+        for r in range(repeats):
+            copy_path = home / f"scale-{size}-{r}.db"
+            shutil.copy(template, copy_path)
+            for suffix in ("-wal", "-shm"):
+                if Path(str(template) + suffix).exists():
+                    shutil.copy(str(template) + suffix, str(copy_path) + suffix)
+            use_database(home, copy_path.name)
+            result = run_pipeline(timed, now)
+            per_item.append(result["elapsed"] / items * 1000)
+            dedupe.append(result["stage"]["dedupe"] / items * 1000)
+            db.reset_caches()
+        figures[size] = (statistics.median(per_item), statistics.median(dedupe))
+        runs = ", ".join(f"{x:.2f}" for x in per_item)
+        print(f"  {size:>6,} calls stored: {figures[size][0]:.2f} ms per item (dedupe "
+              f"{figures[size][1]:.2f} ms), runs {runs}")  # fmt: skip
+    base, top = figures[sizes[0]][0], figures[sizes[-1]][0]
+    print(f"dedupe at scale: {top:.2f} ms per item at {sizes[-1]:,} stored vs {base:.2f} ms at "
+          f"{sizes[0]:,}: ratio {top / base:.2f} (target <= 1.5)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=10_000, help="calls to generate (10,000)")
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--merge-only", action="store_true", help="only the merge figures")
+    parser.add_argument(
+        "--scale-only",
+        action="store_true",
+        help="only the per-item time at 0, 10k and 50k stored calls",
+    )
+    parser.add_argument(
+        "--scale-items", type=int, default=600, help="items timed at each database size (600)"
+    )
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="fundradar-bench-"))
     os.environ["FUNDRADAR_HOME"] = str(home)
     os.environ.pop("FUNDRADAR_DATABASE_URL", None)
+    if args.scale_only:
+        print(
+            f"per-item pipeline time, {args.scale_items} generated items into a database "
+            "already holding N calls (medians of 3):"
+        )
+        scale_figures(args.scale_items, args.seed)
+        return
     if not args.merge_only:
         speed_figures(args.n, args.seed)
+        print(
+            f"per-item pipeline time, {args.scale_items} generated items into a database "
+            "already holding N calls (medians of 3):"
+        )
+        scale_figures(args.scale_items, args.seed)
     merge_figures(home, args.seed)
 
 
@@ -416,6 +538,13 @@ def speed_figures(n_calls: int, seed: int) -> None:
           f"rows: {bulk_s:.3f} s = {bulk_speed:,.0f} rows/s")  # fmt: skip
     print(f"ratio: the pipeline runs at 1/{bulk_speed / speed:,.0f} of a bulk insert "
           f"({speed / bulk_speed:.2%})")  # fmt: skip
+    batch_s, batch_rows = result["stage"]["batch write"], result["rows_written"]
+    if batch_s and batch_rows:
+        write_speed = batch_rows / batch_s
+        print(f"storage stage alone (the batched Core writes of the {batch_rows:,} new calls: "
+              f"calls, sightings, blocking keys, commit): {batch_s:.3f} s = {write_speed:,.0f} "
+              f"calls/s = {write_speed / bulk_speed:.2f}x the bulk insert (target >= 0.3x); "
+              f"the whole pipeline: {speed:,.0f} calls/s")  # fmt: skip
 
 
 if __name__ == "__main__":

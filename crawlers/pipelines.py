@@ -23,17 +23,21 @@ call goes on to be stored.
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from fundradar.crawlers.runlog import COVERAGE_FIELDS, RunLog
-from fundradar.pipeline import db, db_safety, store
+from fundradar.pipeline import db
 from fundradar.pipeline.dedupe import SeenInRun
 from fundradar.pipeline.normalise import Rejected, badinput, normalise
 from fundradar.pipeline.record import Call
 from fundradar.pipeline.score import load_profile
+from fundradar.pipeline.store import batch
+from fundradar.pipeline.store.batch import BatchStore
 
 
 def _name(item: Call) -> str:
@@ -149,21 +153,70 @@ class ScorePipeline(_Stage):
 
 
 class StorePipeline(_Stage):
+    """New calls are written in batches (`pipeline.store.batch`: every 100 items or second, and
+    when the spider closes, before the run's verdict), with one `BatchStore` for every spider
+    of the process; calls already stored are merged at once. A crash loses at most the batch
+    not yet written, whose pages the next crawl fetches again. Outcomes are counted when
+    written, so `fundradar/stored/*` never runs ahead of the database."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.batch: BatchStore | None = None
+        self._timer: Any = None
+
+    def _store(self) -> BatchStore:
+        if self.batch is None:
+            profile = getattr(self.crawler, "_fundradar_profile", None)
+            self.batch = batch.shared(profile=profile)
+            # the 1 s flush needs the crawl's reactor; never install one here (a test driving
+            # the stages by hand has none, and closes the spider itself)
+            if "twisted.internet.reactor" in sys.modules:
+                from twisted.internet import task
+
+                self._timer = task.LoopingCall(self._tick)
+                self._timer.start(batch.BATCH_SECONDS, now=False)
+        return self.batch
+
     def process_item(self, item: Call) -> Call:
-        session = self.runlog.open()
-        profile = getattr(self.crawler, "_fundradar_profile", None)
+        self.runlog.open()  # the run exists before any of its calls is stored
+        store_ = self._store()
         try:
-            stored = store.store_one(
-                session, item, now=datetime.now(UTC), run_id=self.runlog.run_id, profile=profile
-            )  # commits per item: a crash later in the crawl loses nothing stored
-        except Exception as exc:
-            session.rollback()
-            self.stats.inc_value("fundradar/errors/store")
-            cause = db.describe(exc)
-            raise self.refuse(item, f"store failed: {cause}") from None
-        self.stats.inc_value(f"fundradar/stored/{stored.outcome}")
-        cuts = db_safety.take_cuts(session)
-        if cuts:  # stored, with the text that did not fit its column cut: said, and kept
-            self.stats.inc_value("fundradar/bad_input/cut_to_column")
-            self.runlog.quarantine(item, "repaired: " + "; ".join(map(str, cuts)), refused=False)
+            written = store_.add(item, now=datetime.now(UTC), run_id=self.runlog.run_id, tag=self)
+        except Exception as exc:  # the look-up itself failed (database gone, disk full)
+            store_.session.rollback()
+            written = [batch.Written(item, None, exc, tag=self)]
+        self._report(written)
+        failed = next((w for w in written if w.call is item and w.stored is None), None)
+        if failed is not None:  # quarantined with its cause by _report
+            cause = db.describe(failed.error) if failed.error is not None else "no cause recorded"
+            raise DropItem(f"{_name(item)}: store failed: {cause}")
         return item
+
+    def _tick(self) -> None:
+        if self.batch is not None and self.batch.due():
+            self._report(self.batch.flush())
+
+    def close_spider(self) -> None:
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
+        if self.batch is not None:
+            self._report(self.batch.flush())
+            batch.release(self.batch)
+            self.batch = None
+
+    def _report(self, written: list[batch.Written]) -> None:
+        for w in written:
+            stage = w.tag if isinstance(w.tag, StorePipeline) else self
+            stage._counted(w)
+
+    def _counted(self, w: batch.Written) -> None:
+        if w.stored is None:
+            self.stats.inc_value("fundradar/errors/store")
+            cause = db.describe(w.error) if w.error is not None else "no cause recorded"
+            self.runlog.quarantine(w.call, f"store failed: {cause}")
+            return
+        self.stats.inc_value(f"fundradar/stored/{w.stored.outcome}")
+        if w.cuts:  # stored, with the text that did not fit its column cut: said, and kept
+            self.stats.inc_value("fundradar/bad_input/cut_to_column")
+            self.runlog.quarantine(w.call, "repaired: " + "; ".join(map(str, w.cuts)),
+                                   refused=False)  # fmt: skip

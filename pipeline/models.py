@@ -148,6 +148,26 @@ class Sighting(Base):
     call: Mapped[CallRow] = relationship(back_populates="sightings")
 
 
+class DedupeKey(Base):
+    """A blocking key of a stored call (`pipeline.dedupe.blocking`): a word prefix, identifier,
+    numbered round or linked page, with the call's deadline and funder beside it so that dedupe's
+    candidate queries are index range scans on (key, deadline) and (key, funder)."""
+
+    __tablename__ = "dedupe_keys"
+    __table_args__ = (
+        Index("ix_dedupe_keys_key_deadline", "key", "deadline"),
+        Index("ix_dedupe_keys_key_funder", "key", "funder"),
+    )
+
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    deadline: Mapped[datetime | None]  # the call's `deadline` (its next one)
+    funder: Mapped[str | None] = mapped_column(String(300))
+    words: Mapped[int] = mapped_column(Integer, default=0)  # the call's title-word keys
+
+
 class CallChange(Base):
     """One tracked field of a call changed: old and new value, and when it was seen."""
 

@@ -57,6 +57,11 @@ def run_pipelines(spider_cls: type, items: list[Call] | None = None, *, crawler:
         result.stored.append(item)
     result.run_id = log.run_id
     if finish:
+        # as Scrapy closes a spider: the item pipelines first (Store writes its last batch),
+        # then the spider_closed signal (the run's verdict)
+        for stage in stages:
+            if hasattr(stage, "close_spider"):
+                stage.close_spider()
         log.spider_closed(spider, "finished")
     result.stats = dict(crawler.stats.get_stats())
     return result

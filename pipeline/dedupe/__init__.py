@@ -10,10 +10,13 @@ Order of evidence, strongest first, each an indexed lookup:
 5. `link`: an aggregator's copy links out to a page a stored call was seen at (its
    `extra["links_to"]`, `pipeline.dedupe.links`), looked up by canonical URL on the calls' and
    sightings' indexes; `judge` still vetoes a link to another year's or round's page;
-6. `title`: fuzzy — candidates narrowed in SQL to calls whose deadline is within a few days of
-   one of the item's deadlines (or, for an item without a deadline, calls of the same funder),
-   then a cheap rapidfuzz gate, then `pipeline.dedupe.match.judge` on the few left. Never a
-   scan of the whole table: a crawl of 10,000 calls would otherwise be quadratic. The other
+6. `title`: fuzzy — candidates narrowed in SQL to calls that share a blocking key with the item
+   (a title word's first letters, an identifier, a numbered round, a linked page:
+   `pipeline.dedupe.blocking`) and whose deadline is within a few days of one of the item's
+   deadlines (or, for an item without a deadline, calls of the same funder), then a cheap
+   rapidfuzz gate, then `pipeline.dedupe.match.judge` on the few left. Each query is an index
+   range scan on `dedupe_keys`: the candidates follow the calls like the item, not the size of
+   the table (a crawl would otherwise be quadratic). The other
    way round — a funder's page arriving after an aggregator's copy that links to it — is found
    here: the aggregators' candidates carry their stored links, and a link to the item's page
    skips the title gate. (Not found: a funder's page *without a deadline* after an aggregator's
@@ -33,21 +36,24 @@ from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import and_, bindparam, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import Session
 
+from fundradar.pipeline.dedupe import blocking
+from fundradar.pipeline.dedupe.blocking import item_keys
 from fundradar.pipeline.dedupe.links import outbound_links
 from fundradar.pipeline.dedupe.match import (
     DEADLINE_TOLERANCE,
     LINK_REASON,
     Record,
     as_record,
+    could_be_same,
     identifiers,
     judge,
     page_identity,
     title_features,
 )
-from fundradar.pipeline.models import CallRow, Sighting
+from fundradar.pipeline.models import CallRow, DedupeKey, Sighting
 from fundradar.pipeline.record import Call
 
 # SQL window around each of the item's deadlines: the decision's own tolerance, so nothing it
@@ -168,30 +174,46 @@ _BY_IDS = select(*_COLUMNS).where(CallRow.id.in_(bindparam("ids", expanding=True
 _EXTRA_BY_IDS = select(CallRow.id, CallRow.extra).where(
     CallRow.id.in_(bindparam("ids", expanding=True))
 )
-_BY_WINDOW = (
-    select(*_COLUMNS)
-    .where(CallRow.deadline.between(bindparam("lo"), bindparam("hi")))
-    .order_by(CallRow.id.desc())
-    .limit(MAX_CANDIDATES)
-)
-# the first deadline's window, or a stored call without a deadline from the same funder
-_BY_WINDOW_OR_FUNDER = (
-    select(*_COLUMNS)
-    .where(
-        or_(
-            CallRow.deadline.between(bindparam("lo"), bindparam("hi")),
-            and_(CallRow.deadline.is_(None), CallRow.funder == bindparam("funder")),
+# Fuzzy candidates: the calls sharing blocking keys with the item (`blocking`), inside the
+# deadline window or, for calls without a deadline, of the same funder. A strong key (an
+# identifier, a numbered round, a linked page) is enough alone; title words must be shared two
+# at a time (or all of the shorter title's), as any title the judge could accept shares them.
+# Each branch is an index range scan on dedupe_keys (key, deadline) or (key, funder); the few
+# ids it gives are then read by primary key, newest first.
+_K = DedupeKey
+_STRONG = bindparam("strong", expanding=True)
+_WORDS = bindparam("words", expanding=True)
+_IN_WINDOW = _K.deadline.between(bindparam("lo"), bindparam("hi"))
+_UNDATED_OF_FUNDER = and_(_K.deadline.is_(None), _K.funder == bindparam("funder"))
+_OF_FUNDER = _K.funder == bindparam("funder")
+_ENOUGH_WORDS = or_(func.count() >= bindparam("need"), func.count() >= func.min(_K.words))
+
+
+def _sharing(*wheres: Any) -> Any:
+    """Ids of the calls matching one of `wheres` that share a strong key or enough title
+    words (one SELECT per condition: an OR would keep the index from narrowing the range)."""
+    return union(*(
+        q for where in wheres for q in (
+            select(_K.call_id).where(_K.key.in_(_STRONG), where),
+            select(_K.call_id).where(_K.key.in_(_WORDS), where)
+            .group_by(_K.call_id).having(_ENOUGH_WORDS),
         )
+    ))  # fmt: skip
+
+
+def _rows_of(ids: Any) -> Any:
+    return (
+        select(*_COLUMNS)
+        .where(CallRow.id.in_(ids))
+        .order_by(CallRow.id.desc())
+        .limit(MAX_CANDIDATES)
     )
-    .order_by(CallRow.id.desc())
-    .limit(MAX_CANDIDATES)
-)
-_BY_FUNDER = (
-    select(*_COLUMNS)
-    .where(CallRow.funder == bindparam("funder"))
-    .order_by(CallRow.id.desc())
-    .limit(MAX_CANDIDATES)
-)
+
+
+_BY_WINDOW = _rows_of(_sharing(_IN_WINDOW))
+# the first deadline's window, or a stored call without a deadline from the same funder
+_BY_WINDOW_OR_FUNDER = _rows_of(_sharing(_IN_WINDOW, _UNDATED_OF_FUNDER))
+_BY_FUNDER = _rows_of(_sharing(_OF_FUNDER))
 
 
 def identifier_rows(session: Session, call: Call) -> list[tuple[int, str]]:
@@ -264,23 +286,32 @@ def _link_match(session: Session, call: Call) -> Match | None:
 
 
 def candidates(session: Session, call: Call) -> list[dict[str, Any]]:
-    """Stored calls that could be `call` by deadline or funder, as plain dicts (not ORM rows:
-    loading a few hundred full rows per item would cost more than judging them)."""
+    """Stored calls that could be `call` by deadline or funder and that share a blocking key
+    with it, as plain dicts (not ORM rows: loading full rows per item would cost more than
+    judging them)."""
     conn = session.connection()
     deadlines = sorted(call.deadlines) or ([call.deadline] if call.deadline else [])
     funder = effective_funder(call.source, call.funder)
+    keys = item_keys(title=call.title, url=call.url, source=call.source,
+                     source_ref=call.source_ref, aggregator=_is_aggregator_item(call))  # fmt: skip
     found: dict[int, dict[str, Any]] = {}
+    if not keys:
+        return []
+    words = [k for k in keys if blocking.is_word(k)]
+    base = {"strong": [k for k in keys if not blocking.is_word(k)], "words": words,
+            "need": min(2, len(words)) or 1}  # fmt: skip
     for i, d in enumerate(deadlines):
         lo, hi = deadline_window(d)
         if i == 0 and funder:
-            rows = conn.execute(_BY_WINDOW_OR_FUNDER, {"lo": lo, "hi": hi, "funder": funder})
+            params = {**base, "lo": lo, "hi": hi, "funder": funder}
+            rows = conn.execute(_BY_WINDOW_OR_FUNDER, params)
         else:
-            rows = conn.execute(_BY_WINDOW, {"lo": lo, "hi": hi})
+            rows = conn.execute(_BY_WINDOW, {**base, "lo": lo, "hi": hi})
         for row in rows:
             found.setdefault(row.id, row._asdict())
     if not deadlines and funder:
         # without a deadline, the funder is the only narrowing left
-        for row in conn.execute(_BY_FUNDER, {"funder": funder}):
+        for row in conn.execute(_BY_FUNDER, {**base, "funder": funder}):
             found.setdefault(row.id, row._asdict())
     return list(found.values())
 
@@ -335,7 +366,10 @@ def _fuzzy_match(session: Session, call: Call) -> Match | None:
         if not linked and not _gate(item, cand):
             continue
         cand["funder"] = effective_funder(cand["source"], cand["funder"])
-        same, reason, strength = judge(item, cand)
+        record = as_record(cand)
+        if not could_be_same(item, record):
+            continue  # another funder's call, or another deadline: judge would say so
+        same, reason, strength = judge(item, record)
         if same and (best is None or strength > best[0]):
             best = (strength, cand["id"], reason)
     if best is None:

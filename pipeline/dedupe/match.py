@@ -713,7 +713,44 @@ def same_call(a: Any, b: Any) -> tuple[bool, str]:
 def judge(a: Any, b: Any) -> tuple[bool, str, float]:
     """`same_call` plus a strength (0-100) to pick the best of several candidates."""
     ra, rb = as_record(a), as_record(b)
+    early = _decided_early(ra, rb)
+    if early is not None:
+        return early
+    return _by_title(ra, rb)
 
+
+def could_be_same(a: Any, b: Any) -> bool:
+    """False only when `judge` would answer "different", found with its cheap checks: the
+    funders or the deadlines disagree and no rule that decides before them (an identifier, the
+    page, an aggregator's link) says "same". Lets dedupe skip most of a busy deadline window's
+    candidates (another funder's calls) before the title comparison and the places."""
+    ra, rb = as_record(a), as_record(b)
+    if (
+        funders_agree(ra.funder, rb.funder) != "disagree"
+        and deadlines_agree(ra.deadlines, rb.deadlines) != "disagree"
+    ):
+        return True
+    return _may_be_same_early(ra, rb)
+
+
+def _may_be_same_early(ra: Record, rb: Record) -> bool:
+    """Could a rule of steps 1-4 say "same"? (True may still end in "different".)"""
+    ref_a = (ra.source_ref or "").strip().upper()
+    ref_b = (rb.source_ref or "").strip().upper()
+    if ra.source and ra.source == rb.source and ref_a and ref_b:
+        return ref_a == ref_b
+    if ra.links or rb.links:
+        return True  # the aggregator's link (step 4)
+    if ra.url and rb.url and page_identity(ra.url) == page_identity(rb.url):
+        return True
+    ids_a = identifiers(ra.title, ra.url) | ({ref_a} if _looks_like_id(ref_a) else set())
+    ids_b = identifiers(rb.title, rb.url) | ({ref_b} if _looks_like_id(ref_b) else set())
+    return bool((ids_a & (ids_b | identifiers(rb.text))) | (ids_b & identifiers(ra.text)))
+
+
+def _decided_early(ra: Record, rb: Record) -> tuple[bool, str, float] | None:
+    """Steps 1-4 of the decision: identifiers, the page, the titles' numbers, an aggregator's
+    link. None when they leave it to the titles, funders and deadlines (`_by_title`)."""
     # 1. identifiers
     ref_a = (ra.source_ref or "").strip().upper()
     ref_b = (rb.source_ref or "").strip().upper()
@@ -738,8 +775,8 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
 
     # 3. the titles' own numbers: a year, a round, a numbered call of a series. Checked before
     # the aggregator's link, which can point at last year's page or at the series' home page.
-    fa, years_a, ed_a, _, _ = title_features(ra.title)
-    fb, years_b, ed_b, _, _ = title_features(rb.title)
+    _, years_a, ed_a, _, _ = title_features(ra.title)
+    _, years_b, ed_b, _, _ = title_features(rb.title)
     if years_a and years_b and not (years_a & years_b):
         ya, yb = "/".join(sorted(years_a)), "/".join(sorted(years_b))
         why = f"same title, different year ({ya} vs {yb})"
@@ -754,20 +791,29 @@ def judge(a: Any, b: Any) -> tuple[bool, str, float]:
     # itself which call it copied
     if _links_to(ra, rb) or _links_to(rb, ra):
         return True, LINK_REASON, LINK_STRENGTH
+    return None
+
+
+def _by_title(ra: Record, rb: Record) -> tuple[bool, str, float]:
+    """Step 5: title, funder and deadline together."""
+    fa, years_a, ed_a, _, _ = title_features(ra.title)
+    fb, years_b, ed_b, _, _ = title_features(rb.title)
 
     # 5. title, funder and deadline together
     if not fa or not fb:
         return False, "a title is missing", 0.0
-    # one programme's regional variants share title, funder and deadline ("CFLI – Eastern
-    # Caribbean" and "CFLI – Jamaica"): geography decides
-    if places_conflict(places(ra.title), places(rb.title)):
-        return False, "different places named", 0.0
     funder = funders_agree(ra.funder, rb.funder)
     if funder == "disagree":
         return False, f"different funders ({ra.funder} / {rb.funder})", 0.0
     deadline = deadlines_agree(ra.deadlines, rb.deadlines)
     if deadline == "disagree":
         return False, "deadlines differ", 0.0
+    # one programme's regional variants share title, funder and deadline ("CFLI – Eastern
+    # Caribbean" and "CFLI – Jamaica"): geography decides. Checked after the funder and the
+    # deadline, which are cheap: reading a title's places is the costliest step of the decision,
+    # and most candidates of a busy deadline window are another funder's calls.
+    if places_conflict(places(ra.title), places(rb.title)):
+        return False, "different places named", 0.0
 
     # One site's call page and its own news of the launch, or its page in the other language:
     # a site that numbers its rounds gives both the same number and the very same deadline.

@@ -1,6 +1,9 @@
 """Store calls idempotently, merge what each page says, keep versions, record what changed.
 
-`upsert()` (`pipeline.store.upsert`) is the only writer of calls. Its rules:
+`upsert()` (`pipeline.store.upsert`) is the only writer of calls that are merged; a crawl's
+new calls are written in batches by `pipeline.store.batch.BatchStore` (the same rows upsert
+would write, built by upsert's own functions, with Core statements), which sends every item
+that is not plainly new through upsert. Its rules:
 
 - **One call, many pages.** A call seen in several places is one row with a `Sighting` per
   place (the funder's page, its other-language page, an aggregator's copy, an import). Each

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from fundradar.pipeline.dedupe import Match, aggregator_sources, call_key, find_match
-from fundradar.pipeline.models import CallChange, CallRow, Sighting
+from fundradar.pipeline.dedupe import Match, aggregator_sources, blocking, call_key, find_match
+from fundradar.pipeline.models import CallChange, CallRow, DedupeKey, Sighting
 from fundradar.pipeline.normalise import TRACKED_FIELDS
 from fundradar.pipeline.record import Call
 from fundradar.pipeline.store.bridge import join_twins
@@ -139,6 +139,7 @@ def _write(
         session.add(row)
         before: dict[str, Any] | None = None
         old_owner: tuple[str, str] | None = None
+        old_keys: tuple[Any, ...] | None = None
         how = "new"
     else:
         row, how = match.row, match.how
@@ -146,6 +147,7 @@ def _write(
             row = join_twins(session, call, row)
         before = {name: _row_value(row, name) for name in TRACKED_FIELDS}
         old_owner = _owner(row)
+        old_keys = blocking.signature(_key_values(row))
         row.last_seen = now
         _relist(session, row, call.source, now, run_id)
     sighting = _touch_sighting(row, call, how, now)
@@ -166,6 +168,7 @@ def _write(
 
     if before is None:
         session.flush()
+        _sync_keys(session, row, None)
         return Stored(row, "new")
     changed_fields = _record_changes(session, row, before, call.source, now, run_id)
     if changed_fields:
@@ -176,6 +179,7 @@ def _write(
         if merged.owner.rank < old_rank:
             _take_key(session, row, merged)
     session.flush()
+    _sync_keys(session, row, old_keys)
     if changed_fields:
         outcome = "updated"
     elif owner == (call.source, _canon(call)):
@@ -183,6 +187,25 @@ def _write(
     else:
         outcome = "sighting"
     return Stored(row, outcome, tuple(changed_fields), how)
+
+
+def _key_values(row: CallRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in
+            ("title", "url", "source", "source_ref", "extra", "deadline", "funder")}  # fmt: skip
+
+
+def _sync_keys(session: Session, row: CallRow, old: tuple[Any, ...] | None) -> None:
+    """Keep the call's blocking keys (`dedupe.blocking`) in step with the row: written anew when
+    what they depend on changed (title, deadline, funder, links...)."""
+    values = _key_values(row)
+    if old is not None and blocking.signature(values) == old:
+        return
+    conn = session.connection()
+    if old is not None:
+        conn.execute(delete(DedupeKey).where(DedupeKey.call_id == row.id))
+    rows = blocking.key_rows(row.id, values)
+    if rows:
+        conn.execute(insert(DedupeKey), rows)
 
 
 def _apply(row: CallRow, merged: Merged, call: Call) -> None:
@@ -296,17 +319,19 @@ LOCK_RETRIES = 5
 
 def store_one(
     session: Session, call: Call, *, now: datetime, run_id: int | None = None,
-    profile: Any = None,
+    profile: Any = None, match: Match | None = _SEARCH,
 ) -> Stored:  # fmt: skip
     """`upsert` one call in its own transaction and commit it.
 
     Under two concurrent writers on SQLite, a transaction that read before another writer
     committed cannot write any more ("database is locked" at once, whatever the busy
-    timeout): it is rolled back and the call stored again from a fresh look-up.
+    timeout): it is rolled back and the call stored again from a fresh look-up. `match`: what
+    `find_match` found, used by the first attempt only.
     """
     for attempt in range(1, LOCK_RETRIES + 1):
         try:
-            stored = upsert(session, call, now=now, run_id=run_id, profile=profile)
+            found, match = match, _SEARCH
+            stored = upsert(session, call, now=now, run_id=run_id, profile=profile, match=found)
             session.commit()
             return stored
         except OperationalError as exc:

@@ -26,12 +26,18 @@ def put(session, **kw):  # type: ignore[no-untyped-def]
 
 
 def test_candidates_come_from_the_deadline_window_or_the_funder(session) -> None:  # type: ignore[no-untyped-def]
-    near = put(session, url="https://x.org/near", title="Near deadline, other title")
-    put(session, url="https://x.org/far", title="Far deadline", deadline_texts=["31 mars 2028"])
-    undated_same_funder = put(session, url="https://x.org/undated", title="Undated AFD call",
-                              deadline_texts=[], status_text="ouvert")  # fmt: skip
-    put(session, url="https://x.org/undated-other", title="Undated other call", funder="ANR",
-        deadline_texts=[], status_text="ouvert")  # fmt: skip
+    """...and share blocking keys (two title words) with the item: a call of the same days
+    with one word or nothing in common is never judged."""
+    near = put(session, url="https://x.org/near", title="Near deadline, other OSC initiatives")
+    put(session, url="https://x.org/far", title="Far deadline OSC initiatives",
+        deadline_texts=["31 mars 2028"])  # fmt: skip
+    undated_same_funder = put(session, url="https://x.org/undated",
+                              title="Undated AFD initiatives OSC", deadline_texts=[],
+                              status_text="ouvert")  # fmt: skip
+    put(session, url="https://x.org/undated-other", title="Undated other OSC initiatives",
+        funder="ANR", deadline_texts=[], status_text="ouvert")  # fmt: skip
+    unrelated = put(session, url="https://x.org/unrelated", title="Sargassum monitoring")
+    one_word = put(session, url="https://x.org/one-word", title="Sargassum initiatives monitoring")
     session.flush()
     item = call(url="https://y.org/1", deadline_texts=["1 avril 2027"])
     assert {c["id"] for c in candidates(session, item)} == {near.id, undated_same_funder.id}
@@ -39,6 +45,7 @@ def test_candidates_come_from_the_deadline_window_or_the_funder(session) -> None
     undated = call(url="https://y.org/2", deadline_texts=[], status_text="ouvert")
     ids = {c["id"] for c in candidates(session, undated)}
     assert undated_same_funder.id in ids and near.id in ids and len(ids) == 3
+    assert unrelated.id not in ids and one_word.id not in ids
 
 
 def test_order_of_evidence(session) -> None:  # type: ignore[no-untyped-def]
