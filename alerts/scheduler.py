@@ -143,7 +143,7 @@ def crawl_job() -> None:
     # the lock first, before any slow import: when a crawl and a digest are both caught up at
     # start, the crawl (submitted first) takes it and the digest waits for fresh calls
     with _work_lock:
-        from fundradar.crawling import crawl, interrupted
+        from fundradar.crawling import BUSY, crawl, interrupted
 
         if _stopping.is_set():  # due as fundradar stops: the next start runs it
             write_state(CRAWL_JOB, state="interrupted", note="fell due while stopping")
@@ -155,6 +155,7 @@ def crawl_job() -> None:
             write_state(CRAWL_JOB, state="failed", note=f"{type(exc).__name__}: {exc}")
             raise
         cut = interrupted(summaries)
+        elsewhere = [s for s in summaries if s.status == BUSY]
         if cut or _stopping.is_set():
             write_state(
                 CRAWL_JOB,
@@ -163,9 +164,12 @@ def crawl_job() -> None:
             )
             log.warning("crawl interrupted (%s); it runs again at the next start",
                         ", ".join(cut) or "stop requested")  # fmt: skip
+        elif elsewhere:  # another scheduler (another server) is crawling those right now
+            write_state(CRAWL_JOB, state="done", note="crawled by another process: " + ", ".join(
+                s.source for s in elsewhere))  # fmt: skip
         else:
             write_state(CRAWL_JOB, state="done")
-    bad = [s for s in summaries if s.status in ("failed", "empty", "interrupted")]
+    bad = [s for s in summaries if s.status in ("failed", "empty", "interrupted", BUSY)]
     for s in summaries:
         level = logging.WARNING if s in bad else logging.INFO
         log.log(level, "crawl %s: %s, %d calls (%d new, %d updated) %s", s.source, s.status,
@@ -179,7 +183,7 @@ def digest_job() -> None:
     from fundradar.alerts.compose import iso_week
     from fundradar.alerts.send import send_digest
     from fundradar.config.loader import load_recipients
-    from fundradar.exceptions import SampleDataError
+    from fundradar.exceptions import DigestBusyError, SampleDataError
 
     with _work_lock:
         week = iso_week(datetime.now(UTC), load_recipients().schedule.timezone)
@@ -195,6 +199,12 @@ def digest_job() -> None:
         except SampleDataError as exc:  # never mail sample calls from the scheduler
             write_state(DIGEST_JOB, state="refused", week=week, note=str(exc))
             log.error("digest not sent: %s", exc)
+            return
+        except DigestBusyError as exc:  # another process (another server) is sending it now
+            retry = _retry_after_holder(week)
+            write_state(DIGEST_JOB, state="elsewhere", week=week, tries=tries, note=str(exc),
+                        retry=retry.isoformat() if retry else None)  # fmt: skip
+            log.warning("digest %s not sent by this scheduler: %s", week, exc)
             return
         except BaseException as exc:
             write_state(DIGEST_JOB, state="incomplete", week=week,
@@ -235,6 +245,26 @@ def _schedule_retry(week: str, tries: int) -> datetime | None:
         name="digest retry", replace_existing=True,
     )  # fmt: skip
     log.warning("digest %s: trying again for those left at %s", week, _fmt(when, tz))
+    return when
+
+
+def _retry_after_holder(week: str) -> datetime | None:
+    """Look again once the other sender's lease would have expired: it has finished (nothing
+    left to send), or it died and this scheduler sends to whoever it did not reach."""
+    from fundradar.alerts.compose import iso_week
+    from fundradar.alerts.send import DIGEST_LEASE_TTL
+    from fundradar.config.loader import load_recipients
+
+    scheduler = _running
+    if scheduler is None or _stopping.is_set():
+        return None
+    when = datetime.now(UTC) + timedelta(seconds=DIGEST_LEASE_TTL * 1.5)
+    if iso_week(when, load_recipients().schedule.timezone) != week:
+        return None
+    scheduler.add_job(
+        DEFAULT_FUNCS[DIGEST_JOB], "date", run_date=when, id=RETRY_JOB,
+        name="digest retry", replace_existing=True,
+    )  # fmt: skip
     return when
 
 

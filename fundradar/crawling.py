@@ -11,8 +11,10 @@ from sqlalchemy import select
 from fundradar.config.loader import load_sources
 from fundradar.crawlers.runner import INTERRUPTED, ChildResult, run_children
 from fundradar.exceptions import SampleDataError, UnknownSourceError
-from fundradar.pipeline import db
+from fundradar.pipeline import db, locks
 from fundradar.pipeline.models import CrawlRun
+
+BUSY = "busy"  # another process (here or on another server) is crawling the source
 
 
 @dataclass
@@ -74,8 +76,11 @@ def crawl(
     db.init()  # migrate once here, not racing in every child
     guard_dataset(sample)
     summaries: list[CrawlSummary] = []
+    # one crawl of a source at a time, across servers: its lease is held until its child ends
+    claims = locks.Held()
 
     def done(result: ChildResult) -> None:
+        claims.release(locks.crawl_lease(result.source))
         run = run_of(result.source, result.token)
         if result.interrupted and (run is None or run.status == "running"):
             # stopped before its bookkeeping could say so: the next start crawls it again
@@ -101,7 +106,20 @@ def crawl(
         if on_done:
             on_done(summary)
 
-    outcome = run_children(ids, fixture_server=fixture_server, sample=sample, on_done=done)
+    try:
+        mine = []
+        for source in ids:
+            taken, lease = claims.claim(locks.crawl_lease(source))
+            if taken:
+                mine.append(source)
+                continue
+            why = f"not crawled here: being crawled by {lease.describe()}"
+            summaries.append(CrawlSummary(source, BUSY, 0, 0, 0, 0, 0, 0.0, why, None))
+            if on_done:  # reported, never skipped in silence
+                on_done(summaries[-1])
+        outcome = run_children(mine, fixture_server=fixture_server, sample=sample, on_done=done)
+    finally:
+        claims.close()
     for source in outcome.not_started:
         summary = CrawlSummary(source, INTERRUPTED, 0, 0, 0, 0, 0, 0.0,
                                "not started: the crawl was stopped", None)  # fmt: skip

@@ -64,6 +64,16 @@ DEFAULT_TTL = 60.0
 _table = Lease.__table__
 
 
+def crawl_lease(source: str) -> str:
+    """The lease a crawl of `source` is dispatched under (`fundradar.crawling.crawl`)."""
+    return f"crawl:{source}"
+
+
+def run_lease(run_id: int) -> str:
+    """The lease the process writing crawl run `run_id` holds while it runs (`RunLog`)."""
+    return f"run:{run_id}"
+
+
 @lru_cache(maxsize=1)
 def _node() -> tuple[str, bool]:
     parts, known = [socket.gethostname()], True
@@ -203,7 +213,8 @@ def release(name: str, *, holder: str, url: str | None = None) -> bool:
 
 
 def live_in(session: Session, names: Iterable[str]) -> dict[str, LeaseInfo]:
-    """The leases among `names` that are held now (not expired), by name."""
+    """The leases among `names` that are held now: not expired, and not held by a process of
+    this node that is gone."""
     wanted = list(names)
     if not wanted:
         return {}
@@ -211,7 +222,7 @@ def live_in(session: Session, names: Iterable[str]) -> dict[str, LeaseInfo]:
     rows = session.scalars(
         select(Lease).where(Lease.name.in_(wanted), Lease.expires_at > now)
     ).all()
-    return {row.name: _info(row) for row in rows}
+    return {row.name: _info(row) for row in rows if not _gone_here(row.holder, row.node)}
 
 
 def current(name: str, *, url: str | None = None) -> LeaseInfo | None:
