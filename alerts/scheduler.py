@@ -14,8 +14,14 @@ digest, America/St_Lucia). What makes a weekly job dependable:
   changed), the previous run time is used as the first run time when it is within the grace
   and its work is not done (no crawl since then / the week's digest not sent to everyone),
   so APScheduler runs it once at start through the same misfire rules.
-- The digest job waits for a crawl that is still running (one lock), and each crawl runs in
+- The digest job waits for a crawl that is still running (one lock in the process, and the
+  crawl leases in the database for a crawl another server runs), and each crawl runs in
   child processes (`fundradar.crawling.crawl`), since Scrapy's reactor cannot restart.
+- **Two servers, one database**: both schedulers may run a job. The work itself is claimed
+  in the database (`pipeline.locks`): a source being crawled elsewhere is reported `busy`
+  and skipped here; a digest being sent elsewhere (`DigestBusyError`) is looked at again
+  once that sender's lease would have expired (state `elsewhere`): it has finished, or it
+  died and this scheduler sends to whoever it did not reach.
 - **Each job records its own state** in the `meta` table (`scheduler:<job id>`: running,
   done, interrupted, incomplete), so a run cut short is known at the next start whatever the
   job store says (APScheduler has already moved the job to next week when it started it):
@@ -80,6 +86,9 @@ DEFAULT_FUNCS = {
 _work_lock = threading.Lock()
 # set on SIGTERM: running jobs wind down, the next start catches up what they left
 _stopping = threading.Event()
+
+# seconds between two looks at a crawl running elsewhere that the digest waits for
+CRAWL_POLL_SECONDS = 5.0
 
 STATE_PREFIX = "scheduler:"
 UNFINISHED = ("running", "interrupted", "incomplete")
@@ -186,6 +195,7 @@ def digest_job() -> None:
     from fundradar.exceptions import DigestBusyError, SampleDataError
 
     with _work_lock:
+        _wait_for_crawls()
         week = iso_week(datetime.now(UTC), load_recipients().schedule.timezone)
         before = read_state(DIGEST_JOB)
         tries = int(before.get("tries") or 0) if before.get("week") == week else 0
@@ -246,6 +256,23 @@ def _schedule_retry(week: str, tries: int) -> datetime | None:
     )  # fmt: skip
     log.warning("digest %s: trying again for those left at %s", week, _fmt(when, tz))
     return when
+
+
+def _wait_for_crawls() -> None:
+    """The digest goes out after the week's crawl, even one another server is running: wait
+    while any source's crawl lease is held (`_work_lock` only sees this process's crawl)."""
+    from fundradar.pipeline import locks
+
+    told = False
+    while not _stopping.is_set():
+        running = locks.held_with_prefix("crawl:")
+        if not running:
+            return
+        if not told:
+            log.info("the digest waits for the crawl of %s (%s)",
+                     running[0].name.removeprefix("crawl:"), running[0].describe())  # fmt: skip
+            told = True
+        _stopping.wait(CRAWL_POLL_SECONDS)
 
 
 def _retry_after_holder(week: str) -> datetime | None:

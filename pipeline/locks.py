@@ -225,6 +225,13 @@ def live_in(session: Session, names: Iterable[str]) -> dict[str, LeaseInfo]:
     return {row.name: _info(row) for row in rows if not _gone_here(row.holder, row.node)}
 
 
+def held_with_prefix(prefix: str, *, url: str | None = None) -> list[LeaseInfo]:
+    """The leases held now whose name starts with `prefix` ("crawl:": every crawl running)."""
+    with db.session_scope(url) as session:
+        names = session.scalars(select(Lease.name).where(Lease.name.startswith(prefix))).all()
+        return sorted(live_in(session, names).values(), key=lambda lease: lease.name)
+
+
 def current(name: str, *, url: str | None = None) -> LeaseInfo | None:
     """Who holds `name` now (None: nobody, or a lease that has expired)."""
     with db.session_scope(url) as session:
