@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import select
@@ -129,3 +130,58 @@ def test_two_schedulers_on_one_database_crawl_each_source_once_and_mail_each_wee
         or log.count("already sent for") == len(THREE)
         for log in logs
     ), logs
+
+
+def test_two_fundradar_schedule_processes_catching_up_together_never_overlap(
+    tmp_path: Path,
+) -> None:
+    """Two `fundradar schedule` processes started together, as two servers after an outage:
+    both catch up the week's crawl and digest from one job store. Whichever of them runs what,
+    no two crawls of the source overlap and each recipient gets the week's digest once."""
+    from tests.test_scheduler import Scheduler, _cron_at
+
+    now = dt.datetime.now(UTC)
+    url = settings.load().database_url
+    db.init()
+    with FeedServer() as feed, FaultySmtpServer() as smtp:
+        config = _config(tmp_path, crawl=_cron_at(now - dt.timedelta(hours=2)),
+                         digest=_cron_at(now - dt.timedelta(hours=1)), recipients=THREE,
+                         feed_url=feed.url)  # fmt: skip
+        env = {
+            "FUNDRADAR_DATABASE_URL": url, "FUNDRADAR_SMTP_HOST": "127.0.0.1",
+            "FUNDRADAR_SMTP_PORT": str(smtp.port), "FUNDRADAR_SMTP_SECURITY": "none",
+            "FUNDRADAR_SMTP_TIMEOUT": "20",
+        }  # fmt: skip
+        feed.hold.set()  # the crawl is slow, so the two overlap if anything lets them
+        a = Scheduler(config, {**env, "FUNDRADAR_HOME": str(tmp_path / "server-a")})
+        b = Scheduler(config, {**env, "FUNDRADAR_HOME": str(tmp_path / "server-b")})
+        try:
+            deadline = time.monotonic() + 90
+            while feed.requests == 0:
+                assert time.monotonic() < deadline, a.log + b.log
+                time.sleep(0.05)
+            time.sleep(1.0)  # room for a second crawl to start, if one could
+            feed.hold.clear()
+            feed.release.set()
+            deadline = time.monotonic() + 120
+            while len(smtp.received) < len(THREE):
+                assert time.monotonic() < deadline, a.log + b.log
+                time.sleep(0.1)
+            time.sleep(1.0)  # long enough for a wrong fourth message to arrive too
+        finally:
+            codes = (a.stop(), b.stop())
+        assert codes == (0, 0), a.log + b.log
+    assert smtp.per_recipient() == {a: 1 for a in THREE}
+    assert smtp.duplicates() == []
+    with db.session_scope() as s:
+        runs = s.scalars(
+            select(CrawlRun).where(CrawlRun.source == "slowfeed").order_by(CrawlRun.started_at)
+        ).all()
+        spans = [(r.started_at, r.finished_at, r.status) for r in runs]
+    assert spans and all(status == "ok" for _, _, status in spans), spans
+    for (_, end, _), (start, _, _) in pairwise(spans):
+        assert end is not None and end <= start, spans  # one after the other, never at once
+    logs = [a.log, b.log]
+    if len(spans) == 1 and all("run of weekly-crawl started" in log for log in logs):
+        # both ran the crawl job (each saw it due): the one that did not crawl said why
+        assert any("slowfeed: busy" in log and "being crawled by" in log for log in logs), logs
