@@ -430,7 +430,9 @@ def _claim(
         # first, and in this same transaction: the proof that this sender still holds the
         # digest lease (on PostgreSQL the lease row stays locked until the mark is committed)
         if run.claim is not None and not run.claim.renew_in(session, DIGEST_LEASE):
-            raise LeaseLostError(run.lost() or "this sender lost its claim on the digest")
+            raise LeaseLostError(
+                run.claim.lost.get(DIGEST_LEASE) or "it expired and another process took it over"
+            )
         digest = _digest_row(session, run.week, create=True)
         assert digest is not None
         delivery = _delivery_row(session, digest, email)
@@ -485,7 +487,7 @@ def _send_one(recipient: Recipient, run: _Run) -> DeliveryResult:
     except LeaseLostError as exc:  # another sender has the digest now: leave this one to it
         if run.claim is not None:
             run.claim.lost.setdefault(DIGEST_LEASE, str(exc))
-        return _leave_pending(recipient, run, str(exc))
+        return _leave_pending(recipient, run, run.lost() or str(exc))
     except Exception as exc:  # database locked / full / gone: nothing was sent to this person
         log.error("digest %s to %s not sent: cannot record it first: %s", week, email, exc)
         return DeliveryResult(
