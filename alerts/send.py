@@ -367,6 +367,7 @@ def send_digest(
             "the live database, or add --allow-sample to send them marked [SAMPLE]"
         )
     with digest_claim() as claim:
+        env.home.mkdir(parents=True, exist_ok=True)  # the journal's folder, even on PostgreSQL
         journal = AcceptanceJournal(env.home / JOURNAL_NAME)
         stopped: str | None = None
         try:
