@@ -14,8 +14,14 @@ digest, America/St_Lucia). What makes a weekly job dependable:
   changed), the previous run time is used as the first run time when it is within the grace
   and its work is not done (no crawl since then / the week's digest not sent to everyone),
   so APScheduler runs it once at start through the same misfire rules.
-- The digest job waits for a crawl that is still running (one lock), and each crawl runs in
+- The digest job waits for a crawl that is still running (one lock in the process, and the
+  crawl leases in the database for a crawl another server runs), and each crawl runs in
   child processes (`fundradar.crawling.crawl`), since Scrapy's reactor cannot restart.
+- **Two servers, one database**: both schedulers may run a job. The work itself is claimed
+  in the database (`pipeline.locks`): a source being crawled elsewhere is reported `busy`
+  and skipped here; a digest being sent elsewhere (`DigestBusyError`) is looked at again
+  once that sender's lease would have expired (state `elsewhere`): it has finished, or it
+  died and this scheduler sends to whoever it did not reach.
 - **Each job records its own state** in the `meta` table (`scheduler:<job id>`: running,
   done, interrupted, incomplete), so a run cut short is known at the next start whatever the
   job store says (APScheduler has already moved the job to next week when it started it):
@@ -81,6 +87,9 @@ _work_lock = threading.Lock()
 # set on SIGTERM: running jobs wind down, the next start catches up what they left
 _stopping = threading.Event()
 
+# seconds between two looks at a crawl running elsewhere that the digest waits for
+CRAWL_POLL_SECONDS = 5.0
+
 STATE_PREFIX = "scheduler:"
 UNFINISHED = ("running", "interrupted", "incomplete")
 
@@ -143,7 +152,7 @@ def crawl_job() -> None:
     # the lock first, before any slow import: when a crawl and a digest are both caught up at
     # start, the crawl (submitted first) takes it and the digest waits for fresh calls
     with _work_lock:
-        from fundradar.crawling import crawl, interrupted
+        from fundradar.crawling import BUSY, crawl, interrupted
 
         if _stopping.is_set():  # due as fundradar stops: the next start runs it
             write_state(CRAWL_JOB, state="interrupted", note="fell due while stopping")
@@ -155,6 +164,7 @@ def crawl_job() -> None:
             write_state(CRAWL_JOB, state="failed", note=f"{type(exc).__name__}: {exc}")
             raise
         cut = interrupted(summaries)
+        elsewhere = [s for s in summaries if s.status == BUSY]
         if cut or _stopping.is_set():
             write_state(
                 CRAWL_JOB,
@@ -163,9 +173,12 @@ def crawl_job() -> None:
             )
             log.warning("crawl interrupted (%s); it runs again at the next start",
                         ", ".join(cut) or "stop requested")  # fmt: skip
+        elif elsewhere:  # another scheduler (another server) is crawling those right now
+            write_state(CRAWL_JOB, state="done", note="crawled by another process: " + ", ".join(
+                s.source for s in elsewhere))  # fmt: skip
         else:
             write_state(CRAWL_JOB, state="done")
-    bad = [s for s in summaries if s.status in ("failed", "empty", "interrupted")]
+    bad = [s for s in summaries if s.status in ("failed", "empty", "interrupted", BUSY)]
     for s in summaries:
         level = logging.WARNING if s in bad else logging.INFO
         log.log(level, "crawl %s: %s, %d calls (%d new, %d updated) %s", s.source, s.status,
@@ -179,9 +192,10 @@ def digest_job() -> None:
     from fundradar.alerts.compose import iso_week
     from fundradar.alerts.send import send_digest
     from fundradar.config.loader import load_recipients
-    from fundradar.exceptions import SampleDataError
+    from fundradar.exceptions import DigestBusyError, SampleDataError
 
     with _work_lock:
+        _wait_for_crawls()
         week = iso_week(datetime.now(UTC), load_recipients().schedule.timezone)
         before = read_state(DIGEST_JOB)
         tries = int(before.get("tries") or 0) if before.get("week") == week else 0
@@ -195,6 +209,12 @@ def digest_job() -> None:
         except SampleDataError as exc:  # never mail sample calls from the scheduler
             write_state(DIGEST_JOB, state="refused", week=week, note=str(exc))
             log.error("digest not sent: %s", exc)
+            return
+        except DigestBusyError as exc:  # another process (another server) is sending it now
+            retry = _retry_after_holder(week)
+            write_state(DIGEST_JOB, state="elsewhere", week=week, tries=tries, note=str(exc),
+                        retry=retry.isoformat() if retry else None)  # fmt: skip
+            log.warning("digest %s not sent by this scheduler: %s", week, exc)
             return
         except BaseException as exc:
             write_state(DIGEST_JOB, state="incomplete", week=week,
@@ -235,6 +255,43 @@ def _schedule_retry(week: str, tries: int) -> datetime | None:
         name="digest retry", replace_existing=True,
     )  # fmt: skip
     log.warning("digest %s: trying again for those left at %s", week, _fmt(when, tz))
+    return when
+
+
+def _wait_for_crawls() -> None:
+    """The digest goes out after the week's crawl, even one another server is running: wait
+    while any source's crawl lease is held (`_work_lock` only sees this process's crawl)."""
+    from fundradar.pipeline import locks
+
+    told = False
+    while not _stopping.is_set():
+        running = locks.held_with_prefix("crawl:")
+        if not running:
+            return
+        if not told:
+            log.info("the digest waits for the crawl of %s (%s)",
+                     running[0].name.removeprefix("crawl:"), running[0].describe())  # fmt: skip
+            told = True
+        _stopping.wait(CRAWL_POLL_SECONDS)
+
+
+def _retry_after_holder(week: str) -> datetime | None:
+    """Look again once the other sender's lease would have expired: it has finished (nothing
+    left to send), or it died and this scheduler sends to whoever it did not reach."""
+    from fundradar.alerts.compose import iso_week
+    from fundradar.alerts.send import DIGEST_LEASE_TTL
+    from fundradar.config.loader import load_recipients
+
+    scheduler = _running
+    if scheduler is None or _stopping.is_set():
+        return None
+    when = datetime.now(UTC) + timedelta(seconds=DIGEST_LEASE_TTL * 1.5)
+    if iso_week(when, load_recipients().schedule.timezone) != week:
+        return None
+    scheduler.add_job(
+        DEFAULT_FUNCS[DIGEST_JOB], "date", run_date=when, id=RETRY_JOB,
+        name="digest retry", replace_existing=True,
+    )  # fmt: skip
     return when
 
 

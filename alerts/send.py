@@ -32,8 +32,13 @@ A database of sample calls (`crawl --fixtures`, the demo: meta `dataset=sample`,
 run marked sample) is never mailed over SMTP unless `allow_sample` is given, and then every
 subject starts with "[SAMPLE]" (the outbox copies are marked too).
 
-Two senders never run at once on one machine: a lock file in FUNDRADAR_HOME is held for the
-whole send (the scheduler's digest job and a hand-typed `fundradar digest send` share it).
+Two senders never run at once, on one machine or on two servers sharing the database: the
+send holds the database lease `digest` (`pipeline.locks`) from start to end, renewed by a
+heartbeat, and every recipient's *sending* mark is committed together with a renewal of that
+lease (fencing): a sender that lost its lease (it stalled past the lease's time to live and
+another server took over) marks no one and sends nothing more. A second sender meanwhile gets
+`DigestBusyError` naming the holder; a holder that died frees the lease within its time to
+live (`DIGEST_LEASE_TTL`), and the next run resumes as after any crash.
 """
 
 from __future__ import annotations
@@ -58,8 +63,8 @@ from fundradar.alerts.mailer import Receipt, Transport, transport_from_settings
 from fundradar.alerts.message import build_message, message_id
 from fundradar.alerts.render import render_html, render_text
 from fundradar.config.loader import Recipient, RecipientsFile, load_recipients
-from fundradar.exceptions import DigestBusyError, MailError, SampleDataError
-from fundradar.pipeline import db
+from fundradar.exceptions import DigestBusyError, LeaseLostError, MailError, SampleDataError
+from fundradar.pipeline import db, locks
 from fundradar.pipeline.models import CrawlRun, Delivery, Digest, DigestItem
 from fundradar.pipeline.normalise.dates import format_local
 from fundradar.settings import DISPLAY_TZ
@@ -70,6 +75,9 @@ Echo = Callable[[str], None]
 
 SAMPLE_PREFIX = "[SAMPLE]"
 JOURNAL_NAME = "digest-journal.jsonl"
+DIGEST_LEASE = "digest"  # the database lease a send holds (pipeline.locks)
+# a dead sender blocks the next one this long at most; the heartbeat renews every third of it
+DIGEST_LEASE_TTL = locks.DEFAULT_TTL
 
 
 @dataclass
@@ -101,26 +109,19 @@ class SendReport:
 
 
 @contextlib.contextmanager
-def digest_lock(home: Path) -> Iterator[None]:
-    """An exclusive, non-blocking lock on `<home>/digest.lock` (released if the process dies)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on a POSIX system: no cross-process lock
-        yield
-        return
-    home.mkdir(parents=True, exist_ok=True)
-    path = home / "digest.lock"
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+def digest_claim(*, ttl: float | None = None) -> Iterator[locks.Held]:
+    """Hold the database lease `digest` for a whole send; `DigestBusyError` names whoever holds
+    it (another process, here or on another server). Released at the end, freed by itself
+    within `ttl` seconds if this process dies."""
+    with locks.Held(ttl=ttl or DIGEST_LEASE_TTL) as held:
+        taken, lease = held.claim(DIGEST_LEASE)
+        if not taken:
             raise DigestBusyError(
-                f"another digest send is running (lock {path}); try again when it has finished"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                f"another digest send is running ({lease.describe()}); try again when it has "
+                f"finished (if that process has stopped, its claim ends by "
+                f"{lease.expires_at:%H:%M:%S} UTC)"
+            )
+        yield held
 
 
 def mail_from(config: RecipientsFile, env: app_settings.Settings) -> str:
@@ -306,6 +307,14 @@ class _Run:
     journal: AcceptanceJournal
     accepted: set[tuple[str, str]]
     report: SendReport
+    claim: locks.Held | None = None  # the `digest` lease this run holds
+
+    def lost(self) -> str | None:
+        """Why this run may send no more (its lease was lost), else None."""
+        if self.claim is None or self.claim.check(DIGEST_LEASE):
+            return None
+        cause = self.claim.lost.get(DIGEST_LEASE, "released")
+        return f"this sender lost its claim on the digest ({cause})"
 
 
 def send_digest(
@@ -357,7 +366,8 @@ def send_digest(
             f"ones; refusing to mail them over SMTP ({env.smtp.host}). Point FUNDRADAR_HOME at "
             "the live database, or add --allow-sample to send them marked [SAMPLE]"
         )
-    with digest_lock(env.home):
+    with digest_claim() as claim:
+        env.home.mkdir(parents=True, exist_ok=True)  # the journal's folder, even on PostgreSQL
         journal = AcceptanceJournal(env.home / JOURNAL_NAME)
         stopped: str | None = None
         try:
@@ -367,15 +377,17 @@ def send_digest(
             stopped = f"the journal of accepted messages cannot be read ({exc}); fix it first"
         report.problems.extend(problems)
         run = _Run(config, now, week, force, transport, sender, report.sample, journal,
-                   accepted, report)  # fmt: skip
+                   accepted, report, claim)  # fmt: skip
         for recipient in recipients:
             if not stopped and stop is not None and stop():
                 stopped = "fundradar was asked to stop (SIGTERM)"
+            if not stopped:
+                stopped = run.lost()
             if stopped:
                 result = _leave_pending(recipient, run, stopped)
             else:
                 result = _send_one(recipient, run)
-                stopped = getattr(transport, "unavailable", None)
+                stopped = getattr(transport, "unavailable", None) or run.lost()
             report.results.append(result)
             say(_result_line(result))
         if stopped:
@@ -416,6 +428,12 @@ def _claim(
     (delivery id, model, message)."""
     email = recipient.email.lower()
     with db.session_scope() as session:
+        # first, and in this same transaction: the proof that this sender still holds the
+        # digest lease (on PostgreSQL the lease row stays locked until the mark is committed)
+        if run.claim is not None and not run.claim.renew_in(session, DIGEST_LEASE):
+            raise LeaseLostError(
+                run.claim.lost.get(DIGEST_LEASE) or "it expired and another process took it over"
+            )
         digest = _digest_row(session, run.week, create=True)
         assert digest is not None
         delivery = _delivery_row(session, digest, email)
@@ -467,6 +485,10 @@ def _send_one(recipient: Recipient, run: _Run) -> DeliveryResult:
         )  # fmt: skip
     try:
         claimed = _claim(recipient, run)
+    except LeaseLostError as exc:  # another sender has the digest now: leave this one to it
+        if run.claim is not None:
+            run.claim.lost.setdefault(DIGEST_LEASE, str(exc))
+        return _leave_pending(recipient, run, run.lost() or str(exc))
     except Exception as exc:  # database locked / full / gone: nothing was sent to this person
         log.error("digest %s to %s not sent: cannot record it first: %s", week, email, exc)
         return DeliveryResult(
@@ -586,6 +608,9 @@ def _leave_pending(
     """Not tried in this run (the server was given up on): pending, with the cause."""
     email = recipient.email.lower()
     note = f"not tried: {cause}; the next run tries again"
+    if run.lost():  # the delivery is another sender's now: write nothing over its marks
+        return DeliveryResult(recipient.email, "pending", transport=run.transport.name,
+                              detail=f"not tried: {cause}")  # fmt: skip
     try:
         with db.session_scope() as session:
             if delivery_id is not None:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fundradar.config.loader import COVERAGE_FIELDS, HealthThresholds, load_sources
-from fundradar.pipeline import db, store
+from fundradar.pipeline import db, locks, store
 from fundradar.pipeline.models import CrawlRun
 from fundradar.pipeline.record import Call
 
@@ -278,6 +278,7 @@ class RunLog:
         self.started = datetime.now(UTC)
         self.session: Session | None = None
         self.run_id: int | None = None
+        self.claim: locks.Held | None = None  # the run's lease (locks.run_lease)
         self.source = ""
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -304,6 +305,9 @@ class RunLog:
                 self.stats.set_value(TOKEN_STAT, token)  # kept when the stats are stored
             self.session.commit()
             self.run_id = run.id
+            # held while this process writes the run: no other crawl closes it as stale
+            self.claim = locks.Held()
+            self.claim.claim(locks.run_lease(run.id))
         return self.session
 
     def spider_opened(self, spider: Any) -> None:
@@ -340,6 +344,8 @@ class RunLog:
             store.mark_unlisted(session, self.source, self.started, now, run_id=self.run_id)
         session.commit()
         session.close()
+        if self.claim is not None:
+            self.claim.close()
         self.after_verdict()
 
     def after_verdict(self) -> None:

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from fundradar.config.loader import load_sources
 from fundradar.crawlers.runner import INTERRUPTED, ChildResult, run_children
 from fundradar.exceptions import SampleDataError, UnknownSourceError
-from fundradar.pipeline import db
+from fundradar.pipeline import db, locks
 from fundradar.pipeline.models import CrawlRun
 
 SKIPPED_STAT = "fundradar/detail_skipped_unchanged"  # crawlers.html.DetailPages.follow
 REVALIDATED_STAT = "httpcache/revalidate"  # Scrapy's HttpCacheMiddleware: a 304 answered
+BUSY = "busy"  # another process (here or on another server) is crawling the source
 
 
 @dataclass
@@ -93,8 +94,11 @@ def crawl(
     db.init()  # migrate once here, not racing in every child
     guard_dataset(sample)
     summaries: list[CrawlSummary] = []
+    # one crawl of a source at a time, across servers: its lease is held until its child ends
+    claims = locks.Held()
 
     def done(result: ChildResult) -> None:
+        claims.release(locks.crawl_lease(result.source))
         run = run_of(result.source, result.token)
         if result.interrupted and (run is None or run.status == "running"):
             # stopped before its bookkeeping could say so: the next start crawls it again
@@ -121,17 +125,31 @@ def crawl(
         if on_done:
             on_done(summary)
 
-    defaults = load_sources().defaults
-    if (backend or defaults.crawl_backend) == "scrapyd":
-        from fundradar.crawlers.scrapyd_backend import run_jobs
+    try:
+        mine = []
+        for source in ids:
+            taken, lease = claims.claim(locks.crawl_lease(source))
+            if taken:
+                mine.append(source)
+                continue
+            why = f"not crawled here: being crawled by {lease.describe()}"
+            summaries.append(CrawlSummary(source, BUSY, 0, 0, 0, 0, 0, 0.0, why, None))
+            if on_done:  # reported, never skipped in silence
+                on_done(summaries[-1])
+        defaults = load_sources().defaults
+        if (backend or defaults.crawl_backend) == "scrapyd":
+            from fundradar.crawlers.scrapyd_backend import run_jobs
 
-        outcome = run_jobs(
-            ids, url=defaults.scrapyd_url or "", project=defaults.scrapyd_project,
-            fixture_server=fixture_server, sample=sample, on_done=done,
-        )  # fmt: skip
-    else:
-        outcome = run_children(ids, fixture_server=fixture_server, sample=sample, on_done=done,
-                               isolate=isolate, on_progress=on_progress)  # fmt: skip
+            outcome = run_jobs(
+                mine, url=defaults.scrapyd_url or "", project=defaults.scrapyd_project,
+                fixture_server=fixture_server, sample=sample, on_done=done,
+            )  # fmt: skip
+        else:
+            outcome = run_children(mine, fixture_server=fixture_server, sample=sample,
+                                   on_done=done, isolate=isolate,
+                                   on_progress=on_progress)  # fmt: skip
+    finally:
+        claims.close()
     for source in outcome.not_started:
         summary = CrawlSummary(source, INTERRUPTED, 0, 0, 0, 0, 0, 0.0,
                                "not started: the crawl was stopped", None)  # fmt: skip

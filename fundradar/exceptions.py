@@ -110,8 +110,14 @@ class WebConfigError(FundradarError):
     exit_code = 2
 
 
+class LeaseLostError(FundradarError):
+    """This process no longer holds a database lease it was working under (`pipeline.locks`):
+    it expired and another holder took it over, so the guarded work must stop here."""
+
+
 class DigestBusyError(FundradarError):
-    """Another `digest send` (or the scheduler's digest job) holds the digest lock right now.
+    """Another `digest send` (or the scheduler's digest job, here or on another server sharing
+    the database) holds the digest lease right now.
 
     Raised by `alerts.send` so two senders never mail the same people at the same time; wait
     for the other one to finish and run again (it sends nothing already sent).

@@ -319,3 +319,23 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Lease(Base):
+    """A claim on a piece of work that must run on one machine at a time (`pipeline.locks`).
+
+    Taken atomically (an INSERT ... ON CONFLICT DO UPDATE that only takes over an expired row),
+    renewed by its holder's heartbeat, and free again once `expires_at` has passed, so a holder
+    that died blocks nobody for longer than its time to live. Times are the database's clock.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # "crawl:eu_ft", "digest"
+    holder: Mapped[str] = mapped_column(String(200))  # "<host>:<pid>:<random>", one per claimant
+    # the holder's machine and process namespace (`pipeline.locks.node_id`): a claimant on the
+    # same one may see that the holder's process is gone and take over before the expiry
+    node: Mapped[str] = mapped_column(String(40))
+    acquired_at: Mapped[datetime]
+    renewed_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from fundradar.crawlers.runlog import TOKEN_STAT
 from fundradar.crawling import crawl, run_of
 from fundradar.fixture_server import FixtureServer
@@ -30,7 +32,9 @@ def test_run_of_finds_the_run_by_its_token_not_the_newest() -> None:
     assert run_of("afd", "nobody") is None  # a child that never got a run: not someone else's
 
 
-def test_two_crawls_at_once_each_report_their_own_run() -> None:
+def test_two_crawls_of_one_source_at_once_one_crawls_the_other_says_who_does() -> None:
+    """Since the crawl lease (issue 11 item 4) the second crawl does not run at all: it reports
+    the source as being crawled by the first, and no run of the other is taken for its own."""
     results: dict[str, list] = {}
     db.init()  # two first runs migrating at once is another test's matter (the migration lock)
     with FixtureServer() as server:
@@ -44,7 +48,10 @@ def test_two_crawls_at_once_each_report_their_own_run() -> None:
         for t in threads:
             t.join(timeout=240)
     (a,), (b,) = results["a"], results["b"]
-    assert a.run_id and b.run_id and a.run_id != b.run_id
+    crawled, busy = (a, b) if a.run_id else (b, a)
+    assert crawled.status == "ok" and crawled.run_id
+    assert busy.status == "busy" and busy.run_id is None
+    assert busy.message.startswith("not crawled here: being crawled by ")
     with db.session_scope() as s:
-        tokens = {s.get_one(CrawlRun, r.run_id).stats[TOKEN_STAT] for r in (a, b)}
-    assert len(tokens) == 2
+        runs = s.scalars(select(CrawlRun)).all()
+    assert [r.id for r in runs] == [crawled.run_id] and TOKEN_STAT in runs[0].stats

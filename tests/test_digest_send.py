@@ -392,12 +392,13 @@ def test_cli_preview_text_and_html(config_dir: Path, tmp_path: Path) -> None:
 
 
 def test_a_second_sender_at_the_same_time_is_refused(fundradar_home: Path) -> None:
-    from fundradar.alerts.send import digest_lock
+    from fundradar.alerts.send import digest_claim
     from fundradar.exceptions import DigestBusyError
 
     add_call()
-    with digest_lock(fundradar_home), pytest.raises(DigestBusyError, match="another digest"):
+    with digest_claim() as held, pytest.raises(DigestBusyError, match="another digest") as busy:
         send_digest(now=MON, config=recipients_config(THREE[:1]))
+    assert held.holder in str(busy.value)  # who holds it, for the person who typed the command
     with db.session_scope() as s:  # nothing was claimed by the refused run
         assert s.scalars(select(Delivery)).all() == []
     assert send_digest(now=MON, config=recipients_config(THREE[:1])).count("sent") == 1

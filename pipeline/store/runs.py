@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from fundradar.pipeline import locks
 from fundradar.pipeline.models import CrawlRun, Quarantine
 
 
@@ -53,19 +54,32 @@ def start_run(session: Session, source: str, *, now: datetime, sample: bool = Fa
     return run
 
 
-def finish_stale_runs(session: Session, source: str, now: datetime) -> None:
+def finish_stale_runs(session: Session, source: str, now: datetime) -> list[int]:
     """A crawl process killed mid-way leaves a 'running' row; close it as failed, with the
-    cause the digest and the maintainer read (a run without one read as a generic error)."""
-    session.execute(
-        update(CrawlRun)
-        .where(CrawlRun.source == source, CrawlRun.status == "running")
-        .values(
-            status="failed",
-            finished_at=now,
-            cause="the crawl did not finish",
-            message="interrupted (process ended before its run was recorded)",
+    cause the digest and the maintainer read (a run without one read as a generic error).
+
+    Only runs nobody is writing any more: a run whose process still holds its lease
+    (`locks.run_lease`, held by the crawl's `RunLog` and renewed while it runs, on this machine
+    or another sharing the database) is left alone. Returns the ids closed."""
+    running = list(
+        session.scalars(
+            select(CrawlRun.id).where(CrawlRun.source == source, CrawlRun.status == "running")
         )
     )
+    alive = locks.live_in(session, [locks.run_lease(i) for i in running])
+    stale = [i for i in running if locks.run_lease(i) not in alive]
+    if stale:
+        session.execute(
+            update(CrawlRun)
+            .where(CrawlRun.id.in_(stale), CrawlRun.status == "running")
+            .values(
+                status="failed",
+                finished_at=now,
+                cause="the crawl did not finish",
+                message="interrupted (process ended before its run was recorded)",
+            )
+        )
+    return stale
 
 
 def fail_run(

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_dedupe_index"
-down_revision: str | None = "0005_run_verdicts"
+down_revision: str | None = "0006_claims"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
