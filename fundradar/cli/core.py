@@ -7,6 +7,7 @@ import sys
 import click
 
 from fundradar.cli.common import check_config, table
+from fundradar.wording import plural
 
 
 @click.command("init")
@@ -56,7 +57,8 @@ def crawl_cmd(sources: tuple[str, ...], fixtures: bool) -> int:
 
     def progress(s) -> None:  # type: ignore[no-untyped-def]
         click.echo(
-            f"  {s.source:<20} {s.status:<9} {s.calls} calls ({s.new} new, {s.updated} updated)"
+            f"  {s.source:<20} {s.status:<9} {plural(s.calls, 'call')} "
+            f"({s.new} new, {s.updated} updated)"
         )
 
     click.echo(f"crawling {', '.join(sources) if sources else 'all enabled sources'} ...")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from fundradar.pipeline.exports.query import CallFilter, iter_calls
 from fundradar.pipeline.normalise.dates import to_local
 from fundradar.settings import DISPLAY_TZ
+from fundradar.wording import plural
 
 WEEKS = 12  # this week and the next eleven, then "later"
 TOP_THEMES = 10
@@ -84,9 +85,9 @@ def by_theme(themes: Counter[str], untagged: int) -> Chart:
         w = (width - label_w - 50) * n / peak
         chart.bars.append(Bar(name, n, label_w, 4 + i * row, w, row - 6))
     if len(themes) > TOP_THEMES:
-        chart.note = f"{len(themes) - TOP_THEMES} more themes not shown."
+        chart.note = f"{plural(len(themes) - TOP_THEMES, 'more theme')} not shown."
     if untagged:
-        chart.note = (chart.note + f" {untagged} calls without a theme.").strip()
+        chart.note = (chart.note + f" {plural(untagged, 'call')} without a theme.").strip()
     return chart
 
 
