@@ -102,3 +102,64 @@ def test_call_page_shows_the_moved_deadline(site, browser, tmp_path: Path, width
     page.goto(base + "/")
     _shot(page, tmp_path, f"review-{width}.png")
     assert problems == []
+
+
+# Smallest rendered size of the visible chart text, in CSS pixels: the computed font size
+# times the SVG's scale on screen (its drawn width over its viewBox width).
+_SMALLEST_LABEL = """() => {
+  const out = [];
+  for (const svg of document.querySelectorAll('.charts svg')) {
+    const box = svg.getBoundingClientRect();
+    if (box.width === 0) continue;  // the drawing for the other screen size
+    const scale = box.width / svg.viewBox.baseVal.width;
+    for (const t of svg.querySelectorAll('text')) {
+      if (!t.textContent.trim() || t.getBoundingClientRect().width === 0) continue;
+      out.push(parseFloat(getComputedStyle(t).fontSize) * scale);
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1200])
+def test_charts_readable_at_phone_and_desktop_width(site, browser, width: int) -> None:  # type: ignore[no-untyped-def]
+    base, _ids = site
+    problems: list[str] = []
+    page = _page(browser, base, width, problems)
+    page.goto(base + "/")
+    charts_fold = page.locator("details.charts-box > summary")
+    if width == 390:  # folded on a phone: calls come first, the charts one tap away
+        assert not page.locator(".charts").is_visible()
+        charts_fold.click()
+    else:
+        assert not charts_fold.is_visible() and page.locator(".charts").is_visible()
+    figures = page.locator(".charts figure")
+    assert figures.count() == 3
+    for name in ("deadlines", "themes", "funders"):
+        fig = page.locator(f"figure[data-chart={name}]")
+        visible = [s for s in fig.locator("svg").all() if s.is_visible()]
+        assert len(visible) == 1, name  # one drawing shown per screen size
+        box = visible[0].bounding_box()
+        assert box is not None and box["width"] <= width
+    sizes = page.evaluate(_SMALLEST_LABEL)
+    assert len(sizes) > 20  # axis labels, legend, values: the check below ran on real text
+    assert min(sizes) >= 12, sorted(sizes)[:5]
+    # the timeline stacks bands: the seeded calls are high, medium and low
+    timeline = page.locator("figure[data-chart=deadlines] svg").filter(visible=True)
+    legend = timeline.locator(".legends").text_content() or ""
+    assert all(b in legend for b in ("high", "medium", "low"))
+    # funders: European Commission has 3 of the 7 seeded calls
+    assert "European Commission: 3" in page.locator("figure[data-chart=funders]").get_attribute(
+        "aria-label"
+    )
+    # at phone width the filters are folded: the first call shows on the first screen
+    first = page.locator("article.call").first.bounding_box()
+    if width == 390:
+        page.goto(base + "/")
+        first = page.locator("article.call").first.bounding_box()
+        assert first is not None and first["y"] < 844 / 2
+        assert not page.locator("select[name=theme]").is_visible()
+    else:
+        assert page.locator("select[name=theme]").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert problems == []

@@ -285,6 +285,13 @@ def create_app(
             here=request.full_path.rstrip("?"), now_text=format_local(now),
         )  # fmt: skip
 
+    @app.get("/charts.css")
+    def charts_css() -> Response:
+        # pygal's stylesheet as a file: the CSP allows styles from this site only, not inline
+        resp = Response(charts.stylesheet(), mimetype="text/css")
+        resp.cache_control.max_age = 3600
+        return resp
+
     @app.get("/calls/<int:call_id>")
     def call_page(call_id: int) -> str:
         with db.session_scope() as s:
