@@ -163,3 +163,26 @@ def test_charts_readable_at_phone_and_desktop_width(site, browser, width: int) -
         assert page.locator("select[name=theme]").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert problems == []
+
+
+def test_search_ocean_finds_every_ocean_theme_call(site, browser) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from fundradar.pipeline import db
+    from fundradar.pipeline.models import CallRow
+
+    base, _ids = site
+    with db.session_scope() as s:
+        ocean = {r.id for r in s.scalars(select(CallRow)) if "ocean" in (r.themes or ())}
+        worded = {r.id for r in s.scalars(select(CallRow)) if "ocean" in r.title.lower()}
+    assert len(ocean) >= 2 and worded < ocean  # some say "ocean" only through their theme
+    problems: list[str] = []
+    page = _page(browser, base, 1200, problems)
+    page.goto(base + "/")
+    page.fill("input[name=q]", "ocean")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    shown = {int(x) for x in page.locator("article.call").evaluate_all(
+        "cards => cards.map(c => c.dataset.callId)")}  # fmt: skip
+    assert shown == ocean
+    assert problems == []

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -49,7 +49,7 @@ from fundradar.pipeline.normalise.text import strip_invisible
 from fundradar.pipeline.normalise.urls import safe_url
 from fundradar.pipeline.record import BANDS, Call
 from fundradar.pipeline.review import VERDICTS, record_verdict, resolve_call
-from fundradar.web import changes, charts, security
+from fundradar.web import changes, charts, search, security
 
 PAGE_SIZE = 50
 MAX_TEXT = 200  # a search box, not a document
@@ -95,6 +95,47 @@ def filter_from_args(args: MultiDict[str, str], base: CallFilter | None = None) 
     if args.get("dismissed") == "1":
         changes["include_dismissed"] = True
     return base.but(**changes)
+
+
+def _amount(args: MultiDict[str, str], name: str) -> float | None:
+    raw = _one(args, name).replace(",", "").replace(" ", "").replace("\u202f", "")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        abort(400, f"{name}: give an amount such as 50000")
+    if not (0 <= value < 1e13):
+        abort(400, f"{name}: give an amount from 0 up")
+    return value
+
+
+def _day(args: MultiDict[str, str], name: str) -> date | None:
+    raw = _one(args, name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400, f"{name}: give a date as 2027-04-30")
+
+
+def _profile() -> Any:
+    from fundradar.pipeline.score import load_profile
+
+    return load_profile(settings.load().config_dir / "priorities.yaml")
+
+
+def search_from_args(args: MultiDict[str, str]) -> search.Search:
+    """The page's search: words (`q`), applicant type, budget and deadline ranges."""
+    return search.Search(
+        text=_one(args, "q"),
+        applicant=_one(args, "applicant", _profile().applicants),
+        budget_min=_amount(args, "budget_min"),
+        budget_max=_amount(args, "budget_max"),
+        deadline_from=_day(args, "deadline_from"),
+        deadline_to=_day(args, "deadline_to"),
+    )
 
 
 # C0 controls, DEL, C1 controls and spaces: browsers drop tabs and newlines anywhere in a URL
@@ -252,12 +293,23 @@ def create_app(
         now = clock()
         flt = filter_from_args(request.args)
         sort = _one(request.args, "sort", [v for v, _ in SORT_MENU]) or "score"
+        wanted = search_from_args(request.args)
+        profile = _profile()
+        ids: set[int] | None = None
         with db.session_scope() as s:
-            total = count_calls(s, flt)
+            if wanted.active:  # words, applicant, budget, deadline: see web/search.py
+                flt = flt.but(text=None)
+                ids = search.matching_ids(
+                    s, flt, wanted,
+                    theme_labels={k: v.label for k, v in profile.themes.items()},
+                    applicant_terms={k: a.terms.all() for k, a in profile.applicants.items()},
+                )  # fmt: skip
+            total = count_calls(s, flt) if ids is None else len(ids)
             pages = max(1, -(-total // PAGE_SIZE))
             page_no = page_number(request.args.get("page"), pages)
             stmt = (
                 statement(flt)
+                .where(*(() if ids is None else (CallRow.id.in_(sorted(ids)),)))
                 .order_by(None)
                 .order_by(*sort_order(sort))
                 .options(selectinload(CallRow.changes), selectinload(CallRow.sightings),
@@ -267,7 +319,7 @@ def create_app(
             )  # fmt: skip
             calls = [call_view(r, now) for r in s.scalars(stmt)]
             menus = known_values(s)
-            chart_list = charts.build(s, flt, now)
+            chart_list = charts.build(s, flt, now, only=ids)
         args = request.args.to_dict(flat=False)
 
         def page_url(n: int) -> str:
@@ -279,7 +331,8 @@ def create_app(
             calls=calls, total=total, page=page_no, pages=pages, page_url=page_url,
             flt=flt, args=request.args, menus=menus, charts=chart_list,
             status_menu=STATUS_MENU, band_menu=BAND_MENU, sort_menu=SORT_MENU, sort=sort,
-            verdict_labels=VERDICT_LABELS,
+            verdict_labels=VERDICT_LABELS, search=wanted,
+            applicant_menu=[(a.id, a.label) for a in profile.applicants.values()],
             verdicts=VERDICTS, reviewer=session.get("reviewer", ""),
             default_statuses=DEFAULT_STATUSES, feed_query=feed_query(),
             here=request.full_path.rstrip("?"), now_text=format_local(now),

@@ -127,7 +127,7 @@ def deadline_chart(weeks: dict[str, Counter[date]], this_week: date, later: int,
         notes.append(f"{plural(undated, 'open call')} without a deadline")
     chart.note = "; ".join(notes) + ("." if notes else "")
     # a phone shows a label every 5 weeks, level (rotated ones ran into the legend)
-    for width, every, columns, height in ((NARROW, 5, 2, 240), (WIDE, 2, len(BANDS), 300)):
+    for width, every, columns, height in ((NARROW, 5, 2, 240), (WIDE, 2, len(BANDS), 250)):
         bar = pygal.StackedBar(
             width=width, height=height, style=_style(), js=[], disable_xml_declaration=True,
             explicit_size=True, show_legend=True, legend_at_bottom=True,
@@ -175,8 +175,10 @@ def ranking_chart(name: str, title: str, counts: Counter[str], note_word: str,
     return chart
 
 
-def build(session: Session, flt: CallFilter, now: datetime, tz: str = DISPLAY_TZ) -> list[Chart]:
-    """The three charts for the calls `flt` selects (all of them, not only the page shown)."""
+def build(session: Session, flt: CallFilter, now: datetime, tz: str = DISPLAY_TZ,
+          only: set[int] | None = None) -> list[Chart]:  # fmt: skip
+    """The three charts for the calls `flt` selects (all of them, not only the page shown),
+    or only those of `only` among them (the ids a search found)."""
     this_week = _week_start(to_local(now, tz).date())
     horizon = this_week + timedelta(weeks=WEEKS)
     weeks: dict[str, Counter[date]] = {b: Counter() for b in BANDS}
@@ -186,6 +188,8 @@ def build(session: Session, flt: CallFilter, now: datetime, tz: str = DISPLAY_TZ
     untagged = unknown_funder = 0
     columns = ("id", "deadline", "status", "themes", "band", "funder")
     for row in iter_calls(session, flt, columns):
+        if only is not None and row.id not in only:
+            continue
         if row.status != "closed":
             if row.deadline is None:
                 undated += 1
