@@ -24,6 +24,7 @@ from fundradar import settings
 from fundradar.exceptions import SampleDataError
 from fundradar.pipeline import db
 from fundradar.pipeline.models import Meta
+from fundradar.wording import plural
 
 DATASET_KEY = "dataset"
 
@@ -101,12 +102,12 @@ def run_demo(*, port: int = 0, echo: Callable[[str], None] = print) -> int:
         echo(f"sample-page server: {server.url} (127.0.0.1 only)")
         summaries = crawl(
             [], fixture_server=server.url, sample=True,
-            on_done=lambda s: echo(f"  {s.source:<20} {s.status:<9} {s.calls} calls"),
+            on_done=lambda s: echo(f"  {s.source:<20} {s.status:<9} {plural(s.calls, 'call')}"),
             backend="local",  # its own SQLite file, which no Scrapyd job writes to
         )  # fmt: skip
     total = sum(s.calls for s in summaries)
     failed = [f"{s.source} ({s.status})" for s in summaries if s.status != "ok"]
-    echo(f"stored {total} sample calls from {len(summaries)} sources")
+    echo(f"stored {plural(total, 'sample call')} from {plural(len(summaries), 'source')}")
 
     from fundradar.alerts.send import send_digest
     from fundradar.pipeline.exports.csv_feed import feed_path, write_csv_file
@@ -115,7 +116,8 @@ def run_demo(*, port: int = 0, echo: Callable[[str], None] = print) -> int:
     with db.session_scope() as session:
         every = write_csv_file(env.exports / "calls-all.csv", session, CallFilter(statuses=()))
     echo(f"CSV feed (open and forthcoming calls): {feed_path()}")
-    echo(f"CSV of every call, closed ones too ({every} rows): {env.exports / 'calls-all.csv'}")
+    every_path = env.exports / "calls-all.csv"
+    echo(f"CSV of every call, closed ones too ({plural(every, 'row')}): {every_path}")
 
     report = send_digest(force=True)
     emls = sorted(env.outbox.glob("*.eml"))

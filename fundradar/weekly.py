@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from fundradar.wording import plural
+
 Echo = Callable[[str], None]
 
 
@@ -47,7 +49,10 @@ def weekly_job(
     echo("crawling all enabled sources ...")
 
     def progress(s: Any) -> None:
-        echo(f"  {s.source:<20} {s.status:<9} {s.calls} calls ({s.new} new, {s.updated} updated)")
+        echo(
+            f"  {s.source:<20} {s.status:<9} {plural(s.calls, 'call')} "
+            f"({s.new} new, {s.updated} updated)"
+        )
 
     try:
         report.crawls = crawl([], fixture_server=fixture_server, on_done=progress,

@@ -72,9 +72,10 @@ def test_page_lists_calls_with_reasons_versions_and_charts(client, calls) -> Non
     assert articles(html) == [str(calls["ocean"]), str(calls["energy"])]
     assert "Eligible: OECS member states named" in html  # reasons
     assert "Versions" in html and "Tue 8 Dec 2026" in html  # the deadline change, local time
-    assert html.count("<svg") == 2
+    assert html.count("<svg") == 6  # three charts, each drawn for phones and for desktops
     assert "Open calls by deadline week" in html and "Calls by theme" in html
-    assert "<title>ocean: 1</title>" in html and "<title>energy: 1</title>" in html
+    assert "Calls by funder" in html and "European Commission: 1" in html
+    assert "ocean: 1" in html and "energy: 1" in html  # the charts' text summaries
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,7 @@ def test_help_and_init_from_outside_the_checkout(installed: Installed) -> None:
 def test_sources_check_and_crawl_fixtures_read_the_bundled_pages(installed: Installed) -> None:
     home = installed.outside / "h2"
     out = _ok(installed.run(installed.script, "sources", "check", "eu_ft", home=home))
-    assert "all 1 sources yield calls" in out
+    assert "the 1 source yields calls" in out
     out = _ok(installed.run(installed.script, "crawl", "--fixtures", "fundsforngos", home=home))
     assert "fundsforngos" in out
     with sqlite3.connect(home / "fundradar.db") as con:

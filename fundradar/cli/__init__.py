@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "core",  # init, crawl, run, score, demo
     "score",  # score [FILE] | score --explain CALL (replaces core's score)
     "sources",  # sources list | check | record
+    "themes",  # themes
     "importer",  # import FILE.jsonl
     "review",  # review CALL verdict
     "exports",  # export csv|ics|atom|json

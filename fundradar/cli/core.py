@@ -7,6 +7,7 @@ import sys
 import click
 
 from fundradar.cli.common import check_config, table
+from fundradar.wording import plural
 
 
 @click.command("init")
@@ -88,7 +89,7 @@ def _summary_line(s) -> str:  # type: ignore[no-untyped-def]
     if s.skipped:
         thrift.append(f"{s.skipped} skipped")
     extra = f"; {', '.join(thrift)}" if thrift else ""
-    counts = f"{s.calls} calls ({s.new} new, {s.updated} updated)"
+    counts = f"{plural(s.calls, 'call')} ({s.new} new, {s.updated} updated)"
     return f"  {s.source:<20} {s.status:<9} {counts}{extra}"
 
 

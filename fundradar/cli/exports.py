@@ -17,6 +17,7 @@ from fundradar.cli.common import check_config, echo_err
 from fundradar.pipeline.exports.query import STATUS_CHOICES, CallFilter
 from fundradar.pipeline.record import BANDS
 from fundradar.settings import DISPLAY_TZ
+from fundradar.wording import plural
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _SPAN_UNIT = {"h": "hours", "d": "days", "w": "weeks"}
@@ -49,7 +50,7 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Write to FILE (atomically) instead of standard output."),
         click.option("--all", "all_", is_flag=True,
                      help="Every status, closed calls included."),
-        click.option("--min-band", type=click.Choice(BANDS),
+        click.option("--min-band", "--band", "min_band", type=click.Choice(BANDS),
                      help="Only calls in this band or better."),
         click.option("--status", "statuses", multiple=True, type=click.Choice(STATUS_CHOICES),
                      help="Only calls with this status (repeatable)."),
@@ -67,6 +68,9 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def build_filter(base: CallFilter, opts: dict[str, Any], now: datetime) -> CallFilter:
+    from fundradar.cli.choices import check_filters
+
+    check_filters(opts["themes"], opts["sources"])  # an unknown id: exit 2, valid ones listed
     changes: dict[str, Any] = {}
     if opts["statuses"]:
         changes["statuses"] = tuple(opts["statuses"])
@@ -119,7 +123,7 @@ def emit(output: Path | None, produce: Callable[[Any, list[int]], Iterator[str]]
             for chunk in produce(session, counter):
                 fh.write(chunk)
     n = counter[0] if counter else 0
-    echo_err(f"wrote {n} {what}{'' if n == 1 else 's'} to {output}")
+    echo_err(f"wrote {plural(n, what)} to {output}")
 
 
 @click.group("export")

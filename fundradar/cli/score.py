@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from fundradar.cli.common import check_config
+from fundradar.wording import plural
 
 
 @click.command("score")
@@ -79,7 +80,8 @@ def explain(ref: str, profile: Any) -> str:
         lines += [
             f"  sum of points {base.raw:.1f}; after gates and caps {base.score} ({base.band})",
             "",
-            f"Feedback from past verdicts ({adj.verdicts} verdicts, this call's own left out):",
+            f"Feedback from past verdicts ({plural(adj.verdicts, 'verdict')}, "
+            "this call's own left out):",
         ]
         if not adj.active:
             lines.append(f"  off: {adj.note}")

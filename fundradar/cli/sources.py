@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from fundradar.cli.common import check_config, table, when
+from fundradar.wording import plural
 
 
 @click.group("sources")
@@ -79,8 +80,9 @@ def check_cmd(sources: tuple[str, ...], live: bool) -> int:
         if report.home:
             click.echo(f"crawl logs kept in {report.home / 'logs'}")
         return 1
-    click.echo(f"\nall {len(report.results)} sources yield calls "
-               "(usable = title, URL and a deadline or a status)")  # fmt: skip
+    n = len(report.results)
+    every = f"the {plural(n, 'source')} yields" if n == 1 else f"all {plural(n, 'source')} yield"
+    click.echo(f"\n{every} calls (usable = title, URL and a deadline or a status)")
     return 0
 
 

@@ -3,6 +3,8 @@
 - `GET /`: scored calls with filters (band, theme, source, status, text), each call's reasons,
   versions (tracked changes), sightings and verdicts; buttons to mark it relevant, shortlisted or
   not relevant (a reason is required for the last one); two charts.
+- `GET /calls/<id>`: one call's page: its details, every sighting (source, language, link),
+  its changes in words ("deadline moved from 15 to 30 April 2027"), reasons and verdicts.
 - `POST /calls/<id>/verdict`: the same verdicts as `fundradar review`, stored by
   `pipeline.review.record_verdict`.
 - `GET /calls.csv`, `/calls.ics`, `/calls.atom`: the exports, with the page's filters, streamed.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -31,6 +33,7 @@ from fundradar.pipeline.exports.query import (
     DEFAULT_STATUSES,
     STATUS_CHOICES,
     CallFilter,
+    band_rank,
     count_calls,
     known_values,
     statement,
@@ -46,7 +49,7 @@ from fundradar.pipeline.normalise.text import strip_invisible
 from fundradar.pipeline.normalise.urls import safe_url
 from fundradar.pipeline.record import BANDS, Call
 from fundradar.pipeline.review import VERDICTS, record_verdict, resolve_call
-from fundradar.web import charts, security
+from fundradar.web import changes, charts, search, security
 
 PAGE_SIZE = 50
 MAX_TEXT = 200  # a search box, not a document
@@ -54,6 +57,10 @@ STATUS_MENU = (("", "open, forthcoming or undated"), *((s, s) for s in STATUS_CH
                ("all", "all, including closed"))  # fmt: skip
 BAND_MENU = (("", "any band"), ("high", "high"), ("medium", "medium or higher"),
              ("low", "low or higher"), ("none", "scored (any band)"))  # fmt: skip
+# The digest's order (band, then score, then deadline) is the default; officers planning their
+# week sort by deadline, and "newest" shows what came in since they last looked.
+SORT_MENU = (("score", "best first (as the digest)"), ("deadline", "deadline, soonest first"),
+             ("newest", "newest first"))  # fmt: skip
 VERDICT_LABELS = {"relevant": "Relevant", "not-relevant": "Not relevant", "shortlist": "Shortlist"}
 
 
@@ -88,6 +95,47 @@ def filter_from_args(args: MultiDict[str, str], base: CallFilter | None = None) 
     if args.get("dismissed") == "1":
         changes["include_dismissed"] = True
     return base.but(**changes)
+
+
+def _amount(args: MultiDict[str, str], name: str) -> float | None:
+    raw = _one(args, name).replace(",", "").replace(" ", "").replace("\u202f", "")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        abort(400, f"{name}: give an amount such as 50000")
+    if not (0 <= value < 1e13):
+        abort(400, f"{name}: give an amount from 0 up")
+    return value
+
+
+def _day(args: MultiDict[str, str], name: str) -> date | None:
+    raw = _one(args, name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400, f"{name}: give a date as 2027-04-30")
+
+
+def _profile() -> Any:
+    from fundradar.pipeline.score import load_profile
+
+    return load_profile(settings.load().config_dir / "priorities.yaml")
+
+
+def search_from_args(args: MultiDict[str, str]) -> search.Search:
+    """The page's search: words (`q`), applicant type, budget and deadline ranges."""
+    return search.Search(
+        text=_one(args, "q"),
+        applicant=_one(args, "applicant", _profile().applicants),
+        budget_min=_amount(args, "budget_min"),
+        budget_max=_amount(args, "budget_max"),
+        deadline_from=_day(args, "deadline_from"),
+        deadline_to=_day(args, "deadline_to"),
+    )
 
 
 # C0 controls, DEL, C1 controls and spaces: browsers drop tabs and newlines anywhere in a URL
@@ -138,6 +186,16 @@ def _show_value(field: str, value: Any) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
+def sort_order(name: str) -> tuple[Any, ...]:
+    """ORDER BY for the review page's sort menu; ties broken by id so pages never overlap."""
+    if name == "deadline":
+        return (CallRow.deadline.is_(None), CallRow.deadline, band_rank(), CallRow.id)
+    if name == "newest":
+        return (CallRow.first_seen.desc(), CallRow.id.desc())
+    return (band_rank(), CallRow.score.is_(None), CallRow.score.desc(),
+            CallRow.deadline.is_(None), CallRow.deadline, CallRow.id)  # fmt: skip
+
+
 def call_view(row: CallRow, now: datetime) -> dict[str, Any]:
     """What the template shows of one call (plain values; Jinja escapes them)."""
     day = deadline_day(row.deadline, row.deadline_kind, row.timezone)  # a date: its own day
@@ -167,11 +225,24 @@ def call_view(row: CallRow, now: datetime) -> dict[str, Any]:
                 "field": c.field,
                 "old": _show_value(c.field, c.old_value),
                 "new": _show_value(c.field, c.new_value),
+                "text": changes.describe(
+                    c.field, c.old_value, c.new_value, row.deadline_kind, row.timezone
+                ),
+                "source": c.source,
             }
             for c in reversed(row.changes)
         ],
         "sightings": [
-            {"source": s.source, "link": safe_url(s.url), "url": s.url, "listed": s.listed}
+            {
+                "source": s.source,
+                "link": safe_url(s.url),
+                "url": s.url,
+                "listed": s.listed,
+                "language": s.language or row.language,
+                "title": s.title,
+                "first_seen": format_local(s.first_seen, with_time=False),
+                "last_seen": format_local(s.last_seen, with_time=False),
+            }
             for s in row.sightings
         ],
         "verdicts": [
@@ -184,6 +255,12 @@ def call_view(row: CallRow, now: datetime) -> dict[str, Any]:
             for v in reversed(row.verdicts)
         ],
         "verdict": latest.verdict if latest else None,
+        "summary": row.summary,
+        "eligibility": row.eligibility_text,
+        "applicants": [a for a in row.eligible_applicants or () if isinstance(a, str)],
+        "countries": [c for c in row.eligible_countries or () if isinstance(c, str)],
+        "languages": sorted({x for x in [row.language, *(s.language for s in row.sightings)] if x}),
+        "opens": format_local(row.opens_at) if row.opens_at else None,
     }
 
 
@@ -215,12 +292,26 @@ def create_app(
     def review_page() -> str:
         now = clock()
         flt = filter_from_args(request.args)
+        sort = _one(request.args, "sort", [v for v, _ in SORT_MENU]) or "score"
+        wanted = search_from_args(request.args)
+        profile = _profile()
+        ids: set[int] | None = None
         with db.session_scope() as s:
-            total = count_calls(s, flt)
+            if wanted.active:  # words, applicant, budget, deadline: see web/search.py
+                flt = flt.but(text=None)
+                ids = search.matching_ids(
+                    s, flt, wanted,
+                    theme_labels={k: v.label for k, v in profile.themes.items()},
+                    applicant_terms={k: a.terms.all() for k, a in profile.applicants.items()},
+                )  # fmt: skip
+            total = count_calls(s, flt) if ids is None else len(ids)
             pages = max(1, -(-total // PAGE_SIZE))
             page_no = page_number(request.args.get("page"), pages)
             stmt = (
                 statement(flt)
+                .where(*(() if ids is None else (CallRow.id.in_(sorted(ids)),)))
+                .order_by(None)
+                .order_by(*sort_order(sort))
                 .options(selectinload(CallRow.changes), selectinload(CallRow.sightings),
                          selectinload(CallRow.verdicts))
                 .offset((page_no - 1) * PAGE_SIZE)
@@ -228,7 +319,7 @@ def create_app(
             )  # fmt: skip
             calls = [call_view(r, now) for r in s.scalars(stmt)]
             menus = known_values(s)
-            chart_list = charts.build(s, flt, now)
+            chart_list = charts.build(s, flt, now, only=ids)
         args = request.args.to_dict(flat=False)
 
         def page_url(n: int) -> str:
@@ -239,10 +330,34 @@ def create_app(
             "review.html",
             calls=calls, total=total, page=page_no, pages=pages, page_url=page_url,
             flt=flt, args=request.args, menus=menus, charts=chart_list,
-            status_menu=STATUS_MENU, band_menu=BAND_MENU, verdict_labels=VERDICT_LABELS,
+            status_menu=STATUS_MENU, band_menu=BAND_MENU, sort_menu=SORT_MENU, sort=sort,
+            verdict_labels=VERDICT_LABELS, search=wanted,
+            applicant_menu=[(a.id, a.label) for a in profile.applicants.values()],
             verdicts=VERDICTS, reviewer=session.get("reviewer", ""),
             default_statuses=DEFAULT_STATUSES, feed_query=feed_query(),
             here=request.full_path.rstrip("?"), now_text=format_local(now),
+        )  # fmt: skip
+
+    @app.get("/charts.css")
+    def charts_css() -> Response:
+        # pygal's stylesheet as a file: the CSP allows styles from this site only, not inline
+        resp = Response(charts.stylesheet(), mimetype="text/css")
+        resp.cache_control.max_age = 3600
+        return resp
+
+    @app.get("/calls/<int:call_id>")
+    def call_page(call_id: int) -> str:
+        with db.session_scope() as s:
+            loads = [selectinload(CallRow.changes), selectinload(CallRow.sightings),
+                     selectinload(CallRow.verdicts)]  # fmt: skip
+            row = s.get(CallRow, call_id, options=loads)
+            if row is None:
+                abort(404, f"no call {call_id}")
+            call = call_view(row, clock())
+        back = _safe_next(request.args.get("back")) if request.args.get("back") else "/"
+        return render_template(
+            "call.html", c=call, verdict_labels=VERDICT_LABELS, back=back,
+            here=request.full_path.rstrip("?"),
         )  # fmt: skip
 
     @app.post("/calls/<int:call_id>/verdict")
