@@ -289,7 +289,7 @@ class BatchStore:
             pages = pages_of(row)
             merged = rebuild(pages, now, weak=aggregator_sources())
             _apply(row, merged, call)
-            _score(row, merged, pages, self.profile)
+            _score(row, merged, pages, self.profile, self.session)
             cuts = db_safety.clean_object(row) + db_safety.clean_object(sighting)
             values = _table_values(row)
             keys = blocking.row_keys(values) | {blocking.link_key(values["url"] or canon)}

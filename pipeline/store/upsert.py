@@ -160,7 +160,7 @@ def _write(
     pages = pages_of(row)
     merged = rebuild(pages, now, weak=aggregator_sources())
     _apply(row, merged, call)
-    _score(row, merged, pages, profile)
+    _score(row, merged, pages, profile, session)
     call.first_seen, call.last_seen = row.first_seen, now
     for name in SCORE_FIELDS:
         value = getattr(row, name)
@@ -223,12 +223,23 @@ def _apply(row: CallRow, merged: Merged, call: Call) -> None:
     row.extra = extra
 
 
-def _score(row: CallRow, merged: Merged, pages: list[Page], profile: Any) -> None:
+def _score(
+    row: CallRow, merged: Merged, pages: list[Page], profile: Any, session: Session
+) -> None:
     """Score the merged call (every language version's text), so the score never depends on
-    which page was seen first or last."""
+    which page was seen first or last; then the team's verdicts adjust it (bounded, with its
+    reason; nothing before enough verdicts). The call's own verdict is left out: a shortlisted
+    call must not lift itself."""
     from fundradar.pipeline.score import load_profile, score_call
+    from fundradar.pipeline.store.feedback import model_for
 
-    result = score_call(_scoring_call(merged, pages), profile or load_profile())
+    profile = profile or load_profile()
+    scoring = _scoring_call(merged, pages)
+    result = score_call(scoring, profile)
+    model = model_for(session, profile)
+    if model.active:
+        ref = None if row.id is None else str(row.id)
+        result, _adjustment = model.adjust(result, scoring, profile, ref=ref)
     row.score, row.band, row.eligible = result.score, result.band, result.eligible
     row.themes, row.reasons = list(result.themes), list(result.reasons)
     if result.countries and not row.eligible_countries:
