@@ -113,6 +113,18 @@ def deadline_text(rng: random.Random, when: datetime, lang: str) -> str:
     return when.strftime("%Y-%m-%d")
 
 
+def _title(rng: random.Random, start: datetime) -> tuple[str, str, str, datetime, str]:
+    """A generated call's language, topic, place, deadline and title (35 % in French)."""
+    lang = "fr" if rng.random() < 0.35 else "en"
+    topic, place = rng.choice(TOPICS_EN), rng.choice(PLACES)
+    when = start + timedelta(days=rng.randrange(730), hours=rng.randrange(24))
+    if lang == "fr":
+        title = f"{rng.choice(KINDS_FR)} : {TOPICS_FR.get(topic, topic)} ({place}) {when.year}"
+    else:
+        title = f"{rng.choice(KINDS_EN)}: {topic} in {place} {when.year}"
+    return lang, topic, place, when, title
+
+
 def generate(n: int, seed: int) -> tuple[list, list]:  # type: ignore[type-arg]
     """n raw calls, and for each the index of the original call it copies (None: original)."""
     from fundradar.pipeline.record import Call
@@ -163,13 +175,7 @@ def generate(n: int, seed: int) -> tuple[list, list]:  # type: ignore[type-arg]
             calls.append(Call(**{k: copy.deepcopy(v) for k, v in again.__dict__.items()
                                  if k not in skip}))  # fmt: skip
             continue
-        lang = "fr" if rng.random() < 0.35 else "en"
-        topic, place = rng.choice(TOPICS_EN), rng.choice(PLACES)
-        when = start + timedelta(days=rng.randrange(730), hours=rng.randrange(24))
-        if lang == "fr":
-            title = f"{rng.choice(KINDS_FR)} : {TOPICS_FR.get(topic, topic)} ({place}) {when.year}"
-        else:
-            title = f"{rng.choice(KINDS_EN)}: {topic} in {place} {when.year}"
+        lang, topic, place, when, title = _title(rng, start)
         source = rng.choice(SOURCES)
         summary = "<div>" + "".join(
             f"<p>{rng.choice(KINDS_EN)} on {rng.choice(TOPICS_EN)} for organisations in "
@@ -423,13 +429,7 @@ def prefill(n: int, seed: int) -> None:
     now = datetime(2026, 11, 27, 12, tzinfo=UTC)
     calls, sightings, keys = [], [], []
     for i in range(n):
-        lang = "fr" if rng.random() < 0.35 else "en"
-        topic, place = rng.choice(TOPICS_EN), rng.choice(PLACES)
-        when = start + timedelta(days=rng.randrange(730), hours=rng.randrange(24))
-        if lang == "fr":
-            title = f"{rng.choice(KINDS_FR)} : {TOPICS_FR.get(topic, topic)} ({place}) {when.year}"
-        else:
-            title = f"{rng.choice(KINDS_EN)}: {topic} in {place} {when.year}"
+        lang, _topic, _place, when, title = _title(rng, start)
         source = rng.choice([*SOURCES, AGGREGATOR])
         url = f"https://{source}.example.org/stored/{i}"
         calls.append({

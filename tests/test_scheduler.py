@@ -25,6 +25,7 @@ from fundradar.alerts import scheduler as sched
 from fundradar.config.loader import Schedule
 from fundradar.pipeline import db
 from tests.digest_support import add_run
+from tests.logged_process import LoggedProcess
 
 UTC = dt.UTC
 TZ = "America/St_Lucia"
@@ -331,37 +332,13 @@ def _config(tmp_path: Path, *, crawl: str, digest: str, recipients: list[str],
     return folder
 
 
-class Scheduler:
+class Scheduler(LoggedProcess):
     """`fundradar schedule` as systemd runs it: its own process group, stderr read live."""
 
     def __init__(self, config: Path, extra_env: dict[str, str] | None = None) -> None:
-        import threading
-
         env = {**os.environ, "FUNDRADAR_CONFIG": str(config), **(extra_env or {})}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fundradar", "schedule"], cwd=REPO, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            start_new_session=True,
-        )  # fmt: skip
-        self.lines: list[str] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-
-    @property
-    def log(self) -> str:
-        return "".join(self.lines)
-
-    def wait_for(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.log:
-            assert self.proc.poll() is None or text in self.log, self.log
-            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.log}"
-            time.sleep(0.1)
+        super().__init__([sys.executable, "-m", "fundradar", "schedule"], cwd=REPO, env=env,
+                         start_new_session=True)  # fmt: skip
 
     def signal_group(self, sig: int) -> None:
         os.killpg(self.proc.pid, sig)

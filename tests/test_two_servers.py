@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
 import sys
-import threading
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -24,6 +22,7 @@ from sqlalchemy import select
 from fundradar import settings
 from fundradar.pipeline import db
 from fundradar.pipeline.models import CrawlRun, Delivery
+from tests.logged_process import LoggedProcess
 from tests.smtp_fault_server import FaultySmtpServer
 from tests.test_scheduler import FeedServer, _config, _far_cron
 
@@ -43,32 +42,13 @@ print("server done", file=sys.stderr, flush=True)
 """
 
 
-class Server:
+class Server(LoggedProcess):
     def __init__(self, home: Path, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER], cwd=REPO, text=True,
-            env={**os.environ, **env, "FUNDRADAR_HOME": str(home)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        self.lines: list[str] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-
-    @property
-    def log(self) -> str:
-        return "".join(self.lines)
+        super().__init__([sys.executable, "-c", SERVER], cwd=REPO,
+                         env={**os.environ, **env, "FUNDRADAR_HOME": str(home)})  # fmt: skip
 
     def wait_for(self, text: str, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.log:
-            assert self.proc.poll() is None or text in self.log, self.log
-            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.log}"
-            time.sleep(0.05)
+        super().wait_for(text, timeout)
 
     def finish(self, timeout: float = 120) -> str:
         try:

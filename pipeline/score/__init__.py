@@ -386,20 +386,16 @@ def _region_sentence(region: Region, p: Profile) -> str:
     for name, member in p.members.items():
         every[member.status].append(name)
     parts = []
-    protocol = [n for n in every["member"] if n in region.members]
-    associates = [n for n in every["associate"] if n in region.members]
-    if protocol:
-        if len(protocol) == len(every["member"]):
-            parts.append(f"all {len(protocol)} OECS member states")
-        else:
-            noun = "OECS member state" if len(protocol) == 1 else "OECS member states"
-            parts.append(f"{noun} {_names(protocol)}")
-    if associates:
-        if len(associates) == len(every["associate"]):
-            parts.append(f"all {len(associates)} OECS associate members")
-        else:
-            noun = "OECS associate member" if len(associates) == 1 else "OECS associate members"
-            parts.append(f"{noun} {_names(associates)}")
+    # protocol members and associates apart: an associate is never called a member state
+    for status, one, many in (
+        ("member", "OECS member state", "OECS member states"),
+        ("associate", "OECS associate member", "OECS associate members"),
+    ):
+        named = [n for n in every[status] if n in region.members]
+        if named and len(named) == len(every[status]):
+            parts.append(f"all {len(named)} {many}")
+        elif named:
+            parts.append(f"{one if len(named) == 1 else many} {_names(named)}")
     return f"{region.label}: includes {' and '.join(parts)}"
 
 

@@ -713,24 +713,19 @@ def _compile(cfg: PrioritiesFile, path: Path) -> Profile:
         add_terms("geo", "ignore", els.id, els.false_friends, where)
     if geo.proper_names:
         add_terms("geo", "ignore", "proper_name", geo.proper_names.all(), "geography.proper_names")
-    groups = {e.id for e in geo.elsewhere}
+    allowed = (
+        ("contains", "ids from geography.elsewhere", {e.id for e in geo.elsewhere}),
+        ("members", "names from geography.members.list", {m.name for m in geo.members.entries}),
+    )
     for i, reg in enumerate(geo.regions):
-        for name in reg.contains:
-            if name not in groups:
-                raise ProfileError(
-                    path,
-                    f"geography.regions[{i}] (id={reg.id}).contains",
-                    f"ids from geography.elsewhere {sorted(groups)} (found {name!r})",
-                )
-    member_names = {mem.name for mem in geo.members.entries}
-    for i, reg in enumerate(geo.regions):
-        for name in reg.members:
-            if name not in member_names:
-                raise ProfileError(
-                    path,
-                    f"geography.regions[{i}] (id={reg.id}).members",
-                    f"names from geography.members.list {sorted(member_names)} (found {name!r})",
-                )
+        for field_name, what, valid in allowed:
+            for name in getattr(reg, field_name):
+                if name not in valid:
+                    raise ProfileError(
+                        path,
+                        f"geography.regions[{i}] (id={reg.id}).{field_name}",
+                        f"{what} {sorted(valid)} (found {name!r})",
+                    )
     known = {"oecs"} | {r.id for r in geo.regions}
     for i, res in enumerate(geo.restrictions):
         where = f"geography.restrictions[{i}] (id={res.id})"
