@@ -41,6 +41,48 @@ def normalise_verdict(value: str) -> str:
     return v
 
 
+# The verdict column of the CSV feed, in the words an officer types in a spreadsheet.
+_WORDS = {"relevant": "relevant", "not relevant": "not-relevant", "shortlist": "shortlist"}
+WORDS_HELP = "relevant, not relevant: <reason> or shortlist"
+
+
+def verdict_words(verdict: str | None, reason: str | None = None) -> str:
+    """A verdict as the CSV's verdict column shows it and an officer types it:
+    'relevant', 'not relevant: too small for us', 'shortlist'; '' for no verdict."""
+    if not verdict:
+        return ""
+    from fundradar.pipeline.exports import one_line
+
+    words = verdict.replace("-", " ")
+    reason = one_line(reason)
+    return f"{words}: {reason}" if reason else words
+
+
+def parse_verdict_words(text: str | None) -> tuple[str, str | None] | None:
+    """(verdict, reason) from a verdict cell as typed ('Not-Relevant : EU members only');
+    None for an empty cell. Case, spaces, hyphens and underscores between the words do not
+    matter; anything else (an accent, a typo, another language) raises VerdictError naming
+    the accepted forms. Whether not-relevant has its reason is the caller's check."""
+    from fundradar.pipeline.exports import one_line
+
+    text = one_line(text)
+    if not text:
+        return None
+    head, _, reason = text.partition(":")
+    key = " ".join(head.replace("-", " ").replace("_", " ").lower().split())
+    verdict = _WORDS.get(key)
+    if verdict is None:
+        raise VerdictError(f"unknown verdict {head.strip()!r} (write {WORDS_HELP})")
+    return verdict, reason.strip() or None
+
+
+def same_verdict(latest: Verdict | None, verdict: str, reason: str | None) -> bool:
+    """Whether (verdict, reason) is what `latest` already says, as the CSV shows it."""
+    if latest is None:
+        return False
+    return verdict_words(latest.verdict, latest.reason) == verdict_words(verdict, reason)
+
+
 def resolve_call(session: Session, ref: str) -> CallRow:
     """The call `ref` names: its id, its key (`eu_ft:HORIZON-…`), or a URL it was seen at.
 

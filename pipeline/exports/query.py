@@ -18,10 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, Text, and_, case, cast, exists, func, or_, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import NullType
 
-from fundradar.pipeline.models import CallRow, Sighting
+from fundradar.pipeline.models import CallRow, Sighting, Verdict
 from fundradar.pipeline.record import BANDS, STATUSES
 
 UNKNOWN_STATUS = "unknown"  # a call whose page gives no dates and no status
@@ -30,6 +30,9 @@ STATUS_CHOICES = (*STATUSES, UNKNOWN_STATUS)
 # open (a rolling call with no deadline); hiding it would be the worse mistake.
 DEFAULT_STATUSES = ("open", "forthcoming", UNKNOWN_STATUS)
 BATCH = 1000
+# Columns a caller may name that are not the call's own: its latest verdict and that verdict's
+# reason (the CSV feed's verdict column), read through one outer join, not a query per call.
+VERDICT_COLUMNS = {"verdict": "verdict", "verdict_reason": "reason"}
 
 
 class FilterError(ValueError):
@@ -87,7 +90,8 @@ def _theme_condition(theme: str) -> Any:
 
 
 def theme_match(flt: CallFilter, themes: Sequence[str] | None) -> bool:
-    return not flt.themes or bool(set(flt.themes) & set(themes or ()))
+    # only text items can be themes (a stored list may hold a JSON object: unhashable)
+    return not flt.themes or any(isinstance(t, str) and t in flt.themes for t in themes or ())
 
 
 def conditions(flt: CallFilter) -> list[Any]:
@@ -128,13 +132,25 @@ def statement(
     raw: Collection[str] = (),
 ) -> Select[Any]:  # fmt: skip
     """The SELECT for `flt`: whole `CallRow` objects, or just the named columns (those in
-    `raw` without their type's conversion: as the driver returns them)."""
+    `raw` without their type's conversion: as the driver returns them; `verdict` and
+    `verdict_reason`: the call's latest verdict, None when it has none)."""
     if columns:
-        stmt: Select[Any] = select(*(
-            type_coerce(getattr(CallRow, c), NullType()).label(c) if c in raw
-            else getattr(CallRow, c)
-            for c in columns
-        ))  # fmt: skip
+        latest = aliased(Verdict, name="latest_verdict")
+
+        def column(c: str) -> Any:
+            if c in VERDICT_COLUMNS:
+                return getattr(latest, VERDICT_COLUMNS[c]).label(c)
+            if c in raw:
+                return type_coerce(getattr(CallRow, c), NullType()).label(c)
+            return getattr(CallRow, c)
+
+        stmt: Select[Any] = select(*(column(c) for c in columns)).select_from(CallRow)
+        if any(c in VERDICT_COLUMNS for c in columns):
+            from fundradar.pipeline.review import latest_verdict_ids
+
+            stmt = stmt.outerjoin(
+                latest, and_(latest.call_id == CallRow.id, latest.id.in_(latest_verdict_ids()))
+            )
     else:
         stmt = select(CallRow)
     return stmt.where(*conditions(flt)).order_by(*ordering(order))
