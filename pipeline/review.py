@@ -80,7 +80,8 @@ def same_verdict(latest: Verdict | None, verdict: str, reason: str | None) -> bo
     """Whether (verdict, reason) is what `latest` already says, as the CSV shows it."""
     if latest is None:
         return False
-    return verdict_words(latest.verdict, latest.reason) == verdict_words(verdict, reason)
+    mine = verdict_words(verdict, clean_reason(reason))  # as it would be stored
+    return verdict_words(latest.verdict, latest.reason) == mine
 
 
 def resolve_call(session: Session, ref: str) -> CallRow:
@@ -141,9 +142,7 @@ def record_verdict(
 ) -> Verdict:
     """Store a verdict (flushes; the caller commits). Returns the new row."""
     verdict = normalise_verdict(verdict)
-    reason = " ".join((reason or "").split()) or None
-    if reason and len(reason) > MAX_REASON:
-        reason = reason[: MAX_REASON - 1] + "…"
+    reason = clean_reason(reason)
     if verdict == "not-relevant" and require_reason and not reason:
         raise VerdictError("say why the call is not relevant (the reason re-tunes the scorer)")
     author = " ".join((author or "").split())[:MAX_AUTHOR] or "unknown"
@@ -153,6 +152,16 @@ def record_verdict(
     session.add(row)
     session.flush()
     return row
+
+
+def clean_reason(reason: str | None) -> str | None:
+    """A reason as stored: on one line, without NUL or control characters, cut to MAX_REASON."""
+    from fundradar.pipeline.exports import one_line
+
+    folded = one_line(reason) or None
+    if folded and len(folded) > MAX_REASON:
+        folded = folded[: MAX_REASON - 1] + "…"
+    return folded
 
 
 def latest_verdict_ids() -> Select[tuple[int]]:

@@ -74,7 +74,8 @@ def neutralise(cell: str) -> str:
 
 def unneutralise(cell: str) -> str:
     """The text `neutralise` was given: its apostrophe taken off again (reading the feed back,
-    `fundradar review --from-csv`); any other cell as it is."""
+    `fundradar review --from-csv`); any other cell as it is. A text that itself began with
+    "'=" reads as "=": the one ambiguity, and the way Excel reads a leading apostrophe too."""
     if cell.startswith("'") and neutralise(cell[1:]) == cell:
         return cell[1:]
     return cell
