@@ -41,6 +41,49 @@ def normalise_verdict(value: str) -> str:
     return v
 
 
+# The verdict column of the CSV feed, in the words an officer types in a spreadsheet.
+_WORDS = {"relevant": "relevant", "not relevant": "not-relevant", "shortlist": "shortlist"}
+WORDS_HELP = "relevant, not relevant: <reason> or shortlist"
+
+
+def verdict_words(verdict: str | None, reason: str | None = None) -> str:
+    """A verdict as the CSV's verdict column shows it and an officer types it:
+    'relevant', 'not relevant: too small for us', 'shortlist'; '' for no verdict."""
+    if not verdict:
+        return ""
+    from fundradar.pipeline.exports import one_line
+
+    words = verdict.replace("-", " ")
+    reason = one_line(reason)
+    return f"{words}: {reason}" if reason else words
+
+
+def parse_verdict_words(text: str | None) -> tuple[str, str | None] | None:
+    """(verdict, reason) from a verdict cell as typed ('Not-Relevant : EU members only');
+    None for an empty cell. Case, spaces, hyphens and underscores between the words do not
+    matter; anything else (an accent, a typo, another language) raises VerdictError naming
+    the accepted forms. Whether not-relevant has its reason is the caller's check."""
+    from fundradar.pipeline.exports import one_line
+
+    text = one_line(text)
+    if not text:
+        return None
+    head, _, reason = text.partition(":")
+    key = " ".join(head.replace("-", " ").replace("_", " ").lower().split())
+    verdict = _WORDS.get(key)
+    if verdict is None:
+        raise VerdictError(f"unknown verdict {head.strip()!r} (write {WORDS_HELP})")
+    return verdict, reason.strip() or None
+
+
+def same_verdict(latest: Verdict | None, verdict: str, reason: str | None) -> bool:
+    """Whether (verdict, reason) is what `latest` already says, as the CSV shows it."""
+    if latest is None:
+        return False
+    mine = verdict_words(verdict, clean_reason(reason))  # as it would be stored
+    return verdict_words(latest.verdict, latest.reason) == mine
+
+
 def resolve_call(session: Session, ref: str) -> CallRow:
     """The call `ref` names: its id, its key (`eu_ft:HORIZON-…`), or a URL it was seen at.
 
@@ -99,9 +142,7 @@ def record_verdict(
 ) -> Verdict:
     """Store a verdict (flushes; the caller commits). Returns the new row."""
     verdict = normalise_verdict(verdict)
-    reason = " ".join((reason or "").split()) or None
-    if reason and len(reason) > MAX_REASON:
-        reason = reason[: MAX_REASON - 1] + "…"
+    reason = clean_reason(reason)
     if verdict == "not-relevant" and require_reason and not reason:
         raise VerdictError("say why the call is not relevant (the reason re-tunes the scorer)")
     author = " ".join((author or "").split())[:MAX_AUTHOR] or "unknown"
@@ -111,6 +152,16 @@ def record_verdict(
     session.add(row)
     session.flush()
     return row
+
+
+def clean_reason(reason: str | None) -> str | None:
+    """A reason as stored: on one line, without NUL or control characters, cut to MAX_REASON."""
+    from fundradar.pipeline.exports import one_line
+
+    folded = one_line(reason) or None
+    if folded and len(folded) > MAX_REASON:
+        folded = folded[: MAX_REASON - 1] + "…"
+    return folded
 
 
 def latest_verdict_ids() -> Select[tuple[int]]:

@@ -37,12 +37,13 @@ from fundradar.pipeline.exports import one_line
 from fundradar.pipeline.exports.csv_feed import _FORMULA_START, TOP_REASONS, _budget, _cell
 from fundradar.pipeline.normalise.dates import deadline_day
 from fundradar.pipeline.normalise.urls import safe_url
+from fundradar.pipeline.review import verdict_words
 
 # What the fast formatter reads, in this order (a Core select of these columns).
 FAST_COLUMNS = (
     "score", "band", "title", "funder", "programme", "deadline", "deadline_kind", "timezone",
     "status", "budget_min", "budget_max", "currency", "budget_scope", "themes", "reasons",
-    "first_seen", "url",
+    "first_seen", "url", "id", "verdict", "verdict_reason",
 )  # fmt: skip
 
 # Read as the driver gives them and converted once per distinct value (JSON and dates are
@@ -190,11 +191,14 @@ def fast_lines(
     budgets = _Memo(budget_field, (tuple,))
     themes_raw = _Memo(lambda raw: themes_list(as_themes(raw)), raw_types)
     reasons_raw = _Memo(lambda raw: reasons_list(as_reasons(raw)), raw_types)
+    # (verdict, reason): text or None from the database, so a tuple key is safe to keep
+    verdicts = _Memo(lambda key: field(_cell(verdict_words(*key))), (tuple,))
     plain_url = PLAIN_URL.fullmatch
     formula = _FORMULA_START
 
     for (score, band, title, funder, programme, deadline, kind, call_tz, status, lo, hi,
-         currency, scope, themes, reasons, first_seen, url) in rows:  # fmt: skip
+         currency, scope, themes, reasons, first_seen, url, call_id, verdict,
+         verdict_reason) in rows:  # fmt: skip
         if type(title) is str and title.isprintable():  # no CR or LF: only , and " to quote
             if title[:1] == " " or title[-1:] == " " or "  " in title:
                 title = " ".join(title.split())
@@ -234,5 +238,7 @@ def fast_lines(
 
         yield (
             f"{scores[score]},{plain[band]},{title},{texts[funder]},{texts[programme]},{when},"
-            f"{plain[status]},{budget},{themes},{reasons},{seen[first_seen]},{url}\r\n"
+            f"{plain[status]},{budget},{themes},{reasons},{seen[first_seen]},{url},"
+            f"{call_id if type(call_id) is int else _plain_field(call_id)},"
+            f"{verdicts[(verdict, verdict_reason)]}\r\n"
         )

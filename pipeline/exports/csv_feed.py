@@ -1,8 +1,10 @@
 """The CSV feed officers open in Excel or Google Sheets between digests.
 
 Chosen for reading, not for completeness: twelve columns plus the link, best calls first (band,
-then soonest deadline). Written so a spreadsheet shows it right and can never be turned against
-the reader:
+then soonest deadline); then the call's id and its latest verdict in the words an officer types
+('relevant', 'not relevant: <reason>', 'shortlist'), so verdicts typed into that column in a
+spreadsheet go back with `fundradar review --from-csv`. Written so a spreadsheet shows it right
+and can never be turned against the reader:
 
 - UTF-8 with a byte-order mark, or Excel on Windows shows "Ã©" for "é" (French and Spanish
   titles are common);
@@ -39,18 +41,19 @@ from fundradar.pipeline.models import utcnow
 from fundradar.pipeline.normalise.dates import deadline_day
 from fundradar.pipeline.normalise.urls import safe_url
 from fundradar.pipeline.record import Call
+from fundradar.pipeline.review import verdict_words
 
 log = logging.getLogger(__name__)
 
 COLUMNS = (
     "score", "band", "title", "funder", "programme", "deadline", "days_left", "status",
-    "budget", "themes", "reasons", "first_seen", "url",
+    "budget", "themes", "reasons", "first_seen", "url", "id", "verdict",
 )  # fmt: skip
 # What the rows are built from (only these columns are read from the database).
 SOURCE_COLUMNS = (
     "id", "score", "band", "title", "funder", "programme", "deadline", "status", "budget_min",
     "budget_max", "currency", "budget_scope", "themes", "reasons", "first_seen", "url",
-    "deadline_kind", "timezone",
+    "deadline_kind", "timezone", "verdict", "verdict_reason",
 )  # fmt: skip
 TOP_REASONS = 3
 BOM = "\ufeff"
@@ -67,6 +70,23 @@ def neutralise(cell: str) -> str:
     if cell.startswith(_FORMULA_START) or cell.lstrip().startswith(_FORMULA_START):
         return "'" + cell
     return cell
+
+
+def unneutralise(cell: str) -> str:
+    """The text `neutralise` was given: its apostrophe taken off again (reading the feed back,
+    `fundradar review --from-csv`); any other cell as it is. A text that itself began with
+    "'=" reads as "=": the one ambiguity, and the way Excel reads a leading apostrophe too."""
+    if cell.startswith("'") and neutralise(cell[1:]) == cell:
+        return cell[1:]
+    return cell
+
+
+def _latest_verdict(row: Any) -> tuple[str | None, str | None]:
+    # a row of SOURCE_COLUMNS carries its latest verdict; a CallRow object has its history
+    if hasattr(row, "verdict"):
+        return row.verdict, row.verdict_reason
+    verdicts = getattr(row, "verdicts", None)
+    return (verdicts[-1].verdict, verdicts[-1].reason) if verdicts else (None, None)
 
 
 def _budget(row: Any) -> str:
@@ -120,7 +140,7 @@ class RowFormatter:
         values = (
             row.score, row.band, one_line(row.title), one_line(row.funder),
             one_line(row.programme), deadline_iso, days_left, row.status, _budget(row), themes,
-            reasons, first_seen, safe_url(row.url),
+            reasons, first_seen, safe_url(row.url), row.id, verdict_words(*_latest_verdict(row)),
         )  # fmt: skip
         return [_cell(v) for v in values]
 

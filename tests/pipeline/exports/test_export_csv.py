@@ -39,11 +39,11 @@ def rows_of(text: str) -> list[dict[str, str]]:
 # ---------------------------------------------------------------------------------- format
 
 
-def test_columns_are_twelve_plus_the_link(session) -> None:  # type: ignore[no-untyped-def]
+def test_columns_are_twelve_plus_the_link_then_id_and_verdict(session) -> None:  # type: ignore[no-untyped-def]
     add_call(session)
     header = next(csv.reader(io.StringIO(export(session)[1:])))
     assert header == list(COLUMNS)
-    assert header[-1] == "url" and len(header) == 13
+    assert header[12] == "url" and header[13:] == ["id", "verdict"] and len(header) == 15
     for must in ("title", "funder", "programme", "deadline", "status", "score", "band",
                  "themes", "reasons", "url"):  # fmt: skip
         assert must in header

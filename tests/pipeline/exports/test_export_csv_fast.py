@@ -57,6 +57,12 @@ URLS = [
     "https://example.org/a@b", "https://example.org/a\\b", "http://a.b.c.d.e.f/%zz?%",
     f"https://example.org/{NUL}x", "", None,
 ]  # fmt: skip
+# Reasons officers type are hostile too (pasted from a page, or typed to test the feed).
+REASONS = [
+    None, "", "=HYPERLINK(\"http://evil.example\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)",
+    f"EU members{NUL} only", 'says "not for SIDS", twice', "line one\r\nline two", "\t=1+1",
+    "  ", "'=already quoted", "; semicolons; too", "Coût trop élevé — 🌊", "\u202eevil",
+]  # fmt: skip
 KINDS = ["datetime", "date", "rolling", "not_found", None, "weird"]
 ZONES = [None, "America/New_York", "Europe/Paris", "Pacific/Kiritimati", "America/St_Lucia"]
 
@@ -111,6 +117,10 @@ def store_calls(session, count: int, seed: int) -> None:  # type: ignore[no-unty
         session.execute(update(CallRow).where(CallRow.id == row.id).values(
             url=fields["url"] or "", title=fields["title"],
         ))  # fmt: skip
+        for _ in range(rng.choice([0, 0, 1, 1, 2])):  # none, one, or a change of mind
+            verdict = rng.choice(["relevant", "not-relevant", "shortlist", "=odd"])
+            session.add(Verdict(call_id=row.id, verdict=verdict, reason=rng.choice(REASONS),
+                                author="officer"))  # fmt: skip
     session.flush()
 
 
@@ -132,6 +142,9 @@ def test_fast_feed_is_byte_identical_on_hostile_calls(session) -> None:  # type:
     # the shortcuts were taken and the hostile values are in the data, not just plain rows
     assert "'=HYPERLINK(" in fast and "'+" in fast and "rolling" in fast
     assert "not found — check the page" in fast and "javascript:" not in fast
+    assert '"not relevant: says ""not for SIDS"", twice"' in fast  # a verdict cell, quoted
+    assert 'relevant: =HYPERLINK(""http://evil.example"")"' in fast
+    assert "\x00" not in fast and "\u202e" not in fast
 
 
 @pytest.mark.parametrize(
@@ -164,6 +177,13 @@ def test_memo_tables_stay_bounded_and_right_when_full(session, monkeypatch) -> N
     assert fast == reference
 
 
+def typed(row: CallRow) -> tuple[Any, ...]:
+    """A CallRow as a tuple of FAST_COLUMNS, its latest verdict read from its history."""
+    latest = row.verdicts[-1] if row.verdicts else None
+    extra = {"verdict": latest and latest.verdict, "verdict_reason": latest and latest.reason}
+    return tuple(extra[c] if c in extra else getattr(row, c) for c in FAST_COLUMNS)
+
+
 def reference_lines(rows: list[Any]) -> list[str]:
     """Each row as csv.writer writes RowFormatter's cells: one line per call."""
     out = []
@@ -179,7 +199,7 @@ def test_fast_lines_from_typed_rows_equal_the_reference(session) -> None:  # typ
     branches of the memo tables: same lines, and each has every column of the reference."""
     store_calls(session, 60, seed=11)
     rows = session.query(CallRow).order_by(CallRow.id).all()
-    fast = list(fast_lines([tuple(getattr(r, c) for c in FAST_COLUMNS) for r in rows], NOW))
+    fast = list(fast_lines([typed(r) for r in rows], NOW))
     assert fast == reference_lines(rows)
     assert all(len(next(csv.reader(io.StringIO(line)))) == len(COLUMNS) for line in fast)
 
@@ -241,8 +261,7 @@ def test_values_that_compare_equal_but_print_apart(session) -> None:  # type: ig
     rows = session.query(CallRow).order_by(CallRow.id).all()
     for row, (lo, _) in zip(rows, cases, strict=True):
         row.budget_min = lo
-    typed = [tuple(getattr(r, c) for c in FAST_COLUMNS) for r in rows]
-    lines = list(fast_lines(typed, NOW))
+    lines = list(fast_lines([typed(r) for r in rows], NOW))
     assert lines == reference_lines(rows)
     budgets = [next(csv.reader(io.StringIO(line)))[8] for line in lines[:4]]
     assert budgets == ["EUR 0", "EUR -0", "EUR 0", "EUR -0"]
