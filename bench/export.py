@@ -295,7 +295,7 @@ def main() -> None:
 
     print("\nheap peak: tracemalloc peak during the export (a separate run, tracing slows it);")
     print("RSS growth: the child's peak RSS minus its RSS before exporting;")
-    print("the sqlite3 dumps write all 38 raw columns, unsorted; fundradar writes 13 formatted "
+    print("the sqlite3 dumps write all 38 raw columns, unsorted; fundradar writes 15 formatted "
           "ones in the feed's order (local-time deadline, days left, budget text, neutralised "
           "cells).")  # fmt: skip
 

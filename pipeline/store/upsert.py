@@ -223,9 +223,7 @@ def _apply(row: CallRow, merged: Merged, call: Call) -> None:
     row.extra = extra
 
 
-def _score(
-    row: CallRow, merged: Merged, pages: list[Page], profile: Any, session: Session
-) -> None:
+def _score(row: CallRow, merged: Merged, pages: list[Page], profile: Any, session: Session) -> None:
     """Score the merged call (every language version's text), so the score never depends on
     which page was seen first or last; then the team's verdicts adjust it (bounded, with its
     reason; nothing before enough verdicts). The call's own verdict is left out: a shortlisted
