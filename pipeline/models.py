@@ -151,13 +151,12 @@ class Sighting(Base):
 class DedupeKey(Base):
     """A blocking key of a stored call (`pipeline.dedupe.blocking`): a word prefix, identifier,
     numbered round or linked page, with the call's deadline and funder beside it so that dedupe's
-    candidate queries are index range scans on (key, deadline) and (key, funder, deadline): the
-    deadline last, so "undated calls of this funder" reads only those postings."""
+    candidate queries are index range scans on (key, deadline) and (key, funder)."""
 
     __tablename__ = "dedupe_keys"
     __table_args__ = (
         Index("ix_dedupe_keys_key_deadline", "key", "deadline"),
-        Index("ix_dedupe_keys_key_funder_deadline", "key", "funder", "deadline"),
+        Index("ix_dedupe_keys_key_funder", "key", "funder"),
     )
 
     call_id: Mapped[int] = mapped_column(

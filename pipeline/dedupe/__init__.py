@@ -178,8 +178,8 @@ _EXTRA_BY_IDS = select(CallRow.id, CallRow.extra).where(
 # deadline window or, for calls without a deadline, of the same funder. A strong key (an
 # identifier, a numbered round, a linked page) is enough alone; title words must be shared two
 # at a time (or all of the shorter title's), as any title the judge could accept shares them.
-# Each branch is an index range scan on dedupe_keys (key, deadline) or (key, funder, deadline);
-# the few ids it gives are then read by primary key, newest first.
+# Each branch is an index range scan on dedupe_keys (key, deadline) or (key, funder); the few
+# ids it gives are then read by primary key, newest first.
 _K = DedupeKey
 _STRONG = bindparam("strong", expanding=True)
 _WORDS = bindparam("words", expanding=True)

@@ -7,8 +7,8 @@ item's (or, without a deadline, every call of its funder) and ask the cheap gate
 nothing in common with it. Now a stored call is a candidate only when it also shares a
 *blocking key* with the item. Each key is one row of `dedupe_keys` (`DedupeKey`) with the call's
 deadline and funder beside it, so the candidate queries are index range scans on
-(key, deadline) and (key, funder, deadline): their cost follows the calls that share a word
-*and* a deadline window with the item, not the size of the table.
+(key, deadline) and (key, funder): their cost follows the calls that share a word *and* a
+deadline window with the item, not the size of the table.
 
 The keys are chosen so that no pair the decision (`match.judge`) could accept is lost:
 
