@@ -23,8 +23,10 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
+from lxml import etree
 from lxml import html as lxml_html
 from lxml.etree import ParserError
 
@@ -100,6 +102,8 @@ SEPARATORS = " \t:：-–—|"
 
 def fold(text: str) -> str:
     """Lower case without accents, *same length as the input*, so positions map back."""
+    if text.isascii():  # most text: nothing to decompose, and lower() keeps the length
+        return text.lower()
     out = []
     for c in text:
         base = unicodedata.normalize("NFKD", c)[:1] or c
@@ -113,7 +117,8 @@ LINE = "\ue000"  # marks a <br> or block boundary; newlines in the HTML source m
 
 def squash(text: str) -> str:
     """Fold whitespace; keep one line per `<br>` / block boundary (joined with newlines)."""
-    lines = [re.sub(r"\s+", " ", ln).strip() for ln in text.replace("\n", " ").split(LINE)]
+    # split()/join: the same whitespace as `\s+` (both use str.isspace), without a regex
+    lines = [" ".join(ln.split()) for ln in text.split(LINE)]
     return "\n".join(ln for ln in lines if ln)
 
 
@@ -122,6 +127,7 @@ _VARIANTS = sorted(
 )
 
 
+@lru_cache(maxsize=16384)  # a pure function of the text; sites repeat their labels page after page
 def label_field(text: str) -> str | None:
     """The field a label names ("Date limite de dépôt" -> deadline), or None.
 
@@ -140,10 +146,13 @@ def label_field(text: str) -> str | None:
     return None
 
 
+_COLON = re.compile(r"\s*[:：]\s*")
+
+
 def split_line(line: str) -> tuple[str, str | None] | None:
     """'Date limite : 15 mars 2026' -> ('deadline', '15 mars 2026'); 'Deadline' -> (.., None)."""
     line = line.strip()
-    m = re.search(r"\s*[:：]\s*", line)
+    m = _COLON.search(line)
     if m and m.start() <= LABEL_MAX:
         field = label_field(line[: m.start()])
         if field:
@@ -334,6 +343,12 @@ def _str(value: Any) -> str | None:
     return squash(str(value)) if value not in (None, "") else None
 
 
+@lru_cache(maxsize=64)
+def _xpath(expression: str) -> etree.XPath:
+    """A compiled XPath: `element.xpath(str)` compiles the expression on every call."""
+    return etree.XPath(expression)
+
+
 def read_metadata(source: Any) -> dict[str, str]:
     """title, summary, published, opens, deadline from JSON-LD / microdata / Open Graph / <meta>."""
     root = parse_html(source)
@@ -360,7 +375,7 @@ def read_metadata(source: Any) -> dict[str, str]:
                 or obj.get("applicationDeadline") or obj.get("expires"))  # fmt: skip
 
     def first(xpath: str) -> str | None:
-        got = root.xpath(xpath)
+        got = _xpath(xpath)(root)
         return str(got[0]).strip() if got and str(got[0]).strip() else None
 
     for key, prop in (("title", "name"), ("title", "headline"), ("published", "datePublished"),

@@ -22,6 +22,9 @@ USER_AGENT = f"fundradar/{__version__} (+https://www.oecs.int; funding-call moni
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 8  # per source: each source has its own crawler (and downloader)
 CONCURRENT_REQUESTS_PER_DOMAIN = 2  # SOURCES.md: at most 2 at a time per site
+# Scrapy starts this many worker tasks for *every* response's output (default 100); the item
+# pipelines are synchronous and a listing page yields one page of cards, so more buys nothing
+CONCURRENT_ITEMS = 16
 DOWNLOAD_DELAY = 2.0  # seconds between requests to one site, before AutoThrottle adjusts it
 RANDOMIZE_DOWNLOAD_DELAY = True
 AUTOTHROTTLE_ENABLED = True  # slows down further when a site answers slowly
