@@ -235,7 +235,9 @@ def test_schedule_command_stops_cleanly_on_sigterm(tmp_path: Path, fundradar_hom
             if "scheduler running" in line:
                 break
         proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=30)
+        # within systemd's default stop timeout (90 s); once, under a doubly loaded CI machine,
+        # 30 s were not enough
+        _out, err = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
             proc.kill()
