@@ -104,6 +104,11 @@ def fold(text: str) -> str:
     """Lower case without accents, *same length as the input*, so positions map back."""
     if text.isascii():  # most text: nothing to decompose, and lower() keeps the length
         return text.lower()
+    return fold_each(text)
+
+
+def fold_each(text: str) -> str:
+    """`fold` character by character: the general path, for text that is not plain ASCII."""
     out = []
     for c in text:
         base = unicodedata.normalize("NFKD", c)[:1] or c
