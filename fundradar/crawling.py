@@ -89,8 +89,9 @@ def crawl(
     locally) sends each source to Scrapyd as a job.
     """
     ids = resolve_sources(ids)
+    defaults = load_sources().defaults
     if isolate is None:
-        isolate = load_sources().defaults.isolate
+        isolate = defaults.isolate
     db.init()  # migrate once here, not racing in every child
     guard_dataset(sample)
     summaries: list[CrawlSummary] = []
@@ -136,7 +137,6 @@ def crawl(
             summaries.append(CrawlSummary(source, BUSY, 0, 0, 0, 0, 0, 0.0, why, None))
             if on_done:  # reported, never skipped in silence
                 on_done(summaries[-1])
-        defaults = load_sources().defaults
         if (backend or defaults.crawl_backend) == "scrapyd":
             from fundradar.crawlers.scrapyd_backend import run_jobs
 
