@@ -252,9 +252,12 @@ def reset_caches() -> None:
     """Forget engines (tests point FUNDRADAR_DATABASE_URL at a new file per test)."""
     for url in list(_initialised):
         _initialised.discard(url)
-    for url in _engines_made:
+    # A snapshot: a thread still finishing (a lease heartbeat, a crawl's report reader) may
+    # open an engine while this runs, which must not break the loop.
+    made = list(_engines_made)
+    _engines_made.difference_update(made)
+    for url in made:
         with suppress(Exception):  # a URL that made no engine has nothing to close
             _engine(url).dispose()  # cached: returns the engine made, makes none
-    _engines_made.clear()
     _engine.cache_clear()
     _factory.cache_clear()

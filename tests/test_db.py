@@ -161,3 +161,20 @@ def test_describe_is_one_line_without_the_statement(session) -> None:  # type: i
     else:
         assert line == 'UndefinedTable: relation "no_such_table" does not exist'
     assert "secret_column" not in line
+
+
+def test_reset_caches_survives_an_engine_opened_meanwhile(tmp_path: Path) -> None:
+    """A thread still finishing (a lease heartbeat) may open an engine while the caches are
+    reset; the reset must not fail with "Set changed size during iteration" (seen in CI)."""
+    first, second = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    engine = db.get_engine(first)
+    dispose = engine.dispose
+
+    def dispose_and_open_another(*args: object, **kwargs: object) -> None:
+        db.get_engine(second)  # what the other thread does, at the worst moment
+        dispose(*args, **kwargs)
+
+    engine.dispose = dispose_and_open_another  # type: ignore[method-assign]
+    db.reset_caches()
+    assert db.get_engine(first) is not engine  # forgotten: a new engine is made
+    db.reset_caches()  # and the engine opened meanwhile is closed by the next reset
