@@ -124,3 +124,14 @@ class DigestBusyError(FundradarError):
     """
 
     exit_code = 4
+
+
+class LinkTokenError(FundradarError):
+    """A signed link from a mail (unsubscribe, verdict, edit) was altered, has expired, or was
+    made for another purpose. Raised by `fundradar.tokens`; the page says which, in words."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired

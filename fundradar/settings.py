@@ -17,6 +17,10 @@ another folder by setting variables first.
 - FUNDRADAR_WEB_TOKEN: access token `serve` requires when bound off loopback; at least 32
   characters (`python -c "import secrets; print(secrets.token_urlsafe(32))"` makes one)
 - FUNDRADAR_AUTHOR: who `review` records as author; default $USER
+- FUNDRADAR_PUBLIC_URL: the review page's address as officers reach it (e.g.
+  https://fundradar.example.org); mail links to call pages only when it is set
+- FUNDRADAR_SECRET_KEY: signs the links in mail (unsubscribe, verdicts); at least 32
+  characters; required when FUNDRADAR_PUBLIC_URL is set
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ class Settings:
     smtp: SmtpSettings
     web_token: str | None = field(repr=False)
     author: str
+    public_url: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
 
     @property
     def outbox(self) -> Path:
@@ -98,6 +104,35 @@ def check_web_token(token: str | None) -> None:
         )  # fmt: skip
 
 
+def _public_url() -> str | None:
+    raw = (os.environ.get("FUNDRADAR_PUBLIC_URL") or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("https://", "http://")) or " " in raw:
+        raise ConfigError(
+            "environment", "FUNDRADAR_PUBLIC_URL",
+            f"the review page's address starting with https:// or http://, got {raw!r}",
+        )  # fmt: skip
+    return raw.rstrip("/")
+
+
+def _secret_key(public_url: str | None) -> str | None:
+    key = os.environ.get("FUNDRADAR_SECRET_KEY") or None
+    if key is not None and len(key) < MIN_WEB_TOKEN:
+        raise ConfigError(
+            "environment", "FUNDRADAR_SECRET_KEY",
+            f"at least {MIN_WEB_TOKEN} characters, got {len(key)}; make one with "
+            f"{MAKE_WEB_TOKEN}",
+        )  # fmt: skip
+    if key is None and public_url is not None:
+        raise ConfigError(
+            "environment", "FUNDRADAR_SECRET_KEY",
+            "set it when FUNDRADAR_PUBLIC_URL is set (it signs the links in mail); make one "
+            f"with {MAKE_WEB_TOKEN}",
+        )  # fmt: skip
+    return key
+
+
 def packaged_config() -> Path:
     """The config defaults shipped as package data of `fundradar.config` (config/ in a checkout,
     site-packages/fundradar/config once installed, an extracted copy when a Scrapyd job runs
@@ -134,4 +169,6 @@ def load() -> Settings:
         smtp=smtp,
         web_token=os.environ.get("FUNDRADAR_WEB_TOKEN") or None,
         author=os.environ.get("FUNDRADAR_AUTHOR") or os.environ.get("USER") or "unknown",
+        public_url=(public_url := _public_url()),
+        secret_key=_secret_key(public_url),
     )
