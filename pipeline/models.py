@@ -9,17 +9,20 @@ has no time-zone type and PostgreSQL's would convert to the server's zone.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     TypeDecorator,
@@ -339,3 +342,146 @@ class Lease(Base):
     acquired_at: Mapped[datetime]
     renewed_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+# --- partnerships (issue 15): applications, partner organisations, their links ---------------
+# An application outlives its call: the call link is SET NULL on delete and the call's key,
+# title, funder and deadline are copied onto the application, which is then archived
+# (`archived_at`), never deleted.
+
+APPLICATION_STAGES = ("idea", "preparing", "submitted", "awarded", "declined", "withdrawn")
+ORGANISATION_KINDS = ("government", "public_agency", "university_research", "private", "ngo",
+                      "regional_body", "other")  # fmt: skip
+
+
+class Organisation(Base):
+    """A partner or possible partner (funder, programme operator, university, firm, NGO...).
+
+    Merging never deletes: the merged entry keeps its row and points at the one it was merged
+    into (`merged_into_id`), so links made to it still resolve and the merge can be explained.
+    """
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    # folded name (case, accents, punctuation, articles), the merge candidate key
+    name_key: Mapped[str] = mapped_column(String(300), index=True)
+    acronym: Mapped[str | None] = mapped_column(String(40), index=True)
+    aliases: Mapped[list[Any]] = mapped_column(default=list)  # other names seen or typed
+    kind: Mapped[str] = mapped_column(String(30), default="other")  # ORGANISATION_KINDS
+    country: Mapped[str | None] = mapped_column(String(100))  # country or territory
+    languages: Mapped[list[Any]] = mapped_column(default=list)  # ["fr", "en"]
+    contact: Mapped[str | None] = mapped_column(String(300))
+    website: Mapped[str | None] = mapped_column(String(2000))
+    notes: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(20), default="manual")  # calls | manual | import
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CallOrganisation(Base):
+    """Who funds or operates a call (seeded from the calls' funder and programme fields)."""
+
+    __tablename__ = "call_organisations"
+    __table_args__ = (UniqueConstraint("call_id", "organisation_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))  # funder | operator
+
+
+class Application(Base):
+    """The unit's answer to a call, from idea to award."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), index=True
+    )
+    # copied from the call when the application is made: still readable once it is archived
+    call_key: Mapped[str | None] = mapped_column(String(600))
+    title: Mapped[str] = mapped_column(Text)
+    funder: Mapped[str | None] = mapped_column(String(300))
+    funder_deadline: Mapped[datetime | None]
+    stage: Mapped[str] = mapped_column(String(20), default="idea", index=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    internal_deadline: Mapped[date | None] = mapped_column(Date, index=True)
+    amount_requested: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    amount_awarded: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))  # ISO 4217
+    notes: Mapped[str | None] = mapped_column(Text)
+    archived_at: Mapped[datetime | None]  # its call was deleted
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    partners: Mapped[list[ApplicationPartner]] = relationship(
+        back_populates="application", cascade="all, delete-orphan",
+        order_by="ApplicationPartner.id",
+    )  # fmt: skip
+    events: Mapped[list[ApplicationEvent]] = relationship(
+        back_populates="application", cascade="all, delete-orphan",
+        order_by="ApplicationEvent.id",
+    )  # fmt: skip
+
+
+class ApplicationPartner(Base):
+    """An organisation in an application: its lead or a partner."""
+
+    __tablename__ = "application_partners"
+    __table_args__ = (UniqueConstraint("application_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20), default="partner")  # lead | partner
+
+    application: Mapped[Application] = relationship(back_populates="partners")
+    organisation: Mapped[Organisation] = relationship()
+
+
+class ApplicationEvent(Base):
+    """The history of an application: each stage change (and other edits), with its author."""
+
+    __tablename__ = "application_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    author: Mapped[str] = mapped_column(String(200))
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)  # what else changed, in words
+
+    application: Mapped[Application] = relationship(back_populates="events")
+
+
+class PastProject(Base):
+    """A joint project with a partner from before fundradar (or outside it)."""
+
+    __tablename__ = "past_projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    year: Mapped[int | None] = mapped_column(Integer)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    notes: Mapped[str | None] = mapped_column(Text)
