@@ -194,6 +194,7 @@ class Directory:
         self.session = session
         self.by_key: dict[str, int] = {}
         self.by_typed: dict[str, set[int]] = {}  # an acronym some name or alias is, as typed
+        self.by_named: dict[str, set[int]] = {}  # an acronym an entry's own name is ("AFD")
         self.by_acronym: dict[str, set[int]] = {}  # the entries' acronym field
         self.by_group: dict[str, int] = {}
         for org in session.scalars(select(Organisation).order_by(Organisation.id)):
@@ -213,6 +214,9 @@ class Directory:
             group = _known_group(name)
             if group:
                 self.by_group.setdefault(group, target)
+        named = _typed_acronym(org.name.strip())
+        if named:
+            self.by_named.setdefault(named, set()).add(target)
         if org.acronym:
             self.by_acronym.setdefault(org.acronym.upper(), set()).add(target)
 
@@ -238,9 +242,12 @@ class Directory:
             found = self._one(self.by_typed.get(typed, set()) | self.by_acronym.get(typed, set()))
             if found is not None:
                 return found
+        # a long name finds an entry known so far only by its acronym; an entry with a long
+        # name of its own is another body when that name differs ("Caribbean Disaster Board"
+        # is not the "Caribbean Development Bank" known as CDB): a duplicate candidate at most
         for derived in (_split_acronym(name)[1], acronym_of(name), _typed_acronym(acronym or "")):
             if derived and not typed:
-                found = self._one(self.by_typed.get(derived, set()))
+                found = self._one(self.by_named.get(derived, set()))
                 if found is not None:
                     return found
         group = _known_group(name)

@@ -47,8 +47,13 @@ def test_create_copies_the_call_and_sets_the_internal_deadline(session) -> None:
     # 2027-01-15 03:00 UTC is 14 January 23:00 in Saint Lucia: the internal deadline counts
     # from the Saint Lucia date, 10 days before 14 January
     deadline = datetime(2027, 1, 15, 3, 0, tzinfo=UTC)
-    call = shortlisted(session, 1, deadline=deadline, deadline_kind="datetime",
-                       funder="Agence française de développement")  # fmt: skip
+    call = shortlisted(
+        session,
+        1,
+        deadline=deadline,
+        deadline_kind="datetime",
+        funder="Agence française de développement",
+    )
     app = apps.create_from_call(session, call.id, author="marie", now=NOW)
     assert (app.call_id, app.call_key, app.title) == (call.id, call.key, call.title)
     assert app.funder == "Agence française de développement"
@@ -70,8 +75,9 @@ def test_date_only_deadline_and_no_deadline(session) -> None:  # type: ignore[no
     # a date-only deadline in Paris: 31 March stays 31 March (stored as midnight Paris, which is
     # 30 March in Saint Lucia), so the internal deadline is 21 March
     paris_midnight = datetime(2027, 3, 30, 22, 0, tzinfo=UTC)
-    dated = shortlisted(session, 1, deadline=paris_midnight, deadline_kind="date",
-                        timezone="Europe/Paris")  # fmt: skip
+    dated = shortlisted(
+        session, 1, deadline=paris_midnight, deadline_kind="date", timezone="Europe/Paris"
+    )
     undated = shortlisted(session, 2, deadline=None, deadline_kind="rolling")
     assert apps.create_from_call(session, dated.id, author="m").internal_deadline == date(
         2027, 3, 21
@@ -81,15 +87,20 @@ def test_date_only_deadline_and_no_deadline(session) -> None:  # type: ignore[no
 
 def test_each_stage_change_is_recorded_with_author_time_and_note(session) -> None:  # type: ignore[no-untyped-def]
     app = apps.create_from_call(session, shortlisted(session).id, author="marie", now=NOW)
-    steps = [("preparing", "jean", None), ("submitted", "marie", "sent by the portal"),
-             ("awarded", "jean", "letter of 3 March")]  # fmt: skip
+    steps = [
+        ("preparing", "jean", None),
+        ("submitted", "marie", "sent by the portal"),
+        ("awarded", "jean", "letter of 3 March"),
+    ]
     for i, (stage, who, note) in enumerate(steps, start=1):
-        event = apps.move(session, app.id, stage, author=who, note=note,
-                          now=NOW + timedelta(days=i))  # fmt: skip
+        event = apps.move(
+            session, app.id, stage, author=who, note=note, now=NOW + timedelta(days=i)
+        )
         assert app.stage == stage and event.to_stage == stage
     session.expire_all()
-    history = [(e.from_stage, e.to_stage, e.author, e.at, e.note)
-               for e in apps.history(session, app.id)]  # fmt: skip
+    history = [
+        (e.from_stage, e.to_stage, e.author, e.at, e.note) for e in apps.history(session, app.id)
+    ]
     assert history == [
         (None, "idea", "marie", NOW, f"made from call {app.call_id} ({app.call_key})"),
         ("idea", "preparing", "jean", NOW + timedelta(days=1), None),
@@ -111,8 +122,10 @@ def test_other_endings(session, closing) -> None:  # type: ignore[no-untyped-def
 
 def test_refused_transitions_say_why_and_change_nothing(session) -> None:  # type: ignore[no-untyped-def]
     app = apps.create_from_call(session, shortlisted(session).id, author="m")
-    with pytest.raises(ApplicationError, match="from idea to submitted; from idea it can go to "
-                                               "preparing, withdrawn"):  # fmt: skip
+    with pytest.raises(
+        ApplicationError,
+        match="from idea to submitted; from idea it can go to preparing, withdrawn",
+    ):
         apps.move(session, app.id, "submitted", author="m")
     with pytest.raises(ApplicationError, match="from idea to awarded"):
         apps.move(session, app.id, "awarded", author="m")
@@ -125,8 +138,9 @@ def test_refused_transitions_say_why_and_change_nothing(session) -> None:  # typ
         apps.move(session, app.id, "idea", author="m")
     apps.move(session, app.id, "withdrawn", author="m")
     for stage in ("idea", "preparing", "submitted", "awarded"):
-        with pytest.raises(ApplicationError, match="withdrawn, a closed stage: it cannot be "
-                                                   "reopened"):  # fmt: skip
+        with pytest.raises(
+            ApplicationError, match="withdrawn, a closed stage: it cannot be reopened"
+        ):
             apps.move(session, app.id, stage, author="m")
     assert app.stage == "withdrawn"
     assert [e.to_stage for e in app.events] == ["idea", "preparing", "withdrawn"]
@@ -136,8 +150,15 @@ def test_refused_transitions_say_why_and_change_nothing(session) -> None:  # typ
 
 def test_update_validates_and_says_what_changed(session) -> None:  # type: ignore[no-untyped-def]
     app = apps.create_from_call(session, shortlisted(session).id, author="m")
-    event = apps.update(session, app.id, author="jean", owner="Marie", amount_requested="50000",
-                        currency="eur", internal_deadline="2026-12-20")  # fmt: skip
+    event = apps.update(
+        session,
+        app.id,
+        author="jean",
+        owner="Marie",
+        amount_requested="50000",
+        currency="eur",
+        internal_deadline="2026-12-20",
+    )
     assert app.amount_requested == Decimal("50000.00") and app.currency == "EUR"
     assert app.internal_deadline == date(2026, 12, 20)
     assert event is not None and event.author == "jean" and event.to_stage is None
@@ -191,15 +212,22 @@ def test_partners_one_lead_at_most(session) -> None:  # type: ignore[no-untyped-
     apps.add_partner(session, app.id, ird.id, role="partner", author="m")  # lead -> partner
     apps.add_partner(session, app.id, uwi.id, role="lead", author="m")
     assert {(p.organisation.name, p.role) for p in app.partners} == {
-        (ird.name, "partner"), ("AFD", "partner"), (uwi.name, "lead")}  # fmt: skip
+        (ird.name, "partner"),
+        ("AFD", "partner"),
+        (uwi.name, "lead"),
+    }
     apps.remove_partner(session, app.id, afd.id, author="m")
     with pytest.raises(ApplicationError, match="AFD is not in application"):
         apps.remove_partner(session, app.id, afd.id, author="m")
     assert session.get(Organisation, afd.id) is not None  # the organisation stays
     notes = [e.note for e in app.events[1:]]
-    assert notes == [f"lead added: {ird.name}", "partner added: AFD",
-                     f"{ird.name}: lead → partner", f"lead added: {uwi.name}",
-                     "partner removed: AFD"]  # fmt: skip
+    assert notes == [
+        f"lead added: {ird.name}",
+        "partner added: AFD",
+        f"{ird.name}: lead → partner",
+        f"lead added: {uwi.name}",
+        "partner removed: AFD",
+    ]
 
 
 def _archive_case(session):  # type: ignore[no-untyped-def]
@@ -246,8 +274,9 @@ def test_archive_sweep_for_deletions_made_outside(session) -> None:  # type: ign
     assert apps.archive_for_deleted_calls(session) == 1
     session.expire_all()
     assert session.get(Application, app.id).archived_at is not None
-    events = session.scalars(select(ApplicationEvent).where(
-        ApplicationEvent.application_id == app.id)).all()  # fmt: skip
+    events = session.scalars(
+        select(ApplicationEvent).where(ApplicationEvent.application_id == app.id)
+    ).all()
     assert [e.note for e in events][-1] == apps.ARCHIVE_NOTE
 
 

@@ -30,8 +30,15 @@ openpyxl = pytest.importorskip("openpyxl", reason="openpyxl is a dependency (pyp
 @pytest.fixture
 def stored(session):  # type: ignore[no-untyped-def]
     deadline = datetime(2027, 1, 15, 3, 0, tzinfo=UTC)  # 14 January in Saint Lucia
-    call = add_call(session, 1, deadline=deadline, deadline_kind="datetime", budget_max=250000.0,
-                    currency="EUR", first_seen=NOW - timedelta(days=2))  # fmt: skip
+    call = add_call(
+        session,
+        1,
+        deadline=deadline,
+        deadline_kind="datetime",
+        budget_max=250000.0,
+        currency="EUR",
+        first_seen=NOW - timedelta(days=2),
+    )
     add_call(session, 2, band="low", first_seen=NOW - timedelta(days=1))  # not relevant
     add_call(session, 3, first_seen=NOW - timedelta(days=20))  # not this week
     hostile = add_hostile(session, first_seen=NOW - timedelta(days=1))
@@ -62,20 +69,25 @@ def test_workbook_opens_with_sheets_types_and_formats(session, stored, tmp_path:
     assert wb.sheetnames == list(SHEETS)
     from openpyxl.utils import get_column_letter
 
-    for ws, columns in zip(wb.worksheets, (APPLICATION_COLUMNS, PARTNER_COLUMNS, CALL_COLUMNS),
-                           strict=True):  # fmt: skip
+    for ws, columns in zip(
+        wb.worksheets, (APPLICATION_COLUMNS, PARTNER_COLUMNS, CALL_COLUMNS), strict=True
+    ):
         assert ws.freeze_panes == "A2"
         assert ws.auto_filter.ref == f"A1:{get_column_letter(len(columns))}{ws.max_row}"
         assert [c.value for c in ws[1]] == [c.name for c in columns]
         assert all(c.font.bold for c in ws[1])
-        widths = [ws.column_dimensions[get_column_letter(i)].width for i in range(1, len(columns) + 1)]
+        widths = [
+            ws.column_dimensions[get_column_letter(i)].width for i in range(1, len(columns) + 1)
+        ]
         assert widths == [c.width for c in columns]
     ws = wb["Applications"]
     header = [c.value for c in ws[1]]
     rows = {r[0].value: dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2)}
     mine = rows[app.id]
     assert mine["stage"].value == "awarded" and mine["owner"].value == "Marie"
-    assert mine["funder deadline"].is_date and mine["funder deadline"].value.date() == date(2027, 1, 14)
+    assert mine["funder deadline"].is_date and mine["funder deadline"].value.date() == date(
+        2027, 1, 14
+    )
     assert mine["funder deadline"].number_format == DATE_FORMAT
     assert mine["internal deadline"].value.date() == date(2027, 1, 4)
     assert mine["amount requested"].data_type == "n"
@@ -87,7 +99,7 @@ def test_workbook_opens_with_sheets_types_and_formats(session, stored, tmp_path:
     assert mine["partners"].data_type == "s" and mine["partners"].quotePrefix  # not a formula
     evil = rows[bad.id]
     assert evil["title"].data_type == "s" and evil["title"].quotePrefix
-    assert evil["title"].value.startswith('=HYPERLINK(')
+    assert evil["title"].value.startswith("=HYPERLINK(")
     assert evil["notes"].value == "=1+1 and  bell"  # NUL and BEL gone
     assert evil["funder"].value == HOSTILE["funder"] and evil["funder"].quotePrefix
     ws = wb["Partners"]
@@ -101,8 +113,13 @@ def test_workbook_opens_with_sheets_types_and_formats(session, stored, tmp_path:
     header = [c.value for c in ws[1]]
     calls = {r[0].value: dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2)}
     assert set(calls) == {call.id, hostile.id}
-    assert calls[call.id]["deadline"].is_date and calls[call.id]["deadline"].value.date() == date(2027, 1, 14)
-    assert calls[call.id]["budget max"].value == 250000 and calls[call.id]["verdict"].value == "shortlist"
+    assert calls[call.id]["deadline"].is_date and calls[call.id]["deadline"].value.date() == date(
+        2027, 1, 14
+    )
+    assert (
+        calls[call.id]["budget max"].value == 250000
+        and calls[call.id]["verdict"].value == "shortlist"
+    )
     assert calls[call.id]["url"].hyperlink.target == call.url
     assert calls[hostile.id]["url"].value is None  # javascript: dropped
 

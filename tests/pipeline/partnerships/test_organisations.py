@@ -15,19 +15,26 @@ from fundradar.pipeline.partnerships import organisations as orgs
 from fundradar.pipeline.review import record_verdict
 from tests.pipeline.exports.exports_factory import add_call
 
-AFD_NAMES = ("Agence française de développement", "AFD", "Agence Francaise de Developpement",
-             "L'Agence Française de Développement", "A.F.D.",
-             "Agence française de développement (AFD)")  # fmt: skip
+AFD_NAMES = (
+    "Agence française de développement",
+    "AFD",
+    "Agence Francaise de Developpement",
+    "L'Agence Française de Développement",
+    "A.F.D.",
+    "Agence française de développement (AFD)",
+)
 
 
 def test_fold_name_and_acronym() -> None:
     assert orgs.fold_name("L'Agence Française de Développement") == "agence francaise developpement"
     assert orgs.fold_name("AGENCE FRANCAISE DE DEVELOPPEMENT") == "agence francaise developpement"
     assert orgs.fold_name("Agence française de développement (AFD)") == (
-        "agence francaise developpement")  # fmt: skip
+        "agence francaise developpement"
+    )
     assert orgs.fold_name("The University of the West Indies") == "university west indies"
     assert orgs.fold_name("Organización de los Estados del Caribe Oriental") == (
-        "organizacion estados caribe oriental")  # fmt: skip
+        "organizacion estados caribe oriental"
+    )
     assert orgs.fold_name("Œuvre & Cie") == "oeuvre cie"
     assert orgs.fold_name("De La") == "de la"  # never an empty key
     assert orgs.acronym_of("Agence française de développement") == "AFD"
@@ -68,8 +75,16 @@ def test_known_funder_names_and_distinct_bodies(session) -> None:  # type: ignor
 def test_duplicate_candidates_with_reasons(session) -> None:  # type: ignore[no-untyped-def]
     def add(name: str, **kw) -> Organisation:  # type: ignore[no-untyped-def]
         # straight rows, as two officers typing at once (or an old import) would leave them
-        org = Organisation(name=name, name_key=orgs.fold_name(name), acronym=orgs.acronym_of(name),
-                           aliases=[], languages=[], kind="other", origin="manual", **kw)  # fmt: skip
+        org = Organisation(
+            name=name,
+            name_key=orgs.fold_name(name),
+            acronym=orgs.acronym_of(name),
+            aliases=[],
+            languages=[],
+            kind="other",
+            origin="manual",
+            **kw,
+        )
         session.add(org)
         session.flush()
         return org
@@ -94,18 +109,39 @@ def test_merge_moves_everything_and_loses_nothing(session) -> None:  # type: ign
     app2 = apps.create_from_call(session, _shortlisted(session, 2), author="m").id
     keep = orgs.find_or_create(session, "Agence française de développement", kind="public_agency")
     keep.contact = "caraibes@afd.fr"
-    gone = Organisation(name="A F D Caribbean office", name_key="a f d caribbean office",
-                        acronym="AFDC", aliases=["AFD Castries"], languages=["fr", "en"],
-                        kind="government", country="Saint Lucia", contact="other@afd.fr",
-                        website="https://www.afd.fr", notes="Met at the 2025 forum.",
-                        origin="import")  # fmt: skip
-    earlier = Organisation(name="AFD bureau", name_key="afd bureau", aliases=[], languages=[],
-                           kind="other", origin="manual")  # fmt: skip
+    gone = Organisation(
+        name="A F D Caribbean office",
+        name_key="a f d caribbean office",
+        acronym="AFDC",
+        aliases=["AFD Castries"],
+        languages=["fr", "en"],
+        kind="government",
+        country="Saint Lucia",
+        contact="other@afd.fr",
+        website="https://www.afd.fr",
+        notes="Met at the 2025 forum.",
+        origin="import",
+    )
+    earlier = Organisation(
+        name="AFD bureau",
+        name_key="afd bureau",
+        aliases=[],
+        languages=[],
+        kind="other",
+        origin="manual",
+    )
     session.add_all([gone, earlier])
     session.flush()
     orgs.merge(session, gone.id, earlier.id, author="m")  # merged before into `gone`
-    session.add(PastProject(organisation_id=gone.id, title="Coastal resilience 2021", year=2021,
-                            amount=Decimal("120000"), currency="EUR"))  # fmt: skip
+    session.add(
+        PastProject(
+            organisation_id=gone.id,
+            title="Coastal resilience 2021",
+            year=2021,
+            amount=Decimal("120000"),
+            currency="EUR",
+        )
+    )
     session.add(CallOrganisation(call_id=call.id, organisation_id=gone.id, role="operator"))
     session.add(CallOrganisation(call_id=call.id, organisation_id=keep.id, role="operator"))
     apps.add_partner(session, app.id, gone.id, role="lead", author="m")
@@ -131,8 +167,11 @@ def test_merge_moves_everything_and_loses_nothing(session) -> None:  # type: ign
     assert survivor.languages == ["fr", "en"]
     assert {"A F D Caribbean office", "AFD Castries", "AFDC", "AFD bureau"} <= set(survivor.aliases)
     # links, places in applications, past projects all on the survivor
-    links = session.execute(select(CallOrganisation.organisation_id, CallOrganisation.role)
-                            .where(CallOrganisation.organisation_id.in_([keep.id, gone.id]))).all()  # fmt: skip
+    links = session.execute(
+        select(CallOrganisation.organisation_id, CallOrganisation.role).where(
+            CallOrganisation.organisation_id.in_([keep.id, gone.id])
+        )
+    ).all()
     assert links == [(keep.id, "operator")]  # the twin link dropped, not doubled
     app = session.get(type(app), app.id)
     assert [(p.organisation_id, p.role) for p in app.partners] == [(keep.id, "lead")]
@@ -165,11 +204,15 @@ def test_seed_from_calls_is_idempotent(session) -> None:  # type: ignore[no-unty
     add_call(session, 5, source="gone_aggregator", funder="Grants Digest (aggregator)")
     made = orgs.seed_from_calls(session)
     names = {o.name: o for o in orgs.directory(session)}
-    assert set(names) == {"Agence française de développement", "Région Guadeloupe",
-                          "European Commission"}  # fmt: skip
+    assert set(names) == {
+        "Agence française de développement",
+        "Région Guadeloupe",
+        "European Commission",
+    }
     assert "AFD" in names["Agence française de développement"].aliases
-    roles = session.execute(select(CallOrganisation.role, func.count())
-                            .group_by(CallOrganisation.role)).all()  # fmt: skip
+    roles = session.execute(
+        select(CallOrganisation.role, func.count()).group_by(CallOrganisation.role)
+    ).all()
     assert dict(roles) == {"funder": 3, "operator": 1}
     assert made == 4
     assert orgs.seed_from_calls(session) == 0

@@ -27,14 +27,15 @@ GOOD_AND_BAD = (
     'https://canari.org,"Partner since 2019,\r\nmet at the\r\nforum"\r\n'  # lines 7-9
     "\r\n"  # a blank line Excel left
     "Ministry of Sustainable Development,,government,Saint Lucia,english,,ftp://gov.lc,\r\n"
-    "=HYPERLINK(\"http://evil.example\"),,ngo,,,,,\r\n"  # line 12: stored as text
+    '=HYPERLINK("http://evil.example"),,ngo,,,,,\r\n'  # line 12: stored as text
     "Some body,,ngo,,klingon,,,\r\n"  # line 13: not a language
 )
 
 
 @pytest.mark.parametrize("variant", ["comma", "semicolon-bom"])
-def test_good_rows_stored_bad_rows_reported_with_line_and_reason(session, tmp_path: Path,
-                                                                variant: str) -> None:  # fmt: skip
+def test_good_rows_stored_bad_rows_reported_with_line_and_reason(
+    session, tmp_path: Path, variant: str
+) -> None:
     text = GOOD_AND_BAD
     if variant == "semicolon-bom":  # French Excel: semicolons, "CSV UTF-8" with a BOM
         import csv
@@ -51,15 +52,20 @@ def test_good_rows_stored_bad_rows_reported_with_line_and_reason(session, tmp_pa
     refused = [(p.line, p.reason) for p in report.refused]
     assert refused == [
         (4, "the name is empty"),
-        (5, "unknown kind 'charity' (one of government, public_agency, university_research, "
-            "private, ngo, regional_body, other)"),
+        (
+            5,
+            "unknown kind 'charity' (one of government, public_agency, university_research, "
+            "private, ngo, regional_body, other)",
+        ),
         (6, "website 'javascript:alert(1)' is not an http(s) link"),
         (11, "website 'ftp://gov.lc' is not an http(s) link"),
         (13, "language 'klingon' is not a language code (fr, en, es...)"),
-    ]  # fmt: skip
-    assert str(report.refused[1]) == ("line 5 (Fondation de France): unknown kind 'charity' "
-                                      "(one of government, public_agency, university_research, "
-                                      "private, ngo, regional_body, other)")  # fmt: skip
+    ]
+    assert str(report.refused[1]) == (
+        "line 5 (Fondation de France): unknown kind 'charity' "
+        "(one of government, public_agency, university_research, "
+        "private, ngo, regional_body, other)"
+    )
     assert report.merged == [existing.id]
     assert len(report.created) == 3
     assert report.summary() == "3 new, 1 merged into existing entries, 5 refused"
