@@ -105,7 +105,7 @@ def _typed_acronym(text: str) -> str | None:
 def acronym_of(name: str | None) -> str | None:
     """The name's acronym: the one it gives ("AFD", "… (AFD)", "AFD – …"), else the initials of
     its significant words ("Agence française de développement" -> "AFD"); None for a name of
-    fewer than two significant words."""
+    fewer than two or more than eight significant words."""
     if not name or not name.strip():
         return None
     typed = _typed_acronym(name.strip())
@@ -115,8 +115,8 @@ def acronym_of(name: str | None) -> str | None:
     if given:
         return given
     words = [w for w in _ascii_fold(rest).split() if w not in STOP_WORDS and not w.isdigit()]
-    if len(words) < 2:
-        return None
+    if not 2 <= len(words) <= 8:
+        return None  # one word has no acronym; a long descriptive name has none in use
     return "".join(w[0] for w in words).upper()[:40]
 
 
