@@ -92,7 +92,7 @@ def test_workbook_opens_with_sheets_types_and_formats(session, stored, tmp_path:
     assert mine["internal deadline"].value.date() == date(2027, 1, 4)
     assert mine["amount requested"].data_type == "n"
     assert mine["amount requested"].value == 50000 and mine["amount awarded"].value == 42500.5
-    assert mine["amount requested"].number_format == MONEY_FORMAT
+    assert mine["amount requested"].number_format == f'{MONEY_FORMAT} "EUR"'
     assert mine["currency"].value == "EUR"
     assert mine["lead"].value == "Université des Antilles"
     assert mine["partners"].value == "@SUM(1+1) Consulting"
@@ -117,7 +117,8 @@ def test_workbook_opens_with_sheets_types_and_formats(session, stored, tmp_path:
         2027, 1, 14
     )
     assert (
-        calls[call.id]["budget max"].value == 250000
+        calls[call.id]["budget max"].number_format == f'{MONEY_FORMAT} "EUR"'
+        and calls[call.id]["budget max"].value == 250000
         and calls[call.id]["verdict"].value == "shortlist"
     )
     assert calls[call.id]["url"].hyperlink.target == call.url
