@@ -108,6 +108,16 @@ def test_each_stage_change_is_recorded_with_author_time_and_note(session) -> Non
         ("submitted", "awarded", "jean", NOW + timedelta(days=3), "letter of 3 March"),
     ]
     assert session.get(Application, app.id).updated_at == NOW + timedelta(days=3)
+    other = apps.create_from_call(session, shortlisted(session, 2).id, author="m")
+    apps.move(session, other.id, "preparing", author="m")
+    assert apps.stage_counts(session) == [
+        ("idea", 0),
+        ("preparing", 1),
+        ("submitted", 0),
+        ("awarded", 1),
+        ("declined", 0),
+        ("withdrawn", 0),
+    ]
 
 
 @pytest.mark.parametrize("closing", ["declined", "withdrawn"])
