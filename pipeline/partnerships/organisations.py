@@ -513,6 +513,45 @@ def seed_from_calls(session: Session, *, author: str | None = None) -> int:
     return made
 
 
+# ------------------------------------------------------------------------------ past projects
+
+
+def add_past_project(
+    session: Session, org_id: int, title: str, *, year: int | str | None = None,
+    amount: Any = None, currency: str | None = None, notes: str | None = None,
+) -> PastProject:  # fmt: skip
+    """Record a joint project with an organisation from before fundradar (flushes).
+
+    Validated like an application's amounts (0 or more, 2 decimals, an ISO 4217 currency
+    with any amount); a year between 1900 and 2100."""
+    from fundradar.exceptions import ApplicationError
+    from fundradar.pipeline.partnerships.applications import check_currency, parse_amount
+
+    org = get_organisation(session, org_id, follow=True)
+    title = " ".join((title or "").split())
+    if not title:
+        raise PartnerError("a past project needs a title")
+    if year is not None and str(year).strip():
+        text = str(year).strip()
+        if not text.isdigit() or not 1900 <= int(text) <= 2100:
+            raise PartnerError(f"year {year!r} is not a year (write 2021)")
+        year = int(text)
+    else:
+        year = None
+    try:
+        value = parse_amount(amount, "amount")
+        code = check_currency(currency)
+    except ApplicationError as exc:  # the same words, said of a partner
+        raise PartnerError(str(exc)) from None
+    if value is not None and code is None:
+        raise PartnerError("give the currency of the amount too (--currency EUR)")
+    project = PastProject(organisation_id=org.id, title=title, year=year, amount=value,
+                          currency=code, notes=(notes or "").strip() or None)  # fmt: skip
+    session.add(project)
+    session.flush()
+    return project
+
+
 # ------------------------------------------------------------------------------ profile
 
 
