@@ -49,7 +49,7 @@ APPLICATION_COLUMNS = (
     Column("id", "int", 6), Column("title", "long", 50), Column("stage", "text", 11),
     Column("owner", "text", 16), Column("funder", "text", 28),
     Column("funder deadline", "date", 13), Column("internal deadline", "date", 13),
-    Column("days to internal", "int", 9), Column("amount requested", "money", 16),
+    Column("days to internal", "int", 15), Column("amount requested", "money", 16),
     Column("amount awarded", "money", 16), Column("currency", "text", 9),
     Column("lead", "text", 28), Column("partners", "long", 40), Column("call id", "int", 8),
     Column("call key", "text", 30), Column("archived", "date", 12),
