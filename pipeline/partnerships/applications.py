@@ -495,19 +495,22 @@ def _archive(conn: Any, now: datetime) -> int:
             )
         ).scalars()
     )
-    if not ids:
-        return 0
-    conn.execute(
-        sql_update(Application.__table__)
-        .where(Application.id.in_(ids))
-        .values(archived_at=now, updated_at=now)
-    )
-    conn.execute(
-        insert(ApplicationEvent.__table__),
-        [{"application_id": i, "at": now, "author": "fundradar", "note": ARCHIVE_NOTE}
-         for i in ids],
-    )  # fmt: skip
-    return len(ids)
+    archived = 0
+    for app_id in ids:  # a handful at most: one call deleted has one or two applications
+        # conditional, so two processes sweeping at once archive (and say so) only once
+        done = conn.execute(
+            sql_update(Application.__table__)
+            .where(Application.id == app_id, Application.archived_at.is_(None))
+            .values(archived_at=now, updated_at=now)
+        )
+        if done.rowcount:
+            conn.execute(
+                insert(ApplicationEvent.__table__),
+                {"application_id": app_id, "at": now, "author": "fundradar",
+                 "note": ARCHIVE_NOTE},
+            )  # fmt: skip
+            archived += 1
+    return archived
 
 
 # --- the hook: deleting calls archives their applications, whichever way they were deleted ----
