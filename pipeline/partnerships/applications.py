@@ -80,10 +80,14 @@ def get(session: Session, app_id: int) -> Application:
 
 
 def list_applications(
-    session: Session, *, stages: Iterable[str] = (), include_archived: bool = True
-) -> list[Application]:
-    """Applications, the soonest internal deadline first (none last), then newest."""
+    session: Session, *, stages: Iterable[str] = (), include_archived: bool = True,
+    call_id: int | None = None,
+) -> list[Application]:  # fmt: skip
+    """Applications (of one call, with `call_id`), the soonest internal deadline first (none
+    last), then newest."""
     stmt = select(Application)
+    if call_id is not None:
+        stmt = stmt.where(Application.call_id == call_id)
     stages = tuple(stages)
     if stages:
         stmt = stmt.where(Application.stage.in_([check_stage(s) for s in stages]))
