@@ -135,3 +135,10 @@ class LinkTokenError(FundradarError):
     def __init__(self, message: str, *, expired: bool = False) -> None:
         super().__init__(message)
         self.expired = expired
+
+
+class SubscriptionError(FundradarError):
+    """A subscription cannot be made or changed as asked (a bad address, band or channel, an
+    address already subscribed). The message says what to give instead."""
+
+    exit_code = 2
