@@ -178,6 +178,10 @@ def crawl_job() -> None:
                 s.source for s in elsewhere))  # fmt: skip
         else:
             write_state(CRAWL_JOB, state="done")
+        if not _stopping.is_set():  # new high-band calls to instant subscribers, at once
+            from fundradar.alerts.instant import after_crawl
+
+            after_crawl(echo=log.info)
     bad = [s for s in summaries if s.status in ("failed", "empty", "interrupted", BUSY)]
     for s in summaries:
         level = logging.WARNING if s in bad else logging.INFO

@@ -34,8 +34,10 @@ MAX_TEXT = 200
 MAX_ITEMS = 30
 BANDS_MENU = (("high", "high only"), ("medium", "medium or higher"), ("low", "low or higher"),
               ("none", "every call, unscored too"))  # fmt: skip
-FREQUENCY_MENU = (("weekly", "weekly digest"),
-                  ("instant", "weekly digest + a mail at once for each new high-band call"))  # fmt: skip
+FREQUENCY_MENU = (
+    ("weekly", "weekly digest"),
+    ("instant", "weekly digest + a mail at once for each new high-band call"),
+)
 LANGUAGE_MENU = (("en", "English"), ("fr", "Français"))
 CALL_LANGUAGE_MENU = (("", "any language"), ("en", "English"), ("fr", "French"),
                       ("es", "Spanish"))  # fmt: skip
