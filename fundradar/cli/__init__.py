@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "review",  # review CALL verdict
     "exports",  # export csv|ics|atom|json
     "digest",  # digest preview | send
+    "subscriptions",  # subscriptions list | add | remove | links
     "schedule",  # schedule
     "serve",  # serve
     "scrapyd",  # scrapyd deploy
