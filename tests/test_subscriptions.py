@@ -181,7 +181,7 @@ def test_digest_holds_only_matching_calls_and_carries_rfc8058_links(
     report = send_digest(now=MON, config=recipients_config([]))
     assert report.ok and report.count("sent") == 1, report
     (got,) = smtp.received
-    text, html = parts(got.message)
+    text, _html = parts(got.message)
     assert "Blue economy for small island states" in text
     assert "Regional health security fund" not in text  # another theme
     assert "Appel à projets océans" not in text  # another source
