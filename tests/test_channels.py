@@ -20,8 +20,8 @@ from sqlalchemy import select
 from fundradar.alerts import subscriptions as subs
 from fundradar.alerts.channels import post
 from fundradar.alerts.instant import send_instant
-from fundradar.alerts.maintainer import alert_changes
 from fundradar.alerts.mailer import OutboxTransport
+from fundradar.alerts.maintainer import alert_changes
 from fundradar.pipeline import db
 from fundradar.pipeline.health import latest_health
 from fundradar.pipeline.models import InstantAlert
