@@ -75,11 +75,13 @@ class InstantOutbox(OutboxTransport):
 def _open_high_calls(session: Session, now: datetime) -> list[CallRow]:
     dismissed = {c for c, v in latest_verdicts(session).items() if v.verdict == "not-relevant"}
     rows = session.scalars(
-        select(CallRow).where(
+        select(CallRow)
+        .where(
             CallRow.band == "high",
             (CallRow.status.is_(None)) | (CallRow.status != "closed"),
             (CallRow.deadline.is_(None)) | (CallRow.deadline >= now),
-        ).order_by(CallRow.id)
+        )
+        .order_by(CallRow.id)
     ).all()
     return [r for r in rows if r.id not in dismissed]
 
@@ -151,8 +153,7 @@ def send_instant(
             return report
         calls = _open_high_calls(session, now)
         done = {
-            (a.subscription_id, a.call_id, a.way)
-            for a in session.scalars(select(InstantAlert))
+            (a.subscription_id, a.call_id, a.way) for a in session.scalars(select(InstantAlert))
         }
         sender = mail_from(config, env)
         if transport is None:

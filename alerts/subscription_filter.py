@@ -58,8 +58,11 @@ def words_ok(row: Any, who: Any, theme_labels: dict[str, str] | None = None) -> 
 
 def matches(row: Any, who: Any) -> bool:
     """Every filter but the band (which the digest applies in SQL)."""
-    return themes_ok(row, who) and sources_ok(row, who) and language_ok(row, who) and (
-        words_ok(row, who)
+    return (
+        themes_ok(row, who)
+        and sources_ok(row, who)
+        and language_ok(row, who)
+        and (words_ok(row, who))
     )
 
 

@@ -85,8 +85,12 @@ def as_recipient(sub: Subscription) -> Recipient:
 def _validated(fields: dict[str, Any]) -> dict[str, Any]:
     """The filter fields checked by the same model recipients.yaml is (one set of rules)."""
     try:
-        r = Recipient.model_validate({"email": fields.get("email") or "x@example.org",
-                                      **{k: v for k, v in fields.items() if k != "email"}})
+        r = Recipient.model_validate(
+            {
+                "email": fields.get("email") or "x@example.org",
+                **{k: v for k, v in fields.items() if k != "email"},
+            }
+        )
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(x) for x in err["loc"])
@@ -119,8 +123,8 @@ def subscribe(
     sub = find(session, values["email"])
     if sub is not None and sub.active:
         raise SubscriptionError(
-            f"{values['email']} is already subscribed; change it with the \"edit my "
-            "subscription\" link at the foot of any digest"
+            f'{values["email"]} is already subscribed; change it with the "edit my '
+            'subscription" link at the foot of any digest'
         )
     if sub is None:
         sub = Subscription(email=values["email"], created_by=created_by[:200], created_at=now)
@@ -211,9 +215,7 @@ def seed(session: Session, config: RecipientsFile, *, now: datetime | None = Non
 
 def active(session: Session) -> list[Subscription]:
     return list(
-        session.scalars(
-            select(Subscription).where(Subscription.active).order_by(Subscription.id)
-        )
+        session.scalars(select(Subscription).where(Subscription.active).order_by(Subscription.id))
     )
 
 

@@ -387,9 +387,7 @@ class InstantAlert(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("subscriptions.id", ondelete="CASCADE")
-    )
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
     way: Mapped[str] = mapped_column(String(10))  # mail | channel
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)

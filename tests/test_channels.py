@@ -114,9 +114,7 @@ def _instant_sub(channel: str | None, **filters: Any) -> int:
         return sub.id
 
 
-def test_instant_high_calls_by_mail_and_channel_once(
-    smtp: SmtpServer, receiver: Receiver
-) -> None:
+def test_instant_high_calls_by_mail_and_channel_once(smtp: SmtpServer, receiver: Receiver) -> None:
     _instant_sub(receiver.url(), themes=["ocean"])
     old = add_call(title="Seen before she subscribed", themes=["ocean"],
                    now=NOW - dt.timedelta(days=30))  # fmt: skip
