@@ -205,3 +205,14 @@ def test_maintainer_channel_gets_source_alerts_and_its_failure_does_not_stop_mai
                                  mail_from="fundradar@oecs.example", health=health,
                                  channel=receiver.url())  # fmt: skip
     assert alert.posted and "recovered" in receiver.bodies[-1]["title"]
+
+
+def test_after_crawl_never_raises_into_the_crawl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken setting (here the SMTP security) is reported, not raised: the crawl that just
+    finished is not marked failed because of its alerts."""
+    from fundradar.alerts.instant import after_crawl
+
+    said: list[str] = []
+    monkeypatch.setenv("FUNDRADAR_SMTP_SECURITY", "carrier-pigeon")
+    assert after_crawl(echo=said.append) is None
+    assert said and "FUNDRADAR_SMTP_SECURITY" in said[0]
