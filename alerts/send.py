@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fundradar import settings as app_settings
@@ -417,7 +418,11 @@ def subscribers(
     (`alerts.subscriptions.seed`). `record` False (a dry run) leaves the database as it was."""
     session = db.session_factory()()
     try:
-        seeded = subscriptions.seed(session, config)
+        try:
+            seeded = subscriptions.seed(session, config)
+        except IntegrityError:  # another server seeded the same address at the same moment
+            session.rollback()
+            seeded = subscriptions.seed(session, config)
         for email in seeded.added:
             log.info("subscribed %s from recipients.yaml", email)
         for email in seeded.stopped:
