@@ -283,6 +283,9 @@ def create_app(
         TEMPLATES_AUTO_RELOAD=False,
     )
     security.install(app)
+    from fundradar.web.subscriptions import bp as subscriptions_bp
+
+    app.register_blueprint(subscriptions_bp)  # save filters, edit, unsubscribe (signed links)
 
     def feed_query() -> str:
         keep = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "token")]
