@@ -677,7 +677,7 @@ def compose(
         ("reminders", t(lang, "sec_reminders"), reminder_views),
     ):
         counts[key] = len(views)
-        fresh += sum(1 for v in views if v.id not in carried)
+        fresh += sum(1 for v in views if v.id not in carried and v.id in relevant_ids)
         if not views:
             continue
         shown = views[:cap]
