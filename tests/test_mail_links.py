@@ -120,8 +120,12 @@ def test_tampered_other_purpose_and_foreign_key_links_are_refused(secret: str) -
         verdict_url("", f"{other}.{rest}"),
         good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB"),  # signature altered
         good[:-20],  # cut short by a mail client
-        verdict_url("", tokens.sign(SECRET, "unsubscribe", {"call": call, "verdict": "relevant",
-                                                            "email": OFFICER})),
+        verdict_url(
+            "",
+            tokens.sign(
+                SECRET, "unsubscribe", {"call": call, "verdict": "relevant", "email": OFFICER}
+            ),
+        ),
         _path(call, "relevant", secret="another-key-that-is-long-enough-000000000"),
         verdict_url("", tokens.sign(SECRET, "verdict", {"call": "1; drop", "verdict": "x"})),
     ]
