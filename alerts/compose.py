@@ -365,11 +365,16 @@ class MailLinks:
     def page(self, call_id: int) -> str | None:
         return f"{self.public_url}/calls/{call_id}" if self.public_url else None
 
-    def verdicts(self, call_id: int, email: str, lang: str) -> list[tuple[str, str, str]]:
+    def verdicts(
+        self, call_id: int, email: str, lang: str, current: str | None = None
+    ) -> list[tuple[str, str, str]]:
+        """The signed links for this recipient, less the verdict the call already has."""
         if not (self.public_url and self.secret_key):
             return []
         out = []
         for verdict in VERDICT_ORDER:
+            if verdict == current:
+                continue
             token = tokens.sign(
                 self.secret_key, "verdict", {"call": call_id, "verdict": verdict, "email": email}
             )
@@ -571,7 +576,7 @@ def compose(
         v = _view(row, lang, now, settings.top_reasons)
         v.shortlisted = row.id in shortlisted
         v.page_url = links.page(row.id)
-        v.verdict_links = links.verdicts(row.id, email, lang)
+        v.verdict_links = links.verdicts(row.id, email, lang, verdicts.get(row.id))
         return v
 
     def wanted(row: CallRow) -> bool:

@@ -41,6 +41,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "count_updated": "updated",
         "count_closing": "closing within {days} days",
         "count_reminders": "shortlist reminders",
+        "count_reminders_1": "shortlist reminder",
         "quiet": (
             "A quiet week: no new relevant calls, no changes, nothing closing soon, "
             "and every source was checked."
@@ -66,6 +67,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "what_changed": "What changed",
         "reminder": "Reminder: {days} days or less before the deadline",
         "no_link": "(link withheld: not a web address)",
+        "no_funder_link": "(funder's link withheld: not a web address)",
         "more": "…and {n} more, not shown.",
         "never": "never",
         "footer": (
@@ -95,6 +97,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "count_updated": "mis à jour",
         "count_closing": "clôture sous {days} jours",
         "count_reminders": "rappels de la présélection",
+        "count_reminders_1": "rappel de la présélection",
         "quiet": (
             "Semaine calme : aucun nouvel appel pertinent, aucun changement, aucune clôture "
             "proche, et toutes les sources ont été vérifiées."
@@ -120,6 +123,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "what_changed": "Ce qui a changé",
         "reminder": "Rappel : {days} jours ou moins avant la date limite",
         "no_link": "(lien retenu : pas une adresse web)",
+        "no_funder_link": "(lien du bailleur retenu : pas une adresse web)",
         "more": "…et {n} de plus, non affichés.",
         "never": "jamais",
         "footer": (

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fundradar.alerts.compose import compose
+from fundradar.alerts.compose import MailLinks, compose
 from fundradar.alerts.i18n import CHANGE_STRINGS, STRINGS
 from fundradar.alerts.render import render_html, render_text
 from fundradar.pipeline import db
@@ -352,11 +352,17 @@ def _screenshots(
 def test_html_digest_renders_in_chromium_at_360_and_1200(tmp_path: Path) -> None:
     _showcase()
     config = recipients_config([{"email": "dcrm@oecs.example"}])
+    links = MailLinks("https://fundradar.oecs.example", "a-secret-key-signing-the-verdict-links-00")
     with db.session_scope() as s:
-        model = compose(s, config.recipients[0], config, now=MON, sources=SHOWCASE_SOURCES)
-    assert [sec.key for sec in model.sections] == ["new", "updated", "reminders", "closing"]
+        model = compose(s, config.recipients[0], config, now=MON, sources=SHOWCASE_SOURCES,
+                        links=links)  # fmt: skip
+    assert [sec.key for sec in model.sections] == ["closing", "new", "updated", "reminders"]
     assert model.checked_all
-    shots = _screenshots(render_html(model), tmp_path, "digest", links=5)
+    # 6 calls: each title to its review page and 3 verdict links (2 for the shortlisted one:
+    # not "shortlist" again); the 5 with a safe URL also link to the funder's page (the
+    # javascript: one does not)
+    shots = _screenshots(render_html(model), tmp_path, "digest", links=6 * 4 - 1 + 5,
+                         heading="Closing within 14 days (1)")  # fmt: skip
     if os.environ.get("FUNDRADAR_UPDATE_DOCS") == "1":
         for width, shot in shots.items():
             shutil.copyfile(shot, REPO / "docs" / f"digest-{width}.png")
