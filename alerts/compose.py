@@ -651,7 +651,9 @@ def compose(
     reminder_views: list[CallView] = []
     for cid in sorted(shortlisted - claimed):
         row = by_id.get(cid)
-        if row is None or row.deadline is None or not windows:
+        if row is None or row.deadline is None or not windows or row.status == "closed":
+            continue
+        if _aware(row.deadline) < now:  # passed earlier today: nothing left to remind
             continue
         days = _days_left(row, now)
         window = next((w for w in windows if days is not None and 0 <= days <= w), None)

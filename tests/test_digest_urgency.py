@@ -262,3 +262,24 @@ def test_sixteen_calls_with_footer_links_still_under_80_lines() -> None:
     model.manage_url = f"{PUBLIC}/subscription/" + "t" * 120
     assert [s.key for s in model.sections] == ["closing", "new", "updated", "reminders"]
     assert len(render_text(model).splitlines()) < 80
+
+
+def test_a_changed_call_now_closing_is_shown_once_under_closing_with_what_changed() -> None:
+    config = recipients_config([{"email": OFFICER}])
+    call = add_call(title="Moved forward", deadline=MON + 40 * DAY, now=MON - WEEK)
+    assert send_digest(now=MON - WEEK, config=config).ok  # carried as new last week
+    change_call(call, at=MON - 2 * DAY, deadline=MON + 8 * DAY)  # the funder brought it forward
+    closed = add_call(title="Shortlisted, closed early", deadline=MON + 2 * DAY)
+    add_verdict(closed, "shortlist")
+    change_call(closed, at=MON - DAY, status="closed")
+    with db.session_scope() as s:
+        model = compose(s, config.recipients[0], config, now=MON, sources=[],
+                        links=MailLinks())  # fmt: skip
+    assert [s.key for s in model.sections] == ["closing"]
+    [item] = model.sections[0].items
+    assert item.id == call and item.changes and "deadline moved" in item.changes[0]
+    assert model.counts == {"closing": 1, "new": 0, "updated": 0, "reminders": 0}
+    assert model.fresh == 0  # sent before: not new
+    text = render_text(model)
+    assert text.count("Moved forward") == 1 and "Changed: deadline moved" in text
+    assert "Shortlisted, closed early" not in text  # closed: no reminder
