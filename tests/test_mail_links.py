@@ -13,10 +13,13 @@ The calls are reconstructed — not captures.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from html import unescape
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -31,6 +34,7 @@ from fundradar.web.app import create_app
 from tests.conftest import CHROMIUM_ARGS, chromium_path
 from tests.digest_support import add_call
 
+REPO = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-key-for-signing-mail-links-0123456789"
 WEB_TOKEN = "web-token-for-the-review-page-0123456789abcdef"
 OFFICER = "officer@oecs.example"
@@ -157,7 +161,11 @@ def test_the_signed_link_works_without_the_web_token_and_only_these_routes(secre
     client, path = _client(WEB_TOKEN), _path(call, "relevant")
     assert client.get("/").status_code == 401  # the review page still asks for the token
     assert client.get(f"/calls/{call}").status_code == 401
-    assert client.get("/static/review.css").status_code == 200  # the confirm page's style
+    # the page's stylesheet comes through the link, not /static (which asks for the token)
+    assert client.get("/static/review.css").status_code == 401
+    css = client.get(f"{path}/style.css")
+    assert css.status_code == 200 and css.mimetype == "text/css" and b".mail-link" in css.data
+    assert client.get(f"{path[:-3]}xyz/style.css").status_code == 404
     csrf = _confirm(client, path)
     assert client.post(path, data={"csrf_token": csrf}).status_code == 200
     assert _verdicts() == [(call, "relevant", None, OFFICER)]
@@ -249,7 +257,10 @@ def test_mark_not_relevant_from_a_received_mail_in_chromium(
             # styled: the stylesheet loads without the web token too
             button = page.get_by_role("button", name="Confirm: not relevant")
             assert button.evaluate("e => getComputedStyle(e).color") == "rgb(164, 38, 44)"
-            page.screenshot(path=str(tmp_path / "confirm-360.png"), full_page=True)
+            shot = tmp_path / "mail-verdict-confirm-360.png"
+            page.screenshot(path=str(shot), full_page=True)
+            if os.environ.get("FUNDRADAR_UPDATE_DOCS") == "1":
+                shutil.copyfile(shot, REPO / "docs" / "screenshots" / shot.name)
             page.get_by_label("Why is it not relevant?").fill("EU universities only")
             page.get_by_role("button", name="Confirm: not relevant").click()
             page.wait_for_load_state()

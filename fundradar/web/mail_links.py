@@ -15,10 +15,10 @@ link is refused with 400, an expired one with 410, and nothing is recorded.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
 
 from fundradar import settings, tokens
 from fundradar.exceptions import CallNotFoundError, LinkTokenError, VerdictError
@@ -90,6 +90,25 @@ def _page(state: str, link: dict[str, Any], row: CallRow, status: int = 200, **e
     page = render_template("mail_link.html", state=state, link=link, call=call,
                            label=LABELS[link["verdict"]], **extra)  # fmt: skip
     return page, status
+
+
+@blueprint.get("/mail/verdict/<token>/style.css")
+@signed_link
+def style(token: str) -> Response:
+    """The review page's stylesheet, for the page of this link. With FUNDRADAR_WEB_TOKEN set,
+    /static asks for the token like every other address; here the link's signature stands
+    for it (whatever its age: an expired link's page is styled too; CSS changes nothing)."""
+    secret = settings.load().secret_key
+    try:
+        if not secret:
+            raise LinkTokenError("no key")
+        tokens.verify(secret, "verdict", token, max_age=STYLE_MAX_AGE)
+    except LinkTokenError:
+        abort(404)
+    return current_app.send_static_file("review.css")
+
+
+STYLE_MAX_AGE = timedelta(days=3650)
 
 
 @blueprint.get("/mail/verdict/<token>")
