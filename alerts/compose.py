@@ -1,18 +1,25 @@
 """What goes in one recipient's digest: pure selection from the database, no sending.
 
-The sections, in the order a reader meets them; a call appears in at most one of them per
-digest, the first that claims it:
+The sections, most urgent first; a call appears in one of them only, the most urgent that
+claims it, and the header counts what each section holds:
 
+- **Closing within N days** (`digest.closing_within_days`, 14 by default): open calls whose
+  deadline (its day in Saint Lucia) is that close, new to the recipient or not, shown once per
+  deadline. Shortlisted calls come first (whatever their band), then by deadline.
 - **New and relevant**: calls never carried to this recipient, at or above their minimum band,
   on their themes, not closed, deadline not passed, not marked not-relevant. Band high first.
 - **Updated**: calls carried before whose content changed since (their `content_hash` differs
   from the one the last digest recorded), with sentences saying what changed.
-- **Shortlisted deadlines**: calls whose latest verdict is *shortlist*, at each of
-  `reminder_days` before the deadline (14 and 3 by default), each reminder once per deadline.
-- **Closing within N days**: open relevant calls whose deadline is that close, shown once per
-  deadline (a weekly digest would otherwise repeat them).
+- **Shortlist reminders**: calls whose latest verdict is *shortlist*, at each of
+  `reminder_days` before the deadline (14 and 3 by default), each once per deadline; a call
+  already shown (in "Closing" or a reminder) that close to its deadline is not reminded again.
 - **Source health**: only what is wrong (source, verdict, cause, since when), or one line
   saying every source was checked.
+
+Each call links to its page in the review app when FUNDRADAR_PUBLIC_URL is set (else to the
+funder's page), and, when FUNDRADAR_SECRET_KEY is set too, carries three signed one-click
+verdict links (relevant / not relevant / shortlist) for this recipient: see
+`fundradar.web.mail_links`.
 
 A week is not quiet when a source could not be checked: then the subject and the first lines
 say how many sources could not be checked and why, in an officer's words, before any call. A
@@ -35,6 +42,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fundradar import settings as app_settings
+from fundradar import tokens
 from fundradar.alerts import changes as change_text
 from fundradar.alerts.i18n import CAUSE_ERROR, CAUSES_FR, MONTHS_SHORT, t
 from fundradar.config.loader import Recipient, RecipientsFile
@@ -49,6 +58,7 @@ from fundradar.pipeline.models import (
 )
 from fundradar.pipeline.normalise.dates import deadline_day, format_deadline, format_local, to_local
 from fundradar.pipeline.normalise.urls import safe_url as _pipeline_safe_url
+from fundradar.pipeline.partnerships.reminders import InternalDeadline, upcoming_internal_deadlines
 from fundradar.pipeline.record import BANDS
 from fundradar.pipeline.review import latest_verdicts
 from fundradar.settings import DISPLAY_TZ
@@ -131,10 +141,24 @@ class CallView:
     reminder_days: int | None = None
     content_hash: str | None = None
     language: str | None = None
+    shortlisted: bool = False
+    page_url: str | None = None  # its page in the review app (FUNDRADAR_PUBLIC_URL set)
+    # (verdict, label, signed one-click URL): only with a public address and a secret key
+    verdict_links: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def urgent(self) -> bool:
         return self.days_left is not None and 0 <= self.days_left <= 3
+
+    @property
+    def link(self) -> str | None:
+        """The one link a compact block shows: the review app's page, else the funder's."""
+        return self.page_url or self.url
+
+    @property
+    def strongest(self) -> list[str]:
+        """The two strongest reasons (the scorer stores them strongest first)."""
+        return self.reasons[:2]
 
 
 @dataclass
@@ -201,11 +225,19 @@ class DigestModel:
     # (call id, section as stored in DigestItem, content hash): what sending records
     carried: list[tuple[int, str, str | None]]
     sample: bool = False  # the database holds sample calls (demo, crawl --fixtures)
+    # calls never carried to this recipient before, whichever section shows them (the subject
+    # counts these: a new call closing in 6 days is shown under "Closing" but is still new)
+    fresh: int = 0
+    # filled by the subscription code (signed links); shown in the footer of both parts
+    unsubscribe_url: str | None = None
+    manage_url: str | None = None
+    # the unit's open applications whose internal deadline is near or passed (issue 15)
+    applications: list[ApplicationView] = field(default_factory=list)
 
     @property
     def quiet(self) -> bool:
         """No call to tell about (which is not the same as a quiet week: see `checked_all`)."""
-        return not self.sections
+        return not self.sections and not self.applications
 
     @property
     def troubled(self) -> list[SourceHealth]:
@@ -247,7 +279,7 @@ class DigestModel:
         if self.outage:
             key = "subject_outage" if self._unreached else "subject_outage_checked"
             return prefix + t(self.lang, key, week_no=self.week_no)
-        n = self.counts.get("new", 0)
+        n = self.fresh
         key = "subject_new_0" if n == 0 else "subject_new_1" if n == 1 else "subject_new_n"
         if self.checked_all:
             summary = t(self.lang, key, n=n)
@@ -317,6 +349,79 @@ class DigestModel:
 
 
 SAMPLE_PREFIX = "[SAMPLE] "
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    """One line of the "internal deadlines" reminder: an application the unit is preparing."""
+
+    title: str
+    stage: str  # in the reader's language
+    due: str  # '12 Mar' (Saint Lucia date)
+    days_text: str  # '6 days left' | '2 days overdue'
+    owner: str | None
+    funder: str | None
+    link: str | None  # its page in the review app (public address set) or None
+
+
+def _application_view(item: InternalDeadline, lang: str, links: MailLinks) -> ApplicationView:
+    months = MONTHS_SHORT.get(lang) or MONTHS_SHORT["en"]
+    day = item.internal_deadline
+    if item.days_left < 0:
+        days = t(lang, "overdue_1" if item.days_left == -1 else "overdue_n", n=-item.days_left)
+    else:
+        days = _days_text(item.days_left, lang)
+    return ApplicationView(
+        title=_clean(item.title), stage=t(lang, f"stage_{item.stage}"),
+        due=f"{day.day} {months[day.month - 1]} {day.year}", days_text=days,
+        owner=_clean(item.owner) or None, funder=_clean(item.funder) or None,
+        link=links.application(item.application_id),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MailLinks:
+    """Where the digest's links point: the review app's public address and the key signing
+    the one-click verdict links. No address: no review-app links (the funder's page instead);
+    no key: no verdict links."""
+
+    public_url: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_environment(cls) -> MailLinks:
+        s = app_settings.load()
+        return cls(s.public_url, s.secret_key)
+
+    def page(self, call_id: int) -> str | None:
+        return f"{self.public_url}/calls/{call_id}" if self.public_url else None
+
+    def application(self, app_id: int) -> str | None:
+        return f"{self.public_url}/applications/{app_id}" if self.public_url else None
+
+    def verdicts(
+        self, call_id: int, email: str, lang: str, current: str | None = None
+    ) -> list[tuple[str, str, str]]:
+        """The signed links for this recipient, less the verdict the call already has."""
+        if not (self.public_url and self.secret_key):
+            return []
+        out = []
+        for verdict in VERDICT_ORDER:
+            if verdict == current:
+                continue
+            token = tokens.sign(
+                self.secret_key, "verdict", {"call": call_id, "verdict": verdict, "email": email}
+            )
+            out.append((verdict, t(lang, f"mark_{verdict}"), verdict_url(self.public_url, token)))
+        return out
+
+
+VERDICT_ORDER = ("relevant", "not-relevant", "shortlist")
+VERDICT_PATH = "/mail/verdict/"  # fundradar.web.mail_links serves it
+
+
+def verdict_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}{VERDICT_PATH}{token}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,11 +540,36 @@ def _last_deadline_change(session: Session, call_ids: Sequence[int]) -> dict[int
     return out
 
 
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)  # SQLite: naive UTC
+
+
 def _shown_since(carried: _Carried | None, section: str, since: datetime | None) -> bool:
     """Was this call shown in `section` to the recipient after its deadline last changed?"""
     if carried is None:
         return False
-    return any(s == section and (since is None or at >= since) for s, at in carried.sections)
+    return any(
+        s == section and (since is None or _aware(at) >= _aware(since))
+        for s, at in carried.sections
+    )
+
+
+def _told_within(
+    carried: _Carried | None, since: datetime | None, day: date | None, window: int, tz: str
+) -> bool:
+    """Was the recipient shown this call in "Closing" or a reminder, after its deadline last
+    changed, at a moment `window` days or less before its deadline day? Then the reminder
+    for that window has been given."""
+    if carried is None or day is None:
+        return False
+    for section, at in carried.sections:
+        if section != "closing" and not section.startswith("reminder-"):
+            continue
+        if since is not None and _aware(at) < _aware(since):
+            continue
+        if (day - to_local(_aware(at), tz).date()).days <= window:
+            return True
+    return False
 
 
 def compose(
@@ -451,20 +581,24 @@ def compose(
     week: str | None = None,
     exclude_delivery: int | None = None,
     sources: Sequence[tuple[str, str]] | None = None,
+    links: MailLinks | None = None,
 ) -> DigestModel:
     """The digest for one recipient as of `now` (nothing is written).
 
     `exclude_delivery` ignores what one delivery carried: a forced resend or a preview of a
     week already sent shows the same calls as the first send. `sources` lists (id, funder)
     for the health section; default: every source in sources.yaml plus any that has runs.
+    `links`: the review app's address and the signing key; default: from the environment.
     """
     lang = recipient.language
     settings = config.digest
     tz = config.schedule.timezone
     week = week or iso_week(now, tz)
     email = recipient.email.lower()
+    links = links if links is not None else MailLinks.from_environment()
     carried = _carried(session, email, exclude_delivery)
     verdicts = {cid: v.verdict for cid, v in latest_verdicts(session).items()}
+    shortlisted = {cid for cid, v in verdicts.items() if v == "shortlist"}
     allowed_bands = BANDS[: _band_rank(recipient.min_band) + 1]
     # a call the scorer has not rated yet (band NULL) only reaches those who want every band
     band_ok = (
@@ -472,22 +606,65 @@ def compose(
         if recipient.min_band == "none"
         else CallRow.band.in_(allowed_bands)
     )
+    still_open = (CallRow.status.is_(None)) | (CallRow.status != "closed")
+
+    def view(row: CallRow) -> CallView:
+        v = _view(row, lang, now, settings.top_reasons)
+        v.shortlisted = row.id in shortlisted
+        v.page_url = links.page(row.id)
+        v.verdict_links = links.verdicts(row.id, email, lang, verdicts.get(row.id))
+        return v
+
+    def wanted(row: CallRow) -> bool:
+        return _themes_ok(row, recipient) and verdicts.get(row.id) != "not-relevant"
+
+    # every open relevant call (the candidates for "Closing" and "New")
+    relevant = [
+        r for r in session.scalars(
+            select(CallRow).where(
+                band_ok, still_open, (CallRow.deadline.is_(None)) | (CallRow.deadline >= now)
+            )
+        ).all()
+        if wanted(r)
+    ]  # fmt: skip
+    by_id = {r.id: r for r in relevant}
+    # shortlisted calls are followed whatever their band or themes
+    missing = [c for c in shortlisted if c not in by_id]
+    if missing:
+        for r in session.scalars(
+            select(CallRow).where(CallRow.id.in_(missing), still_open, CallRow.deadline >= now)
+        ):
+            by_id[r.id] = r
+    moved = _last_deadline_change(session, list(by_id))
+
+    # --- what changed since the recipient last saw each carried call (any section shows it)
+    change_sentences: dict[int, list[str]] = {}
+    changed_ids = [cid for cid in carried if verdicts.get(cid) != "not-relevant"]
+    if changed_ids:
+        for row in session.scalars(select(CallRow).where(CallRow.id.in_(changed_ids))).all():
+            sentences = _what_changed(session, row, carried[row.id], lang, now, tz)
+            if sentences:
+                change_sentences[row.id] = sentences
+                by_id.setdefault(row.id, row)
+
+    relevant_ids = {r.id for r in relevant}
     claimed: set[int] = set()
 
-    def not_dismissed(row: CallRow) -> bool:
-        return verdicts.get(row.id) != "not-relevant"
+    # --- closing soon, new or not: shortlisted first, then by deadline; once per deadline
+    closing_rows = [
+        r for r in by_id.values()
+        if r.deadline is not None and _aware(r.deadline) >= now
+        and (r.status != "closed")
+        and (r.id in shortlisted or r.id in relevant_ids)
+        and (d := _days_left(r, now)) is not None and 0 <= d <= settings.closing_within_days
+        and not _shown_since(carried.get(r.id), "closing", moved.get(r.id))
+    ]  # fmt: skip
+    closing_rows.sort(key=lambda r: (r.id not in shortlisted, _days_left(r, now), r.deadline))
+    closing_views = [view(r) for r in closing_rows]
+    claimed |= {r.id for r in closing_rows}
 
-    # --- new and relevant
-    rows = session.scalars(
-        select(CallRow).where(
-            band_ok,
-            (CallRow.status.is_(None)) | (CallRow.status != "closed"),
-            (CallRow.deadline.is_(None)) | (CallRow.deadline >= now),
-        )
-    ).all()
-    new_rows = [
-        r for r in rows if r.id not in carried and _themes_ok(r, recipient) and not_dismissed(r)
-    ]
+    # --- new and relevant: never carried to this recipient
+    new_rows = [r for r in relevant if r.id not in carried and r.id not in claimed]
     new_rows.sort(
         key=lambda r: (
             _band_rank(r.band),
@@ -495,104 +672,55 @@ def compose(
             r.deadline or datetime.max.replace(tzinfo=UTC),
         )
     )
-    new_views = [_view(r, lang, now, settings.top_reasons) for r in new_rows]
+    new_views = [view(r) for r in new_rows]
     claimed |= {r.id for r in new_rows}
 
     # --- updated: carried, content changed since the recipient last saw it
-    changed_ids = [cid for cid in carried if cid not in claimed]
-    updated_views: list[CallView] = []
-    if changed_ids:
-        candidates = session.scalars(select(CallRow).where(CallRow.id.in_(changed_ids))).all()
-        for row in candidates:
-            seen = carried[row.id]
-            if row.content_hash == seen.last_hash or not not_dismissed(row):
-                continue
-            recorded = session.scalars(
-                select(CallChange)
-                .where(CallChange.call_id == row.id, CallChange.seen_at > seen.last_at)
-                .order_by(CallChange.seen_at, CallChange.id)
-            ).all()
-            current = {
-                "deadline": row.deadline, "budget_min": row.budget_min,
-                "budget_max": row.budget_max, "currency": row.currency,
-                "budget_scope": row.budget_scope,
-            }  # fmt: skip
-            sentences = change_text.describe(
-                recorded, current=current, lang=lang, today=to_local(now, tz).date(), tz=tz
-            )
-            if not sentences:
-                if recorded:
-                    continue  # changed and changed back: nothing to tell
-                sentences = [change_text.other(lang)]
-            if sentences == [change_text.describe_now_closed(lang)] and (
-                row.deadline is not None and row.deadline < now
-            ):
-                continue  # closed on its deadline as planned: not news
-            view = _view(row, lang, now, settings.top_reasons)
-            view.changes = sentences
-            updated_views.append(view)
+    updated_views = [
+        view(by_id[cid]) for cid in change_sentences if cid not in claimed and cid in by_id
+    ]
     updated_views.sort(key=_by_deadline)
     claimed |= {v.id for v in updated_views}
 
     # --- shortlisted: reminders at each of reminder_days before the deadline
     windows = sorted(set(settings.reminder_days))
-    shortlisted_ids = [c for c, v in verdicts.items() if v == "shortlist" and c not in claimed]
     reminder_views: list[CallView] = []
-    if shortlisted_ids and windows:
-        rows = session.scalars(
-            select(CallRow).where(CallRow.id.in_(shortlisted_ids), CallRow.deadline >= now)
-        ).all()
-        moved = _last_deadline_change(session, [r.id for r in rows])
-        for row in rows:
-            if row.status == "closed":
-                continue
-            days = _days_left(row, now)
-            window = next((w for w in windows if days is not None and days <= w), None)
-            if window is None:
-                continue
-            if _shown_since(carried.get(row.id), f"reminder-{window}", moved.get(row.id)):
-                continue
-            view = _view(row, lang, now, settings.top_reasons)
-            view.reminder_days = window
-            reminder_views.append(view)
+    for cid in sorted(shortlisted - claimed):
+        row = by_id.get(cid)
+        if row is None or row.deadline is None or not windows or row.status == "closed":
+            continue
+        if _aware(row.deadline) < now:  # passed earlier today: nothing left to remind
+            continue
+        days = _days_left(row, now)
+        window = next((w for w in windows if days is not None and 0 <= days <= w), None)
+        if window is None:
+            continue
+        day = deadline_day(row.deadline, row.deadline_kind, row.timezone)
+        if _told_within(carried.get(cid), moved.get(cid), day, window, tz):
+            continue
+        v = view(row)
+        v.reminder_days = window
+        reminder_views.append(v)
     reminder_views.sort(key=_by_deadline)
-    claimed |= {v.id for v in reminder_views}
 
-    # --- closing soon: relevant, open, deadline within closing_within_days, once per deadline
-    horizon = now + timedelta(days=settings.closing_within_days + 1)
-    rows = session.scalars(
-        select(CallRow).where(
-            band_ok,
-            (CallRow.status.is_(None)) | (CallRow.status != "closed"),
-            CallRow.deadline >= now,
-            CallRow.deadline < horizon,
-        )
-    ).all()
-    rows = [
-        r for r in rows
-        if r.id not in claimed and _themes_ok(r, recipient) and not_dismissed(r)
-        and (_days_left(r, now) or 0) <= settings.closing_within_days
-    ]  # fmt: skip
-    moved = _last_deadline_change(session, [r.id for r in rows])
-    closing_views = [
-        _view(r, lang, now, settings.top_reasons)
-        for r in rows
-        if not _shown_since(carried.get(r.id), "closing", moved.get(r.id))
-    ]
-    closing_views.sort(key=_by_deadline)
+    for views in (closing_views, updated_views, reminder_views):
+        for v in views:
+            v.changes = change_sentences.get(v.id, [])
 
     # --- assemble, cut long sections
     cap = settings.max_per_section
     sections: list[Section] = []
     carried_now: list[tuple[int, str, str | None]] = []
     counts: dict[str, int] = {}
+    fresh = 0
     for key, title, views in (
+        ("closing", t(lang, "sec_closing", days=settings.closing_within_days), closing_views),
         ("new", t(lang, "sec_new"), new_views),
         ("updated", t(lang, "sec_updated"), updated_views),
         ("reminders", t(lang, "sec_reminders"), reminder_views),
-        ("closing", t(lang, "sec_closing", days=settings.closing_within_days), closing_views),
     ):
         counts[key] = len(views)
+        fresh += sum(1 for v in views if v.id not in carried and v.id in relevant_ids)
         if not views:
             continue
         shown = views[:cap]
@@ -600,6 +728,12 @@ def compose(
         for v in shown:
             stored = f"reminder-{v.reminder_days}" if key == "reminders" else key
             carried_now.append((v.id, stored, v.content_hash))
+
+    # the unit's own deadlines: open applications due within the closing window (or overdue)
+    applications = [
+        _application_view(item, lang, links)
+        for item in upcoming_internal_deadlines(session, now, settings.closing_within_days, tz=tz)
+    ]
 
     week_no = int(week.split("-W")[1])
     health_runs: list[CrawlRun] = []
@@ -620,7 +754,39 @@ def compose(
         closing_days=settings.closing_within_days,
         carried=carried_now,
         sample=is_sample(session, health_runs),
+        fresh=fresh,
+        applications=applications,
     )
+
+
+def _what_changed(
+    session: Session, row: CallRow, seen: _Carried, lang: str, now: datetime, tz: str
+) -> list[str]:
+    """Sentences saying what changed since the recipient last saw the call ([]: nothing new)."""
+    if row.content_hash == seen.last_hash:
+        return []
+    recorded = session.scalars(
+        select(CallChange)
+        .where(CallChange.call_id == row.id, CallChange.seen_at > seen.last_at)
+        .order_by(CallChange.seen_at, CallChange.id)
+    ).all()
+    current = {
+        "deadline": row.deadline, "budget_min": row.budget_min,
+        "budget_max": row.budget_max, "currency": row.currency,
+        "budget_scope": row.budget_scope,
+    }  # fmt: skip
+    sentences = change_text.describe(
+        recorded, current=current, lang=lang, today=to_local(now, tz).date(), tz=tz
+    )
+    if not sentences:
+        if recorded:
+            return []  # changed and changed back: nothing to tell
+        sentences = [change_text.other(lang)]
+    if sentences == [change_text.describe_now_closed(lang)] and (
+        row.deadline is not None and _aware(row.deadline) < now
+    ):
+        return []  # closed on its deadline as planned: not news
+    return sentences
 
 
 def _by_deadline(v: CallView) -> tuple[int, int]:

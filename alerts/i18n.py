@@ -41,6 +41,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "count_updated": "updated",
         "count_closing": "closing within {days} days",
         "count_reminders": "shortlist reminders",
+        "count_reminders_1": "shortlist reminder",
         "quiet": (
             "A quiet week: no new relevant calls, no changes, nothing closing soon, "
             "and every source was checked."
@@ -48,7 +49,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "sec_new": "New and relevant",
         "sec_updated": "Updated",
         "sec_closing": "Closing within {days} days",
-        "sec_reminders": "Shortlisted deadlines",
+        "sec_reminders": "Shortlist reminders",
+        "sec_applications": "Our applications: internal deadlines",
+        "internal_due": "internal deadline",
+        "overdue_1": "1 day overdue",
+        "overdue_n": "{n} days overdue",
+        "owner": "owner",
+        "stage_idea": "idea",
+        "stage_preparing": "preparing",
+        "stage_submitted": "submitted",
         "sec_health": "Source health",
         "band_high": "high",
         "band_medium": "medium",
@@ -66,6 +75,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "what_changed": "What changed",
         "reminder": "Reminder: {days} days or less before the deadline",
         "no_link": "(link withheld: not a web address)",
+        "no_funder_link": "(funder's link withheld: not a web address)",
         "more": "…and {n} more, not shown.",
         "never": "never",
         "footer": (
@@ -73,6 +83,15 @@ STRINGS: dict[str, dict[str, str]] = {
             "Relevance is a machine's estimate: check the funder's page before applying."
         ),
         "open_call": "Open the call",
+        "shortlisted": "shortlisted",
+        "changed": "Changed",
+        "mark": "Mark it",
+        "mark_relevant": "Relevant",
+        "mark_not-relevant": "Not relevant",
+        "mark_shortlist": "Shortlist",
+        "funder_page": "Funder's page",
+        "unsubscribe": "Unsubscribe",
+        "manage": "Change what you receive",
     },
     "fr": {
         "brand": "fundradar",
@@ -86,6 +105,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "count_updated": "mis à jour",
         "count_closing": "clôture sous {days} jours",
         "count_reminders": "rappels de la présélection",
+        "count_reminders_1": "rappel de la présélection",
         "quiet": (
             "Semaine calme : aucun nouvel appel pertinent, aucun changement, aucune clôture "
             "proche, et toutes les sources ont été vérifiées."
@@ -93,7 +113,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "sec_new": "Nouveaux et pertinents",
         "sec_updated": "Mis à jour",
         "sec_closing": "Clôture sous {days} jours",
-        "sec_reminders": "Échéances de la présélection",
+        "sec_reminders": "Rappels de la présélection",
+        "sec_applications": "Nos candidatures : échéances internes",
+        "internal_due": "échéance interne",
+        "overdue_1": "en retard d'1 jour",
+        "overdue_n": "en retard de {n} jours",
+        "owner": "responsable",
+        "stage_idea": "idée",
+        "stage_preparing": "en préparation",
+        "stage_submitted": "soumise",
         "sec_health": "État des sources",
         "band_high": "élevée",
         "band_medium": "moyenne",
@@ -111,6 +139,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "what_changed": "Ce qui a changé",
         "reminder": "Rappel : {days} jours ou moins avant la date limite",
         "no_link": "(lien retenu : pas une adresse web)",
+        "no_funder_link": "(lien du bailleur retenu : pas une adresse web)",
         "more": "…et {n} de plus, non affichés.",
         "never": "jamais",
         "footer": (
@@ -119,6 +148,15 @@ STRINGS: dict[str, dict[str, str]] = {
             "page du bailleur avant de candidater."
         ),
         "open_call": "Ouvrir l'appel",
+        "shortlisted": "présélectionné",
+        "changed": "Modifié",
+        "mark": "Classer",
+        "mark_relevant": "Pertinent",
+        "mark_not-relevant": "Non pertinent",
+        "mark_shortlist": "Présélectionner",
+        "funder_page": "Page du bailleur",
+        "unsubscribe": "Se désabonner",
+        "manage": "Modifier ce que vous recevez",
     },
 }
 

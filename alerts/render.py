@@ -44,6 +44,12 @@ COLOURS = {
     "band_none": "#3e4c59",
     "band_none_bg": "#e4e7eb",
     "ok": "#1d7a3a",
+    # the one-click verdict links and the shortlisted badge
+    "mark_relevant": "#1d7a3a",
+    "mark_not-relevant": "#52606d",
+    "mark_shortlist": "#0b5cad",
+    "shortlist": "#0b4a8a",
+    "shortlist_bg": "#e3eefa",
     "problem": "#b42318",
     # the first lines when the week was not a normal one: sources not checked, sample data
     "warn": "#8f1d14",

@@ -49,9 +49,11 @@ def _digest(lang: str) -> tuple[str, str]:
 
 
 def _line_after(text: str, title: str) -> str:
+    """The deadline line of a call's block in the text part: the one after its title
+    ("   funder · deadline (days left)")."""
     lines = text.splitlines()
     at = next(i for i, line in enumerate(lines) if title in line)
-    return next(line for line in lines[at:] if "Deadline" in line or "Date limite" in line)
+    return lines[at + 1]
 
 
 def test_digest_shows_each_kind_as_given() -> None:

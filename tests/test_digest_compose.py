@@ -145,7 +145,9 @@ def test_closing_soon_once_per_deadline() -> None:
 
 
 def test_shortlisted_reminders_at_14_and_3_days_each_once() -> None:
-    config = recipients_config([{"email": "a@oecs.example"}], reminder_days=[14, 3])
+    # "Closing" looks 7 days ahead here, so the 14-day reminder is its own section
+    config = recipients_config([{"email": "a@oecs.example"}], reminder_days=[14, 3],
+                               closing_within_days=7)  # fmt: skip
     deadline = MON + dt.timedelta(days=16)
     call = add_call(deadline=deadline, band="low")  # shortlisted: reminded whatever its band
     add_verdict(call, "shortlist")
@@ -160,12 +162,35 @@ def test_shortlisted_reminders_at_14_and_3_days_each_once() -> None:
     send_digest(now=MON + WEEK, config=config)
     assert _ids(_compose(config, now=MON + WEEK + dt.timedelta(days=1)), "reminders") == []
 
-    # the Monday after, 2 days left: the 3-day reminder, once
+    # the Monday after, 2 days left: closing within 7 days, shown there (its most urgent
+    # section), which is also its 3-day reminder
     near = MON + 2 * WEEK
     model = _compose(config, now=near)
-    assert _ids(model, "reminders") == [call]
-    assert model.sections[0].items[0].reminder_days == 3
+    assert [s.key for s in model.sections] == ["closing"]
+    assert _ids(model, "closing") == [call] and model.sections[0].items[0].shortlisted
     assert "2 days left" in model.sections[0].items[0].days_text
+    send_digest(now=near, config=config)
+    later = _compose(config, now=near + dt.timedelta(hours=6))
+    assert _ids(later, "reminders") == [] and _ids(later, "closing") == []
+
+
+def test_a_shortlisted_call_shown_as_closing_gets_only_its_3_day_reminder_later() -> None:
+    config = recipients_config([{"email": "a@oecs.example"}], reminder_days=[14, 3])
+    call = add_call(deadline=MON + dt.timedelta(days=16), band="low")
+    add_verdict(call, "shortlist")
+    send_digest(now=MON, config=config)  # 16 days: nothing about it yet
+
+    # 9 days left: under "Closing within 14 days", which stands for the 14-day reminder
+    model = _compose(config, now=MON + WEEK)
+    assert _ids(model, "closing") == [call] and _ids(model, "reminders") == []
+    assert model.counts == {"closing": 1, "new": 0, "updated": 0, "reminders": 0}
+    send_digest(now=MON + WEEK, config=config)
+
+    # 2 days left: shown in "Closing" already, so the 3-day reminder, once
+    near = MON + 2 * WEEK
+    model = _compose(config, now=near)
+    assert _ids(model, "reminders") == [call] and _ids(model, "closing") == []
+    assert model.sections[0].items[0].reminder_days == 3
     send_digest(now=near, config=config)
     assert _ids(_compose(config, now=near + dt.timedelta(hours=6)), "reminders") == []
 

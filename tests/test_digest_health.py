@@ -303,10 +303,15 @@ def test_every_source_checked_is_one_line() -> None:
     assert model.checked_all and model.leads == []
     assert model.subject == "fundradar week 48 (23–29 Nov 2026): 1 new relevant call"
     text = render_text(model)
-    health = text[text.index("== SOURCE HEALTH ==") :].split("\n--\n")[0].strip().splitlines()
-    assert health == ["== SOURCE HEALTH ==", "", "[ok] All 13 sources checked."]
-    assert "✓ All 13 sources checked." in _visible(render_html(model))
-    assert text.splitlines()[0] == "fundradar · 2026-W48"  # nothing before the header
+    # one line, under the counts, and no source health section at all
+    assert text.splitlines()[:3] == [
+        "fundradar · Funding calls: week 48 (23–29 Nov 2026)",  # nothing before the header
+        "0 closing within 14 days · 1 new and relevant · 0 updated · 0 shortlist reminders",
+        "[ok] All 13 sources checked.",
+    ]
+    assert "SOURCE HEALTH" not in text and text.count("sources checked") == 1
+    seen = _visible(render_html(model))
+    assert "✓ All 13 sources checked." in seen and "Source health" not in seen
 
 
 def test_sample_database_says_so_in_the_subject_and_first_line() -> None:

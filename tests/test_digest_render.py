@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fundradar.alerts.compose import compose
+from fundradar.alerts.compose import MailLinks, compose
 from fundradar.alerts.i18n import CHANGE_STRINGS, STRINGS
 from fundradar.alerts.render import render_html, render_text
 from fundradar.pipeline import db
@@ -116,9 +116,10 @@ def test_html_is_self_contained_single_column_inline_styles() -> None:
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
 
 
-def test_text_part_carries_the_same_information_as_html() -> None:
+def test_text_part_is_a_compact_block_of_what_the_html_shows() -> None:
     deadline = dt.datetime(2026, 12, 4, 3, 59, tzinfo=UTC)  # 3 Dec 23:59 in Saint Lucia
     a = add_call(title="Sustainable energy for islands", deadline=deadline, budget_min=100000,
+                 url="https://funder.example.org/energy",
                  budget_max=500000, currency="EUR", budget_scope="per_project",
                  reasons=["Open to OECS member states", "Theme: renewable energy",
                           "Caribbean named", "A fourth reason"])  # fmt: skip
@@ -129,20 +130,32 @@ def test_text_part_carries_the_same_information_as_html() -> None:
     seen = _visible(html)
     for expected in (
         "Sustainable energy for islands",
-        "European Commission · Horizon Europe",
         "Thu 3 Dec 2026, 23:59 AST",
         "10 days left",
-        "EUR 100,000 – 500,000 per project",
         "Open to OECS member states",
         "Theme: renewable energy",
-        "Caribbean named",
         "The only source was checked.",
-        "1 new and relevant",
+        "1 closing within 14 days",
+        "0 new and relevant",
     ):
         assert expected in text, expected
         assert expected in seen, expected
+    # the text block: title; funder and deadline; band and the two strongest reasons; a link
+    start = text.index("1. Sustainable energy for islands")
+    block = text[start:].split("\n\n")[0].splitlines()
+    assert block == [
+        "1. Sustainable energy for islands [shortlisted]",
+        "   European Commission · Thu 3 Dec 2026, 23:59 AST (10 days left)",
+        "   high (80) · Open to OECS member states; Theme: renewable energy",
+        "   https://funder.example.org/energy",  # no public address: the funder's page
+    ]
+    # the HTML card has room for the programme, the budget and a third reason
+    for html_only in ("European Commission · Horizon Europe", "EUR 100,000 – 500,000 per project",
+                      "Caribbean named"):  # fmt: skip
+        assert html_only in seen and html_only not in text
     assert "A fourth reason" not in text and "A fourth reason" not in seen  # top 3 only
     assert text.count("Sustainable energy for islands") == 1  # once per digest
+    assert model.subject.endswith(": 1 new relevant call")  # new to them, though under Closing
 
 
 def test_updated_section_shows_what_changed_in_both_parts() -> None:
@@ -167,11 +180,11 @@ def test_quiet_week_is_short_and_says_so() -> None:
     add_run("eu_ft", at=MON - dt.timedelta(hours=6))
     model = _model()
     text, seen = render_text(model), _visible(render_html(model))
-    assert "A quiet week" in text and "== SOURCE HEALTH ==" in text
+    assert "A quiet week" in text and "SOURCE HEALTH" not in text
     assert "[ok] The only source was checked." in text
     assert "A quiet week" in seen and "The only source was checked." in seen
     assert "NEW AND RELEVANT" not in text
-    assert len(text.splitlines()) < 13
+    assert len(text.splitlines()) <= 8
 
 
 def test_a_degraded_source_makes_the_week_not_quiet() -> None:
@@ -190,8 +203,8 @@ def test_french_digest_words_but_call_text_as_written() -> None:
     add_call(title="Call for proposals: ocean literacy", reasons=["Open to OECS member states"],
              deadline=dt.datetime(2027, 1, 15, 4, 0, tzinfo=UTC))  # fmt: skip
     text = render_text(_model("fr"))
-    assert "NOUVEAUX ET PERTINENTS" in text and "Date limite : " not in text
-    assert "Date limite: ven. 15 janv. 2027" in text
+    assert "NOUVEAUX ET PERTINENTS" in text
+    assert "   European Commission · ven. 15 janv. 2027" in text
     assert "Call for proposals: ocean literacy" in text  # the call's own words stay English
     assert "Open to OECS member states" in text
 
@@ -339,11 +352,17 @@ def _screenshots(
 def test_html_digest_renders_in_chromium_at_360_and_1200(tmp_path: Path) -> None:
     _showcase()
     config = recipients_config([{"email": "dcrm@oecs.example"}])
+    links = MailLinks("https://fundradar.oecs.example", "a-secret-key-signing-the-verdict-links-00")
     with db.session_scope() as s:
-        model = compose(s, config.recipients[0], config, now=MON, sources=SHOWCASE_SOURCES)
-    assert [sec.key for sec in model.sections] == ["new", "updated", "reminders", "closing"]
+        model = compose(s, config.recipients[0], config, now=MON, sources=SHOWCASE_SOURCES,
+                        links=links)  # fmt: skip
+    assert [sec.key for sec in model.sections] == ["closing", "new", "updated", "reminders"]
     assert model.checked_all
-    shots = _screenshots(render_html(model), tmp_path, "digest", links=5)
+    # 6 calls: each title to its review page and 3 verdict links (2 for the shortlisted one:
+    # not "shortlist" again); the 5 with a safe URL also link to the funder's page (the
+    # javascript: one does not)
+    shots = _screenshots(render_html(model), tmp_path, "digest", links=6 * 4 - 1 + 5,
+                         heading="Closing within 14 days (1)")  # fmt: skip
     if os.environ.get("FUNDRADAR_UPDATE_DOCS") == "1":
         for width, shot in shots.items():
             shutil.copyfile(shot, REPO / "docs" / f"digest-{width}.png")

@@ -18,11 +18,13 @@ def test_a_token_round_trips_its_payload() -> None:
     assert tokens.verify(SECRET, "unsubscribe", token) == {"subscription": 7, "email": "a@b.lc"}
 
 
-@pytest.mark.parametrize("position", [0, 10, -1])
+# not the very last character: its low bits are base64 padding, so some changes to it decode
+# to the same signature bytes (and would pass, rightly)
+@pytest.mark.parametrize("position", [0, 10, -3])
 def test_a_tampered_token_is_refused(position: int) -> None:
     token = tokens.sign(SECRET, "verdict", {"call": 3, "verdict": "relevant"})
     flipped = "A" if token[position] != "A" else "B"
-    bad = token[:position] + flipped + (token[position + 1 :] if position != -1 else "")
+    bad = token[:position] + flipped + token[position:][1:]
     with pytest.raises(LinkTokenError, match="not valid") as err:
         tokens.verify(SECRET, "verdict", bad)
     assert not err.value.expired

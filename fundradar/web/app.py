@@ -49,7 +49,7 @@ from fundradar.pipeline.normalise.text import strip_invisible
 from fundradar.pipeline.normalise.urls import safe_url
 from fundradar.pipeline.record import BANDS, Call
 from fundradar.pipeline.review import VERDICTS, record_verdict, resolve_call
-from fundradar.web import changes, charts, search, security
+from fundradar.web import changes, charts, mail_links, search, security
 
 PAGE_SIZE = 50
 MAX_TEXT = 200  # a search box, not a document
@@ -286,6 +286,7 @@ def create_app(
     from fundradar.web.subscriptions import bp as subscriptions_bp
 
     app.register_blueprint(subscriptions_bp)  # save filters, edit, unsubscribe (signed links)
+    mail_links.install(app, clock=clock)  # the digest's signed verdict links
 
     def feed_query() -> str:
         keep = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "token")]

@@ -8,11 +8,12 @@
 - **Cross-site forgery.** Every state-changing request (POST) must carry the session's CSRF
   token from the form, and is refused if the browser says it comes from another site
   (`Sec-Fetch-Site`, `Origin`). The session cookie is HttpOnly and SameSite=Lax.
-- **Signed mail links.** `SIGNED_ENDPOINTS` (unsubscribe, edit my subscription: web/
-  subscriptions.py) need no access token: the link's signature (FUNDRADAR_SECRET_KEY) authorises
-  that one action on that one subscription, and an officer reads her mail outside the office
-  network. The one-click unsubscribe POST needs no CSRF token either (`NO_CSRF_ENDPOINTS`): RFC
-  8058 clients post it from their servers, without a session, and the signed token is the proof.
+- **Signed mail links.** Views marked `@signed_link` (unsubscribe and edit my subscription:
+  web/subscriptions.py; the digest's verdict buttons: web/mail_links.py) need no access token:
+  the link's signature (FUNDRADAR_SECRET_KEY) authorises that one action for that one
+  recipient, and an officer reads her mail outside the office network. The one-click
+  unsubscribe POST needs no CSRF token either (`NO_CSRF_ENDPOINTS`): RFC 8058 clients post
+  it from their servers, without a session, and the signed token is the proof.
 - **Invisible controls.** Every value a template prints loses NUL bytes and bidirectional
   overrides (U+202E shows a title reversed), also for calls stored before the normaliser
   removed them.
@@ -35,12 +36,6 @@ from markupsafe import Markup
 from fundradar.pipeline.normalise.text import strip_invisible
 
 CSRF_FIELD = "csrf_token"
-# reachable without the access token: the signed-link pages only (not even the stylesheet:
-# without a session they show unstyled, which is fine for a confirmation button)
-SIGNED_ENDPOINTS = frozenset({
-    "subscriptions.unsubscribe", "subscriptions.unsubscribe_post",
-    "subscriptions.manage", "subscriptions.manage_post",
-})  # fmt: skip
 NO_CSRF_ENDPOINTS = frozenset({"subscriptions.unsubscribe_post"})
 TOKEN_PARAM = "token"
 
@@ -86,11 +81,22 @@ def _presented_token() -> str | None:
     return request.args.get(TOKEN_PARAM)
 
 
+def signed_link(view: Any) -> Any:
+    """Mark a view whose URL carries its own authorisation: a link from a mail, signed with
+    FUNDRADAR_SECRET_KEY for one action by one recipient (`fundradar.tokens`). The access token
+    is not asked for there (the recipient has none); the view must verify the signature."""
+    view.fundradar_signed_link = True
+    return view
+
+
 def check_access() -> Response | None:
     """before_request: None to go on, or the response that ends the request."""
     token: str | None = current_app.config.get("FUNDRADAR_TOKEN")
-    if not token or request.endpoint in SIGNED_ENDPOINTS:
+    if not token:
         return None
+    if getattr(current_app.view_functions.get(request.endpoint or ""), "fundradar_signed_link",
+               False):  # fmt: skip
+        return None  # a mail link's signature authorises its own page (mail_links.py)
     fingerprint = session.get("auth")
     if isinstance(fingerprint, str) and hmac.compare_digest(fingerprint, _fingerprint(token)):
         return None

@@ -10,9 +10,10 @@
   needs no CSRF token: it is what RFC 8058 mail clients send (body `List-Unsubscribe=One-Click`,
   from their servers, with no session), and the signed token is the proof.
 
-The `<token>` routes work without FUNDRADAR_WEB_TOKEN (web/security.py lets them through): the
-signature, made with FUNDRADAR_SECRET_KEY for that purpose and that subscription, authorises
-that one action and nothing else. Without a secret key they answer 404: no link was ever made.
+The `<token>` routes work without FUNDRADAR_WEB_TOKEN (`@signed_link`: web/security.py lets
+them through): the signature, made with FUNDRADAR_SECRET_KEY for that purpose and that
+subscription, authorises that one action and nothing else. Without a secret key they answer
+404: no link was ever made.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fundradar.exceptions import LinkTokenError, SubscriptionError
 from fundradar.pipeline import db
 from fundradar.pipeline.exports.query import known_values
 from fundradar.pipeline.models import Subscription
+from fundradar.web.security import signed_link
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -126,6 +128,7 @@ def _refused(why: str) -> tuple[str, int]:
 
 
 @bp.get("/subscription/<token>")
+@signed_link
 def manage(token: str) -> Any:
     s, sub, why = _load("subscription", token)
     try:
@@ -145,6 +148,7 @@ def manage(token: str) -> Any:
 
 
 @bp.post("/subscription/<token>")
+@signed_link
 def manage_post(token: str) -> Any:
     s, sub, why = _load("subscription", token)
     try:
@@ -169,6 +173,7 @@ def manage_post(token: str) -> Any:
 
 
 @bp.get("/unsubscribe/<token>")
+@signed_link
 def unsubscribe(token: str) -> Any:
     s, sub, why = _load("unsubscribe", token)
     try:
@@ -180,6 +185,7 @@ def unsubscribe(token: str) -> Any:
 
 
 @bp.post("/unsubscribe/<token>")
+@signed_link
 def unsubscribe_post(token: str) -> Any:
     s, sub, why = _load("unsubscribe", token)
     try:
