@@ -135,3 +135,20 @@ class LinkTokenError(FundradarError):
     def __init__(self, message: str, *, expired: bool = False) -> None:
         super().__init__(message)
         self.expired = expired
+
+
+class ApplicationError(FundradarError):
+    """An application cannot be made or changed as asked: its call is not shortlisted, a stage
+    change the workflow does not allow (reopening a closed application), a bad amount or
+    currency, a second lead partner. Raised by `pipeline.partnerships.applications`; the
+    message says why and what is allowed instead."""
+
+    exit_code = 2
+
+
+class PartnerError(FundradarError):
+    """A partner organisation cannot be added, found or merged as asked (an empty name, an
+    unknown kind, a merge of an entry into itself or into one already merged). Raised by
+    `pipeline.partnerships.organisations`; the message says why."""
+
+    exit_code = 2

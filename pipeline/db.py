@@ -24,8 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from fundradar import settings
 from fundradar.exceptions import DatabaseError
 from fundradar.pipeline import db_safety
+from fundradar.pipeline.partnerships import applications as partnership_hooks
 
 db_safety.install()  # every string cut to its column and NUL-free before any write
+# deleting calls archives their applications (never deletes them), however they are deleted
+partnership_hooks.install()
 
 
 def migrations() -> Path:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from fundradar.pipeline.dedupe import _gate, candidates, effective_funder, identifier_rows
 from fundradar.pipeline.dedupe.match import as_record, judge
 from fundradar.pipeline.models import CallRow, DigestItem
+from fundradar.pipeline.partnerships.applications import move_call_links
 from fundradar.pipeline.record import Call
 
 
@@ -59,6 +60,8 @@ def absorb(session: Session, keep: CallRow, gone: CallRow) -> None:
     keep.first_seen = min(keep.first_seen, gone.first_seen)
     if not gone.listed or not keep.listed:
         keep.listed = any(s.listed for s in keep.sightings)
+    # applications answering the twin, and its organisation links, follow it to the call kept
+    move_call_links(session, keep.id, gone.id)
     session.expunge(gone)
     session.execute(delete(CallRow).where(CallRow.id == gone.id))
 
