@@ -57,8 +57,13 @@ def test_funnel_lists_every_stage_in_order_with_counts(session) -> None:  # type
     got = dash.funnel(session)
     assert [s.stage for s in got] == list(APPLICATION_STAGES)
     assert {s.stage: s.count for s in got} == {
-        "idea": 2, "preparing": 0, "submitted": 1, "awarded": 1, "declined": 0, "withdrawn": 0
-    }  # fmt: skip
+        "idea": 2,
+        "preparing": 0,
+        "submitted": 1,
+        "awarded": 1,
+        "declined": 0,
+        "withdrawn": 0,
+    }
 
 
 def test_amounts_by_funder_theme_and_year_never_add_currencies(session) -> None:  # type: ignore[no-untyped-def]
@@ -70,11 +75,22 @@ def test_amounts_by_funder_theme_and_year_never_add_currencies(session) -> None:
         themes=["ocean", "energy"],
         deadline=datetime(2027, 3, 1, 16, tzinfo=utc),
     )
-    eu = add_call(session, 2, funder="European Commission", themes=["ocean"],
-                  deadline=datetime(2028, 1, 10, 16, tzinfo=NOW.tzinfo))  # fmt: skip
+    eu = add_call(
+        session,
+        2,
+        funder="European Commission",
+        themes=["ocean"],
+        deadline=datetime(2028, 1, 10, 16, tzinfo=NOW.tzinfo),
+    )
     _app(session, afd, "submitted", amount_requested=Decimal("500000"), currency="EUR")
-    _app(session, afd, "awarded", amount_requested=Decimal("200000"),
-         amount_awarded=Decimal("150000"), currency="eur")  # fmt: skip
+    _app(
+        session,
+        afd,
+        "awarded",
+        amount_requested=Decimal("200000"),
+        amount_awarded=Decimal("150000"),
+        currency="eur",
+    )
     _app(session, eu, "submitted", amount_requested=Decimal("90000"), currency="USD")
     _app(session, eu, "idea")  # no amount: counted apart
     by_funder = dash.amounts(session, "funder")
@@ -83,12 +99,15 @@ def test_amounts_by_funder_theme_and_year_never_add_currencies(session) -> None:
     assert got == [
         ("Agence française de développement", "EUR", Decimal("700000"), Decimal("150000"), 2),
         ("European Commission", "USD", Decimal("90000"), Decimal("0"), 1),
-    ]  # fmt: skip
+    ]
     assert by_funder.rows[0].label == "Agence française de développement · EUR"
     by_theme = {(r.group, r.currency): r.requested for r in dash.amounts(session, "theme").rows}
     # an application under two themes counts in each; dollars stay apart from euros
-    assert by_theme == {("ocean", "EUR"): Decimal("700000"), ("energy", "EUR"): Decimal("700000"),
-                        ("ocean", "USD"): Decimal("90000")}  # fmt: skip
+    assert by_theme == {
+        ("ocean", "EUR"): Decimal("700000"),
+        ("energy", "EUR"): Decimal("700000"),
+        ("ocean", "USD"): Decimal("90000"),
+    }
     by_year = [(r.group, r.currency) for r in dash.amounts(session, "year").rows]
     assert by_year == [("2027", "EUR"), ("2028", "USD")]
     with pytest.raises(ValueError, match="one of funder, theme, year"):
@@ -109,12 +128,17 @@ def test_upcoming_deadlines_internal_funder_and_shortlisted(session) -> None:  #
     # Castries is UTC-4: 02:00 UTC on 4 Dec is still 3 Dec there
     soon = add_call(session, 1, title="Soon", deadline=datetime(2026, 12, 4, 2, tzinfo=NOW.tzinfo))
     far = add_call(session, 2, title="Far", deadline=NOW + timedelta(days=200))
-    listed = add_call(session, 3, title="Shortlisted, no application yet",
-                      deadline=NOW + timedelta(days=20))  # fmt: skip
+    listed = add_call(
+        session, 3, title="Shortlisted, no application yet", deadline=NOW + timedelta(days=20)
+    )
     ignored = add_call(session, 4, title="Relevant only", deadline=NOW + timedelta(days=5))
     done = add_call(session, 5, title="Already submitted", deadline=NOW + timedelta(days=6))
-    session.add_all([Verdict(call_id=listed.id, verdict="shortlist", author="a"),
-                     Verdict(call_id=ignored.id, verdict="relevant", author="a")])  # fmt: skip
+    session.add_all(
+        [
+            Verdict(call_id=listed.id, verdict="shortlist", author="a"),
+            Verdict(call_id=ignored.id, verdict="relevant", author="a"),
+        ]
+    )
     _app(session, soon, "preparing", internal_deadline=date(2026, 11, 30))
     _app(session, far, "idea", internal_deadline=date(2026, 11, 26))  # yesterday: gone
     _app(session, done, "submitted", internal_deadline=date(2026, 11, 28))
@@ -143,10 +167,16 @@ def test_partners_by_kind_and_country_count_a_merged_entry_once(session) -> None
     _org(session, "Université des Antilles", "university_research", "Guadeloupe")
     _org(session, "CNRS", "university_research", "France")
     _org(session, "Blue Caribbean Ltd", "private", None)
-    assert dash.partners_by(session, "kind") == [("university_research", 2),
-                                                 ("private", 1), ("public_agency", 1)]  # fmt: skip
-    assert dash.partners_by(session, "country") == [("France", 2), (dash.NO_COUNTRY, 1),
-                                                    ("Guadeloupe", 1)]  # fmt: skip
+    assert dash.partners_by(session, "kind") == [
+        ("university_research", 2),
+        ("private", 1),
+        ("public_agency", 1),
+    ]
+    assert dash.partners_by(session, "country") == [
+        ("France", 2),
+        (dash.NO_COUNTRY, 1),
+        ("Guadeloupe", 1),
+    ]
 
 
 def test_calls_per_week_counts_found_and_marked_relevant(session) -> None:  # type: ignore[no-untyped-def]
@@ -157,14 +187,18 @@ def test_calls_per_week_counts_found_and_marked_relevant(session) -> None:  # ty
         "last-week": datetime(2026, 11, 23, 2, tzinfo=NOW.tzinfo),
         "too-old": datetime(2026, 8, 1, 12, tzinfo=NOW.tzinfo),
     }
-    rows = {k: add_call(session, i, key=f"t:{k}", first_seen=v)
-            for i, (k, v) in enumerate(days.items(), 1)}  # fmt: skip
-    session.add_all([
-        Verdict(call_id=rows["this-week-a"].id, verdict="relevant", author="a"),
-        Verdict(call_id=rows["this-week-b"].id, verdict="shortlist", author="a"),
-        Verdict(call_id=rows["last-week"].id, verdict="relevant", author="a"),
-        Verdict(call_id=rows["last-week"].id, verdict="not-relevant", reason="no", author="b"),
-    ])  # fmt: skip
+    rows = {
+        k: add_call(session, i, key=f"t:{k}", first_seen=v)
+        for i, (k, v) in enumerate(days.items(), 1)
+    }
+    session.add_all(
+        [
+            Verdict(call_id=rows["this-week-a"].id, verdict="relevant", author="a"),
+            Verdict(call_id=rows["this-week-b"].id, verdict="shortlist", author="a"),
+            Verdict(call_id=rows["last-week"].id, verdict="relevant", author="a"),
+            Verdict(call_id=rows["last-week"].id, verdict="not-relevant", reason="no", author="b"),
+        ]
+    )
     session.flush()
     weeks = dash.calls_per_week(session, NOW)
     assert len(weeks) == dash.WEEKS and weeks[-1].week == MONDAY

@@ -283,6 +283,9 @@ def create_app(
         TEMPLATES_AUTO_RELOAD=False,
     )
     security.install(app)
+    from fundradar.web import partnerships  # applications, partners, dashboard (issue 15)
+
+    partnerships.install(app, clock)
 
     def feed_query() -> str:
         keep = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "token")]

@@ -177,27 +177,54 @@ def upcoming(
         title = app.title or (call.title if call else "") or "(untitled)"
         if app.internal_deadline and today <= app.internal_deadline <= last:
             d = app.internal_deadline
-            out.append(Upcoming("internal", d, (d - today).days,
-                                f"{d:%a} {d.day} {d:%b %Y}", title, app.id,
-                                app.call_id, app.stage))  # fmt: skip
+            out.append(
+                Upcoming(
+                    "internal",
+                    d,
+                    (d - today).days,
+                    f"{d:%a} {d.day} {d:%b %Y}",
+                    title,
+                    app.id,
+                    app.call_id,
+                    app.stage,
+                )
+            )
         deadline = call.deadline if call is not None else app.funder_deadline
         kind = call.deadline_kind if call is not None else None
         zone = call.timezone if call is not None else None
         day = deadline_day(deadline, kind, zone, tz)
         if day is not None and deadline is not None and today <= day <= last:
-            out.append(Upcoming("funder", day, (day - today).days,
-                                format_deadline(deadline, kind, zone, display_tz=tz), title,
-                                app.id, app.call_id, app.stage))  # fmt: skip
+            out.append(
+                Upcoming(
+                    "funder",
+                    day,
+                    (day - today).days,
+                    format_deadline(deadline, kind, zone, display_tz=tz),
+                    title,
+                    app.id,
+                    app.call_id,
+                    app.stage,
+                )
+            )
     waiting = _shortlisted_ids(session) - answered
     if waiting:
         for call in session.scalars(select(CallRow).where(CallRow.id.in_(sorted(waiting)))):
             day = deadline_day(call.deadline, call.deadline_kind, call.timezone, tz)
             if day is not None and today <= day <= last:
-                out.append(Upcoming("funder", day, (day - today).days,
-                                    format_deadline(call.deadline, call.deadline_kind,
-                                                    call.timezone, display_tz=tz),
-                                    call.title or "(untitled call)", None, call.id,
-                                    None))  # fmt: skip
+                out.append(
+                    Upcoming(
+                        "funder",
+                        day,
+                        (day - today).days,
+                        format_deadline(
+                            call.deadline, call.deadline_kind, call.timezone, display_tz=tz
+                        ),
+                        call.title or "(untitled call)",
+                        None,
+                        call.id,
+                        None,
+                    )
+                )
     out.sort(key=lambda u: (u.day, u.kind != "internal", u.title, u.application_id or 0))
     return out
 
