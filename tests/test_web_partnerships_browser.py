@@ -167,7 +167,7 @@ def test_shortlist_to_submitted_application_in_funnel_and_workbook(site, browser
     assert "Application made" in page.locator(".flash-ok").inner_text()
 
     # two partners: a lead from the directory, a partner typed in
-    page.select_option("select[name=organisation_id]", label="Université des Antilles")
+    page.select_option("select[name=organisation_id]", str(ids["Université des Antilles"]))
     page.select_option(".partner-add select[name=role]", "lead")
     with page.expect_navigation():
         page.get_by_role("button", name="Add partner").click()
@@ -215,6 +215,16 @@ def test_shortlist_to_submitted_application_in_funnel_and_workbook(site, browser
     assert ours["stage"] == "submitted" and ours["amount requested"] == 2500000
     assert ours["currency"] == "EUR" and ours["lead"] == "Université des Antilles"
     assert "Institut Pasteur de la Guadeloupe" in ours["partners"]
+    # the print pages for the partnership meeting: one A4 sheet each (print CSS, no forms)
+    for path in (
+        f"/calls/{ids[HORIZON]}/print",
+        f"/partners/{ids['Université des Antilles']}/print",
+    ):
+        page.goto(base + path)
+        pdf = page.pdf(format="A4")
+        assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 1, path
+    page.goto(f"{base}/calls/{ids[HORIZON]}/print")
+    assert "Université des Antilles (lead)" in page.inner_text("main")
     with db.session_scope() as s:
         assert s.get(Application, app_id).stage == "submitted"  # type: ignore[union-attr]
         shortlisted = s.scalars(select(Verdict).where(Verdict.call_id == ids[HORIZON])).all()
@@ -276,7 +286,8 @@ def test_dashboard_readable_at_phone_and_desktop_width(site, browser, tmp_path, 
     kinds = page.locator("figure[data-chart=partners-kind]").get_attribute("aria-label") or ""
     assert "university or research: 3" in kinds and "government: 3" in kinds
     deadlines = page.locator(".deadline-list li").all_inner_texts()
-    assert deadlines and "Internal deadline" in deadlines[0]
+    assert any("Internal deadline" in d for d in deadlines)  # FISONG: 13 days ahead
+    assert any("Funder's deadline" in d for d in deadlines)
     _shot(page, tmp_path, f"dashboard-{width}.png")
     if width == 390:
         with db.session_scope() as s:

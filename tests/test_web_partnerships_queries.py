@@ -205,7 +205,7 @@ def test_calls_per_week_counts_found_and_marked_relevant(session) -> None:  # ty
     assert weeks[0].week == MONDAY - timedelta(weeks=dash.WEEKS - 1)
     assert (weeks[-1].found, weeks[-1].relevant) == (2, 2)
     assert (weeks[-2].found, weeks[-2].relevant) == (1, 0)  # changed its mind: not relevant
-    assert sum(w.found for w in weeks) == 3  # August is before the twelve weeks
+    assert sum(w.found for w in weeks) == 3  # August is before these 13 weeks
 
 
 def test_dashboard_gathers_everything(session) -> None:  # type: ignore[no-untyped-def]

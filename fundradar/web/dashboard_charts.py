@@ -8,11 +8,18 @@ figures come from `pipeline.partnerships.dashboard`; this module only draws them
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pygal
 
-from fundradar.pipeline.partnerships.dashboard import Amounts, Dashboard, StageCount, WeekCount
+from fundradar.pipeline.partnerships.dashboard import (
+    AmountRow,
+    Amounts,
+    Dashboard,
+    StageCount,
+    WeekCount,
+)
 from fundradar.web.charts import HALF, NARROW, WIDE, Chart, _day_label, _style, _svg, label
 from fundradar.wording import plural
 
@@ -26,6 +33,16 @@ KIND_LABELS = {
     "regional_body": "regional body",
     "other": "other",
 }
+
+
+@dataclass
+class DashChart(Chart):
+    """A review-page chart with what the dashboard adds: its words when empty, and the
+    figures as a table (full names, exact amounts) under it."""
+
+    empty_text: str = "Nothing yet."
+    table_head: tuple[str, ...] = ()
+    table: list[tuple[str, ...]] = field(default_factory=list)
 
 
 def kind_label(kind: str | None) -> str:
@@ -53,16 +70,20 @@ def _bars(
     summary: str,
     note: str = "",
     empty_text: str = "Nothing yet.",
-) -> Chart:
+    layout: str = "half",
+) -> DashChart:
     """A horizontal bar chart, one row per label (drawn top to bottom in `rows` order)."""
-    chart = Chart(name, title, summary, empty=not rows, note=note)
+    chart = DashChart(
+        name, title, summary, empty=not rows, note=note, empty_text=empty_text, layout=layout
+    )
     chart.counts = {k: int(v[0] or 0) for k, v in rows}
-    chart.empty_text = empty_text  # type: ignore[attr-defined]
     ordered = list(reversed(rows))  # pygal draws the first label at the bottom
-    for width in (NARROW, HALF):
+    for width in (NARROW, WIDE if layout == "full" else HALF):
         height = 40 + (30 if len(series) == 1 else 44) * max(1, len(rows))
+        # the legend sits under the plot, right of the labels: one line per series on a phone
+        columns = 1 if width == NARROW else len(series)
         if len(series) > 1:
-            height += 30  # the legend
+            height += 24 * (len(series) // columns)
         bar = pygal.HorizontalBar(
             width=width,
             height=height,
@@ -72,20 +93,22 @@ def _bars(
             explicit_size=True,
             show_legend=len(series) > 1,
             legend_at_bottom=True,
-            legend_at_bottom_columns=len(series),
+            legend_at_bottom_columns=columns,
             print_values=True,
             truncate_label=-1,
             truncate_legend=-1,
             show_y_guides=False,
             show_x_guides=True,
             margin=4,
+            margin_right=24,  # room for the last amount on the axis ("600 k")
             spacing=4,
             min_scale=2,
-            max_scale=6,
+            # a phone has room for three or four amounts along the axis, not six
+            max_scale=3 if width == NARROW else 6,
             order_min=0,
             **({"value_formatter": formatter} if formatter else {}),
         )
-        bar.x_labels = [label(k, 20 if width == NARROW else 34) for k, _ in ordered]
+        bar.x_labels = [label(k, 22 if width == NARROW else 48) for k, _ in ordered]
         for i, s in enumerate(series):
             bar.add(s, [v[i] or None for _, v in ordered])
         if width == NARROW:
@@ -95,7 +118,7 @@ def _bars(
     return chart
 
 
-def funnel_chart(stages: list[StageCount]) -> Chart:
+def funnel_chart(stages: list[StageCount]) -> DashChart:
     total = sum(s.count for s in stages)
     summary = "Applications by stage. " + "; ".join(f"{s.stage}: {s.count}" for s in stages)
     rows = [(s.stage, [float(s.count)]) for s in stages]
@@ -112,8 +135,15 @@ def funnel_chart(stages: list[StageCount]) -> Chart:
     return chart
 
 
-def amounts_chart(amounts: Amounts, title: str) -> Chart:
+def amounts_chart(amounts: Amounts, title: str, layout: str = "half") -> DashChart:
     top = amounts.rows[:TOP]
+    currencies = {r.currency for r in amounts.rows}
+    # one currency: said once in the legend, the labels keep their room for names
+    one = next(iter(currencies)) if len(currencies) == 1 else None
+
+    def name(r: AmountRow) -> str:
+        return r.group if one is not None else r.label
+
     summary = f"{title}. " + (
         "; ".join(
             f"{r.label}: {money(r.requested)} requested, {money(r.awarded)} awarded" for r in top
@@ -127,20 +157,29 @@ def amounts_chart(amounts: Amounts, title: str) -> Chart:
         notes.append(f"{plural(amounts.without_amount, 'application')} without an amount")
     if amounts.by == "theme":
         notes.append("an application under several themes counts in each")
-    rows = [(r.label, [float(r.requested), float(r.awarded)]) for r in top]
-    return _bars(
+    rows = [(name(r), [float(r.requested), float(r.awarded)]) for r in top]
+    series = [f"requested ({one})", f"awarded ({one})"] if one else ["requested", "awarded"]
+    chart = _bars(
         f"amounts-{amounts.by}",
         title,
         rows,
-        ["requested", "awarded"],
+        series,
         formatter=money,
         summary=summary,
         note="; ".join(notes) + ("." if notes else ""),
         empty_text="No amount given yet.",
+        layout=layout,
     )
+    chart.table_head = (amounts.by, "currency", "requested", "awarded", "applications")
+    chart.table = [
+        (r.group, r.currency or "—", f"{r.requested:,.0f}", f"{r.awarded:,.0f}",
+         str(r.applications))
+        for r in amounts.rows
+    ]  # fmt: skip
+    return chart
 
 
-def partners_chart(name: str, title: str, counts: list[tuple[str, int]], kinds: bool) -> Chart:
+def partners_chart(name: str, title: str, counts: list[tuple[str, int]], kinds: bool) -> DashChart:
     shown = [(kind_label(k) if kinds else k, n) for k, n in counts[:TOP]]
     summary = f"{title}. " + ("; ".join(f"{k}: {n}" for k, n in shown) or "no partner yet")
     note = f"{plural(len(counts) - TOP, 'more')} not shown." if len(counts) > TOP else ""
@@ -156,7 +195,7 @@ def partners_chart(name: str, title: str, counts: list[tuple[str, int]], kinds: 
     )
 
 
-def weeks_chart(weeks: list[WeekCount]) -> Chart:
+def weeks_chart(weeks: list[WeekCount]) -> DashChart:
     title = "Calls found per week, and how many were marked relevant (weeks start Monday)"
     found = sum(w.found for w in weeks)
     summary = f"{title}. " + (
@@ -167,8 +206,14 @@ def weeks_chart(weeks: list[WeekCount]) -> Chart:
         )
         or "no call found"
     )
-    chart = Chart("weeks", title, summary, empty=not found, layout="full")
-    chart.empty_text = "No call found in these weeks."  # type: ignore[attr-defined]
+    chart = DashChart(
+        "weeks",
+        title,
+        summary,
+        empty=not found,
+        layout="full",
+        empty_text="No call found in these weeks.",
+    )
     chart.note = "Relevant: latest verdict relevant or shortlist."
     for width, every in ((NARROW, 3), (WIDE, 1)):
         bar = pygal.Bar(
@@ -204,11 +249,11 @@ def weeks_chart(weeks: list[WeekCount]) -> Chart:
     return chart
 
 
-def build(d: Dashboard) -> dict[str, Chart]:
+def build(d: Dashboard) -> dict[str, DashChart]:
     """Every chart of the dashboard, by name."""
     charts = [
         funnel_chart(d.funnel),
-        amounts_chart(d.by_funder, "Amounts requested and awarded by funder"),
+        amounts_chart(d.by_funder, "Amounts requested and awarded by funder", layout="full"),
         amounts_chart(d.by_theme, "Amounts requested and awarded by theme"),
         amounts_chart(d.by_year, "Amounts requested and awarded by year"),
         partners_chart("partners-kind", "Partners by kind", d.partners_by_kind, kinds=True),

@@ -116,6 +116,13 @@ def _amount_text(value: Decimal | None, currency: str | None) -> str:
     return f"{currency or ''} {value:,.2f}".replace(".00", "").strip()
 
 
+def _amount_input(value: Decimal | None) -> str:
+    """An amount as the form shows it for editing: 600000, 1000.5 (not 600000.00)."""
+    if value is None:
+        return ""
+    return str(int(value)) if value == value.to_integral_value() else f"{value.normalize():f}"
+
+
 def _funder_deadline(app: Application, call: CallRow | None) -> str:
     if call is not None:
         return format_deadline(call.deadline, call.deadline_kind, call.timezone)
@@ -147,8 +154,8 @@ def application_view(s: Session, app: Application, now: datetime) -> dict[str, A
         "internal_left": (internal - today).days if internal else None,
         "funder_deadline": _funder_deadline(app, call),
         "funder_left": (fday - today).days if fday else None,
-        "amount_requested": app.amount_requested,
-        "amount_awarded": app.amount_awarded,
+        "amount_requested": _amount_input(app.amount_requested),
+        "amount_awarded": _amount_input(app.amount_awarded),
         "requested_text": _amount_text(app.amount_requested, app.currency),
         "awarded_text": _amount_text(app.amount_awarded, app.currency),
         "currency": app.currency or "",
