@@ -142,6 +142,11 @@ def test_upcoming_deadlines_internal_funder_and_shortlisted(session) -> None:  #
     _app(session, soon, "preparing", internal_deadline=date(2026, 11, 30))
     _app(session, far, "idea", internal_deadline=date(2026, 11, 26))  # yesterday: gone
     _app(session, done, "submitted", internal_deadline=date(2026, 11, 28))
+    won = add_call(
+        session, 6, title="Shortlisted and already won", deadline=NOW + timedelta(days=8)
+    )
+    session.add(Verdict(call_id=won.id, verdict="shortlist", author="a"))
+    _app(session, won, "awarded")  # answered: not "shortlisted, no application yet"
     got = dash.upcoming(session, NOW)
     assert [(u.kind, u.day, u.title, u.days_left) for u in got] == [
         ("internal", date(2026, 11, 30), "Soon", 3),

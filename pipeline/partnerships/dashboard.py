@@ -160,7 +160,7 @@ def upcoming(
     - internal deadlines of applications still in preparation (idea, preparing);
     - funder deadlines of those applications (the call's current deadline when the call is
       still stored: it may have moved since the application was made);
-    - funder deadlines of shortlisted calls no application answers yet.
+    - funder deadlines of shortlisted calls no application answers yet (at any stage).
     """
     today = to_local(now, tz).date()
     last = today + timedelta(days=days)
@@ -206,6 +206,10 @@ def upcoming(
                     app.stage,
                 )
             )
+    # a call answered at any stage (even awarded or withdrawn) is no longer "waiting"
+    answered.update(
+        session.scalars(select(Application.call_id).where(Application.call_id.is_not(None)))
+    )
     waiting = _shortlisted_ids(session) - answered
     if waiting:
         for call in session.scalars(select(CallRow).where(CallRow.id.in_(sorted(waiting)))):
