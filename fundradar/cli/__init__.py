@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "themes",  # themes
     "importer",  # import FILE.jsonl
     "review",  # review CALL verdict
+    "partnerships",  # application new|list|show|move|set|partner; partner list|add|import|...
     "exports",  # export csv|ics|atom|json
     "digest",  # digest preview | send
     "schedule",  # schedule

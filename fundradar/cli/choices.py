@@ -57,3 +57,24 @@ def check_filters(themes: Iterable[str], sources: Iterable[str]) -> None:
         refuse_unknown("--theme", themes, theme_ids())
     if sources:
         refuse_unknown("--source", sources, source_ids())
+
+
+def check_stages(given: Iterable[str], option: str = "--stage") -> None:
+    """Refuse an application stage that is not one of the workflow's (exit 2, valid listed)."""
+    from fundradar.pipeline.models import APPLICATION_STAGES
+
+    refuse_unknown(option, [s.strip().lower() for s in given], APPLICATION_STAGES)
+
+
+def check_kinds(given: Iterable[str], option: str = "--kind") -> None:
+    """Refuse an organisation kind the directory does not know (exit 2, valid listed); the
+    forms an officer types ("public agency", "NGO") are accepted."""
+    from fundradar.exceptions import PartnerError
+    from fundradar.pipeline.models import ORGANISATION_KINDS
+    from fundradar.pipeline.partnerships.organisations import check_kind
+
+    for kind in given:
+        try:
+            check_kind(kind)
+        except PartnerError:
+            refuse_unknown(option, [kind], ORGANISATION_KINDS)

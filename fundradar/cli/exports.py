@@ -1,4 +1,4 @@
-"""export csv | ics | atom | json | verdicts."""
+"""export csv | ics | atom | json | verdicts | applications | partners | xlsx."""
 
 from __future__ import annotations
 
@@ -210,6 +210,50 @@ def export_verdicts(output: Path | None) -> None:
 
     check_config()
     emit(output, lambda s, c: verdict_lines(s, counter=c), "verdict", newline="\n")
+
+
+_OUTPUT = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                       help="Write to FILE (atomically) instead of standard output.")  # fmt: skip
+
+
+@export_group.command("applications")
+@_OUTPUT
+def export_applications(output: Path | None) -> None:
+    """Applications as CSV (Excel): stages, deadlines, amounts, lead and partners."""
+    from fundradar.pipeline.exports.partnerships import applications_csv
+
+    check_config()
+    emit(output, lambda s, c: applications_csv(s, counter=c), "application")
+
+
+@export_group.command("partners")
+@_OUTPUT
+def export_partners(output: Path | None) -> None:
+    """The partner directory as CSV (Excel), merged entries left out."""
+    from fundradar.pipeline.exports.partnerships import partners_csv
+
+    check_config()
+    emit(output, lambda s, c: partners_csv(s, counter=c), "partner")
+
+
+@export_group.command("xlsx")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The .xlsx file to write (default: partnerships.xlsx in the exports "
+                   "folder).")  # fmt: skip
+def export_xlsx(output: Path | None) -> None:
+    """An Excel workbook for partnership meetings: sheets Applications, Partners and this
+    week's Relevant calls, with real dates, number formats and frozen headers."""
+    from fundradar.pipeline import db
+    from fundradar.pipeline.exports.workbook import write_workbook
+
+    env = check_config()
+    path = output or env.exports / "partnerships.xlsx"
+    with db.session_scope() as session:
+        counts = write_workbook(session, path)
+    words = ", ".join([plural(counts["Applications"], "application"),
+                       plural(counts["Partners"], "partner"),
+                       plural(counts["Relevant calls"], "relevant call")])  # fmt: skip
+    echo_err(f"wrote {words} to {path}")
 
 
 def register(group: click.Group) -> None:

@@ -114,10 +114,10 @@ def partner_rows(session: Session, *, tz: str = settings.DISPLAY_TZ) -> Iterator
     n_calls = func.count(func.distinct(CallOrganisation.call_id))
     calls = dict(session.execute(
         select(CallOrganisation.organisation_id, n_calls)
-        .group_by(CallOrganisation.organisation_id)).tuples().all())  # fmt: skip
+        .group_by(CallOrganisation.organisation_id)).all())  # fmt: skip
     apps = dict(session.execute(
         select(ApplicationPartner.organisation_id, func.count())
-        .group_by(ApplicationPartner.organisation_id)).tuples().all())  # fmt: skip
+        .group_by(ApplicationPartner.organisation_id)).all())  # fmt: skip
     for org in directory(session):
         yield [
             org.id, org.name, org.acronym, org.kind, org.country,

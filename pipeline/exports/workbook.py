@@ -3,8 +3,9 @@
 Three sheets, Applications, Partners and "Relevant calls" (this week's), from the same rows as
 the CSVs (`pipeline.exports.partnerships`). Written with openpyxl so that what people open is a
 spreadsheet, not text to convert: dates are date cells with a date format (sortable,
-filterable by month), amounts are numbers with a thousands format and the currency beside
-them, headers are frozen and filtered, columns have widths, long text wraps.
+filterable by month), amounts are numbers with a thousands format showing their currency
+('50,000.00 EUR', still summable) and the currency in a column beside them, headers are
+frozen and filtered, columns have widths, long text wraps.
 
 Text is hostile here as in the CSV: controls and NUL bytes (illegal in XML, openpyxl refuses
 them) are removed with the exports' `clean_text`, and a text that a spreadsheet would read as a
@@ -48,6 +49,15 @@ MONEY_FORMAT = "#,##0.00"
 MAX_CELL = 32767  # Excel's limit on the characters of a cell
 
 
+def money_format(currency: str | None) -> str:
+    """'#,##0.00 "EUR"': the amount with its currency shown in the cell, still a number.
+    Only a three-letter code goes into the format (the calls' currency is scraped text)."""
+    code = (currency or "").strip().upper()
+    if len(code) == 3 and code.isascii() and code.isalpha():
+        return f'{MONEY_FORMAT} "{code}"'
+    return MONEY_FORMAT
+
+
 def safe_text(value: str) -> tuple[str, bool]:
     """(text fit for a cell, whether it would read as a formula): controls removed, cut to
     Excel's limit."""
@@ -68,12 +78,17 @@ def _write_sheet(ws: Any, columns: Sequence[Column], rows: Iterator[list[Any]]) 
     ws.append([c.name for c in columns])
     for cell in ws[1]:
         cell.font, cell.fill = bold, fill
+    names = [c.name for c in columns]
+    at_currency = names.index("currency") if "currency" in names else None
     n = 0
     for n, row in enumerate(rows, start=1):
         r = n + 1
+        code = row[at_currency] if at_currency is not None else None
         for i, (col, value) in enumerate(zip(columns, row, strict=True), start=1):
             cell = ws.cell(row=r, column=i)
             _set(cell, col, value)
+            if col.kind == "money" and isinstance(value, Decimal):
+                cell.number_format = money_format(code)
             cell.alignment = wrap if col.kind == "long" else top
     for i, col in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = col.width

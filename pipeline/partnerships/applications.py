@@ -96,6 +96,18 @@ def list_applications(
     return list(session.scalars(stmt))
 
 
+def stage_counts(session: Session, *, include_archived: bool = True) -> list[tuple[str, int]]:
+    """(stage, applications at it) for every stage in workflow order, zeros included: the
+    dashboard's funnel."""
+    from sqlalchemy import func
+
+    stmt = select(Application.stage, func.count()).group_by(Application.stage)
+    if not include_archived:
+        stmt = stmt.where(Application.archived_at.is_(None))
+    counts = {stage: n for stage, n in session.execute(stmt)}
+    return [(stage, counts.get(stage, 0)) for stage in STAGES]
+
+
 def check_stage(stage: str) -> str:
     value = (stage or "").strip().lower()
     if value not in STAGES:

@@ -105,7 +105,7 @@ def _typed_acronym(text: str) -> str | None:
 def acronym_of(name: str | None) -> str | None:
     """The name's acronym: the one it gives ("AFD", "… (AFD)", "AFD – …"), else the initials of
     its significant words ("Agence française de développement" -> "AFD"); None for a name of
-    fewer than two significant words."""
+    fewer than two or more than eight significant words."""
     if not name or not name.strip():
         return None
     typed = _typed_acronym(name.strip())
@@ -115,8 +115,8 @@ def acronym_of(name: str | None) -> str | None:
     if given:
         return given
     words = [w for w in _ascii_fold(rest).split() if w not in STOP_WORDS and not w.isdigit()]
-    if len(words) < 2:
-        return None
+    if not 2 <= len(words) <= 8:
+        return None  # one word has no acronym; a long descriptive name has none in use
     return "".join(w[0] for w in words).upper()[:40]
 
 
@@ -188,54 +188,68 @@ def check_kind(kind: str | None) -> str:
 
 class Directory:
     """The directory's names in memory, for matching many names with one query (seeding,
-    importing); keys: folded names, folded aliases, acronyms, known funder groups."""
+    importing); keys: folded names and aliases, acronyms, known funder groups."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.by_key: dict[str, int] = {}
-        self.by_acronym: dict[str, list[int]] = {}
+        self.by_typed: dict[str, set[int]] = {}  # an acronym some name or alias is, as typed
+        self.by_named: dict[str, set[int]] = {}  # an acronym an entry's own name is ("AFD")
+        self.by_acronym: dict[str, set[int]] = {}  # the entries' acronym field
         self.by_group: dict[str, int] = {}
         for org in session.scalars(select(Organisation).order_by(Organisation.id)):
             self.add(org)
 
     def add(self, org: Organisation) -> None:
+        """Index `org` (again, after its names changed)."""
         target = org.merged_into_id or org.id
         for name in [org.name, *(org.aliases or [])]:
+            name = str(name)
             key = fold_name(name)
             if key:
                 self.by_key.setdefault(key, target)
-            acr = _typed_acronym(str(name).strip())
-            if acr:  # an entry named by its acronym ("AFD") or known by it
-                self.by_acronym.setdefault(acr, []).append(target)
-            group = _known_group(str(name))
+            typed = _typed_acronym(name.strip()) or _split_acronym(name)[1]
+            if typed:
+                self.by_typed.setdefault(typed, set()).add(target)
+            group = _known_group(name)
             if group:
                 self.by_group.setdefault(group, target)
+        named = _typed_acronym(org.name.strip())
+        if named:
+            self.by_named.setdefault(named, set()).add(target)
         if org.acronym:
-            self.by_acronym.setdefault(org.acronym.upper(), []).append(target)
+            self.by_acronym.setdefault(org.acronym.upper(), set()).add(target)
 
     def _get(self, org_id: int) -> Organisation:
         return get_organisation(self.session, org_id, follow=True)
 
+    def _one(self, hits: set[int]) -> Organisation | None:
+        found = {self._get(i).id for i in hits}
+        return self._get(found.pop()) if len(found) == 1 else None
+
     def find(self, name: str, acronym: str | None = None) -> Organisation | None:
-        """The entry `name` (or its acronym) names, or None. Acronyms match only one side
-        written as an acronym: "AFD" = "Agence française de développement", but two long
-        names with the same initials are two bodies."""
+        """The entry `name` names, or None (see the module note).
+
+        Acronyms are compared only when one side is written as one: "AFD" typed finds the
+        entry whose acronym is AFD; "Agence française de développement" finds an entry named
+        or known as "AFD"; but two long names with the same initials are two bodies, and an
+        acronym found on several entries matches none of them."""
         key = fold_name(name)
         if key and key in self.by_key:
             return self._get(self.by_key[key])
-        typed = _typed_acronym(name.strip()) or (acronym and _typed_acronym(acronym.upper()))
+        typed = _typed_acronym(name.strip())
         if typed:
-            hits = set(self.by_acronym.get(typed, ()))
-            hit = self.by_key.get(typed.lower())
-            if hit is not None:
-                hits.add(hit)
-            if len(hits) == 1:
-                return self._get(hits.pop())
-        derived = acronym_of(name)
-        if derived:  # "Agence française de développement" finds the entry named "AFD"
-            hit = self.by_key.get(derived.lower())
-            if hit is not None and _typed_acronym(self._get(hit).name.strip()) == derived:
-                return self._get(hit)
+            found = self._one(self.by_typed.get(typed, set()) | self.by_acronym.get(typed, set()))
+            if found is not None:
+                return found
+        # a long name finds an entry known so far only by its acronym; an entry with a long
+        # name of its own is another body when that name differs ("Caribbean Disaster Board"
+        # is not the "Caribbean Development Bank" known as CDB): a duplicate candidate at most
+        for derived in (_split_acronym(name)[1], acronym_of(name), _typed_acronym(acronym or "")):
+            if derived and not typed:
+                found = self._one(self.by_named.get(derived, set()))
+                if found is not None:
+                    return found
         group = _known_group(name)
         if group and group in self.by_group:
             return self._get(self.by_group[group])
@@ -265,7 +279,8 @@ def find_or_create(
     kind = check_kind(kind) if kind else None
     found = (directory_ or Directory(session)).find(name, acronym)
     if found is not None:
-        _append_alias(found, name)
+        if _append_alias(found, name) and directory_ is not None:
+            directory_.add(found)
         if kind and found.kind in (None, "other"):
             found.kind = kind
         if country and not found.country:
@@ -455,13 +470,15 @@ def seed_from_calls(session: Session, *, author: str | None = None) -> int:
 
     directory_ = Directory(session)
     have = set(session.execute(select(CallOrganisation.call_id, CallOrganisation.organisation_id,
-                                      CallOrganisation.role)).tuples())  # fmt: skip
+                                      CallOrganisation.role)))  # fmt: skip
     made = 0
     rows = session.execute(
         select(CallRow.id, CallRow.source, CallRow.funder, CallRow.programme).order_by(CallRow.id)
     )
-    for call_id, source, funder, programme in rows.tuples().all():
+    for call_id, source, funder, programme in rows.all():
         funder = effective_funder(source, funder)
+        if funder and funder.strip().lower().endswith("(aggregator)"):
+            funder = None  # an aggregator's own name, from a source since removed from config
         for role, name in (("funder", funder), ("operator", _operator(programme, funder))):
             if not name or not name.strip():
                 continue
@@ -509,7 +526,7 @@ def profile(session: Session, org_id: int) -> Profile:
             .join(CallOrganisation, CallOrganisation.call_id == CallRow.id)
             .where(CallOrganisation.organisation_id.in_(ids))
             .order_by(CallRow.deadline.is_(None), CallRow.deadline, CallRow.id)
-        ).tuples()
+        )
     ]
     apps = [
         (a, role)
@@ -518,7 +535,7 @@ def profile(session: Session, org_id: int) -> Profile:
             .join(ApplicationPartner, ApplicationPartner.application_id == Application.id)
             .where(ApplicationPartner.organisation_id.in_(ids))
             .order_by(Application.id.desc())
-        ).tuples()
+        )
     ]
     past = list(
         session.scalars(
