@@ -252,6 +252,8 @@ def test_directory_filters_by_kind_territory_and_name(client) -> None:  # type: 
     assert shown("?kind=university_research") == {uag}
     assert shown("?country=martinique") == {crm}
     assert shown("?q=afd") == {afd}  # its acronym
+    assert shown("?q=UNIVERSITE+DES+antilles") == {uag}  # accents and case folded
+    assert shown("?q=%25") == set()  # a LIKE wildcard is a character, not "anything"
     assert shown("?kind=government&country=France") == set()
     assert client.get("/partners?kind=spies").status_code == 400
 

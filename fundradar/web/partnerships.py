@@ -331,14 +331,21 @@ def partners_page() -> str:
         )
         if kind:
             stmt = stmt.where(Organisation.kind == kind)
-        if country:
-            stmt = stmt.where(func.lower(Organisation.country) == country.lower())
-        if words:
-            like = f"%{words.lower()}%"
+        if country:  # the menu's value as stored; typed in another case, found all the same
             stmt = stmt.where(
-                func.lower(Organisation.name).like(like)
-                | func.lower(func.coalesce(Organisation.acronym, "")).like(like)
+                (Organisation.country == country)
+                | (func.lower(Organisation.country) == country.lower())
             )
+        if words:
+            from fundradar.pipeline.partnerships.organisations import fold_name
+
+            # the directory's folded names: "ecole", "École" and "ÉCOLE" find the same entries
+            folded = fold_name(words)
+            acronym = func.lower(func.coalesce(Organisation.acronym, ""))
+            found = acronym.contains(words.lower(), autoescape=True)
+            if folded:  # words of punctuation only fold to nothing: that matches no name
+                found = found | Organisation.name_key.contains(folded, autoescape=True)
+            stmt = stmt.where(found)
         orgs = [
             {
                 "id": o.id,

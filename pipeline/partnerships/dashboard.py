@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fundradar.pipeline.models import (
-    APPLICATION_STAGES,
     Application,
     CallRow,
     Organisation,
@@ -94,12 +93,9 @@ class WeekCount:
 
 def funnel(session: Session) -> list[StageCount]:
     """Applications by their current stage, every stage listed (zero included), in order."""
-    counts = dict(
-        session.execute(select(Application.stage, func.count()).group_by(Application.stage)).all()
-    )
-    known = [StageCount(s, int(counts.pop(s, 0))) for s in APPLICATION_STAGES]
-    # a stage this version does not know (a newer writer) is shown, not dropped
-    return known + [StageCount(str(s), int(n)) for s, n in sorted(counts.items())]
+    from fundradar.pipeline.partnerships.applications import stage_counts
+
+    return [StageCount(stage, int(n)) for stage, n in stage_counts(session)]
 
 
 def _year(app: Application, tz: str) -> str:
