@@ -482,3 +482,101 @@ def test_downloads_workbook_and_csvs(client, calls) -> None:  # type: ignore[no-
     assert "CNRS" in partners and "Région Guadeloupe" in partners  # the call's funder, seeded
     relevant = client.get("/relevant-calls.csv")
     assert relevant.status_code == 200 and "Interreg Caraïbes" in relevant.get_data(as_text=True)
+
+
+def test_add_partner_with_details_fills_only_what_an_entry_lacks(client) -> None:  # type: ignore[no-untyped-def]
+    resp = post(
+        client,
+        "/partners",
+        name="Institut Pasteur de la Guadeloupe",
+        acronym="IPG",
+        kind="university_research",
+        country="Guadeloupe",
+        languages="fr, en",
+        contact="secretariat@example.org",
+        website="www.pasteur-guadeloupe.example",
+        notes="Vector-borne disease lab",
+    )
+    org_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+    page = html_of(client, f"/partners/{org_id}")
+    assert 'href="https://www.pasteur-guadeloupe.example"' in page
+    assert "fr, en" in page and "secretariat@example.org" in page and "IPG" in page
+    # the same body again, by its acronym: its contact kept, a missing field not invented
+    again = post(client, "/partners", name="IPG", contact="someone-else@example.org")
+    assert again.headers["Location"] == f"/partners/{org_id}"
+    with db.session_scope() as s:
+        o = s.get(Organisation, org_id)
+        assert o is not None and o.contact == "secretariat@example.org"
+    for field, value, words in (
+        ("website", "javascript:alert(1)", "not an http(s) link"),
+        ("languages", "french!", "not a language code"),
+    ):
+        bad = post(client, "/partners", name="Somebody new", **{field: value})
+        assert bad.headers["Location"] == "/partners/new"
+        assert words in html_of(client, "/partners/new")
+    with db.session_scope() as s:
+        assert (
+            s.scalars(select(Organisation.name).where(Organisation.name == "Somebody new")).all()
+            == []
+        )
+
+
+def test_csv_import_reports_bad_rows_by_line_and_stores_the_good(client) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    org("Agence française de développement", "public_agency", "France")
+    text = (
+        "name;kind;country;website\r\n"
+        "Université des Antilles;university_research;Guadeloupe;https://www.univ-antilles.fr\r\n"
+        "Fondation <b>X</b>;charity;France;\r\n"
+        "AFD;public_agency;France;\r\n"
+        ";ngo;Dominica;\r\n"
+        "Bad Link Ltd;private;Saint Lucia;javascript:alert(1)\r\n"
+    ).encode("cp1252")
+    resp = client.post(
+        "/partners/import",
+        data={
+            "csrf_token": csrf(client),
+            "file": (io.BytesIO(text), "partenaires.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "1 new, 1 merged into existing entries, 3 refused" in html
+    refused = re.findall(r"<li>(line \d+[^<]*)</li>", html)
+    assert [r.split(":")[0] for r in refused] == [
+        "line 3 (Fondation &lt;b&gt;X&lt;/b&gt;)",
+        "line 5",
+        "line 6 (Bad Link Ltd)",
+    ]
+    assert "unknown kind" in refused[0] and "<b>X</b>" not in html
+    with db.session_scope() as s:
+        names = set(s.scalars(select(Organisation.name)))
+    assert "Université des Antilles" in names and "Bad Link Ltd" not in names
+    # nothing stored at all: a 400 with the reasons
+    only_bad = client.post(
+        "/partners/import",
+        data={
+            "csrf_token": csrf(client),
+            "file": (io.BytesIO(b"name,kind\nX,spies\n"), "x.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert only_bad.status_code == 400 and "line 2 (X)" in only_bad.get_data(as_text=True)
+    no_name = client.post(
+        "/partners/import",
+        data={
+            "csrf_token": csrf(client),
+            "file": (io.BytesIO(b"title\nX\n"), "x.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert no_name.status_code == 303
+    assert "no &#39;name&#39; column" in html_of(client, "/partners")
+    forged = client.post(
+        "/partners/import",
+        data={"file": (io.BytesIO(text), "p.csv")},
+        content_type="multipart/form-data",
+    )
+    assert forged.status_code == 403

@@ -18,6 +18,7 @@ No script (the CSP forbids it): GET filter forms, POST forms with the session's 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -591,6 +592,29 @@ def remove_partner(app_id: int, org_id: int) -> Response:
     return _go(here)
 
 
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+def _details(form: Any) -> dict[str, Any]:
+    """The add form's optional details, checked: languages as codes, an http(s) website."""
+    languages = [x for x in re.split(r"[\s,;/]+", _text(form, "languages", 60).lower()) if x]
+    bad = [x for x in languages if not _LANGUAGE.match(x)]
+    if bad:
+        raise _FormError(f"Languages: {bad[0]!r} is not a language code (fr, en, es...)")
+    website = _text(form, "website", 2000)
+    if website:
+        checked = safe_url(website if "://" in website else f"https://{website}")
+        if checked is None:
+            raise _FormError(f"Website: {website!r} is not an http(s) link")
+        website = checked
+    return {
+        "languages": list(dict.fromkeys(languages)),
+        "contact": _text(form, "contact", 300) or None,
+        "website": website or None,
+        "notes": (form.get("notes") or "").strip()[:5000] or None,
+    }
+
+
 @bp.post("/partners")
 def create_partner() -> Response:
     from fundradar.pipeline.partnerships import organisations
@@ -598,21 +622,56 @@ def create_partner() -> Response:
     f = request.form
     kind = _text(f, "kind") or None
     try:
+        details = _details(f)
         with db.session_scope() as s:
             org = organisations.find_or_create(
-                s,
-                _text(f, "name", 300),
-                kind=kind,
-                country=_text(f, "country", 100) or None,
-                origin="manual",
-                author=_author(),
-            )
+                s, _text(f, "name", 300), kind=kind, country=_text(f, "country", 100) or None,
+                acronym=_text(f, "acronym", 40) or None, origin="manual", author=_author(),
+            )  # fmt: skip
+            # as the CSV import does: an entry found fills what it lacks, never overwritten
+            org.languages = list(dict.fromkeys([*(org.languages or []), *details["languages"]]))
+            for attr in ("contact", "website", "notes"):
+                if details[attr] and not getattr(org, attr):
+                    setattr(org, attr, details[attr])
+            s.flush()
             org_id, name = org.id, org.name
-    except PartnerError as exc:
+    except (_FormError, PartnerError) as exc:
         flash(str(exc), "error")
         return _go("/partners/new")
     flash(f"Partner saved: {name}", "ok")
     return _go(f"/partners/{org_id}")
+
+
+@bp.post("/partners/import")
+def import_partners() -> Any:
+    """A CSV of partners: the report is the answer page itself (every refused row with its
+    line and reason; a flash message in the session cookie could not hold hundreds)."""
+    from fundradar.exceptions import InputError
+    from fundradar.pipeline.partnerships.partner_import import import_text
+    from fundradar.pipeline.verdict_csv import decode
+
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a CSV file to import.", "error")
+        return _go("/partners")
+    filename = " ".join(upload.filename.split())[:100]
+    try:
+        text = decode(upload.read(), filename)
+        with db.session_scope() as s:
+            report = import_text(s, text, author=_author(), name=filename)
+            created = [(o, s.get(Organisation, o)) for o in report.created]
+            merged = [(o, s.get(Organisation, o)) for o in dict.fromkeys(report.merged)]
+            names = {
+                "created": [(i, o.name) for i, o in created if o is not None],
+                "merged": [(i, o.name) for i, o in merged if o is not None],
+            }
+    except InputError as exc:
+        flash(str(exc), "error")
+        return _go("/partners")
+    # nothing stored at all: a 400, so a script posting the file sees it failed
+    status = 400 if report.refused and not (report.created or report.merged) else 200
+    html = render_template("partner_import.html", filename=filename, report=report, names=names)
+    return html, status
 
 
 @bp.post("/partners/merge")
