@@ -580,3 +580,18 @@ def test_csv_import_reports_bad_rows_by_line_and_stores_the_good(client) -> None
         content_type="multipart/form-data",
     )
     assert forged.status_code == 403
+
+
+def test_an_application_outlives_its_deleted_call(client, calls) -> None:  # type: ignore[no-untyped-def]
+    from fundradar.pipeline.models import CallRow
+
+    app_id = make_application(client, calls["shortlisted"])
+    post(client, f"/applications/{app_id}/details", amount_requested="5000", currency="EUR")
+    with db.session_scope() as s:
+        s.delete(s.get(CallRow, calls["shortlisted"]))
+    page = html_of(client, f"/applications/{app_id}")
+    assert "archived: the call was deleted" in page
+    assert "Interreg Caraïbes: greener and more resilient Caribbean" in page  # its copied title
+    assert f'href="/calls/{calls["shortlisted"]}' not in page  # no link to a call that is gone
+    dash = html_of(client, "/dashboard")
+    assert "idea: 1" in dash and "Région Guadeloupe · EUR: 5 k requested" in dash

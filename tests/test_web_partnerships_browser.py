@@ -24,7 +24,14 @@ import pytest
 from sqlalchemy import select
 
 from fundradar.pipeline import db
-from fundradar.pipeline.models import Application, Verdict, utcnow
+from fundradar.pipeline.models import (
+    Application,
+    CallOrganisation,
+    Organisation,
+    PastProject,
+    Verdict,
+    utcnow,
+)
 from fundradar.web.server import make
 from tests.conftest import CHROMIUM_ARGS, chromium_path
 from tests.test_web_browser import DISMISS, HORIZON, _seed
@@ -215,7 +222,23 @@ def test_shortlist_to_submitted_application_in_funnel_and_workbook(site, browser
     assert ours["stage"] == "submitted" and ours["amount requested"] == 2500000
     assert ours["currency"] == "EUR" and ours["lead"] == "Université des Antilles"
     assert "Institut Pasteur de la Guadeloupe" in ours["partners"]
-    # the print pages for the partnership meeting: one A4 sheet each (print CSS, no forms)
+    # the print pages for the partnership meeting: one A4 sheet each (print CSS, no forms),
+    # also for a partner with many calls, projects and long notes (lists are cut, not spilled)
+    uag = ids["Université des Antilles"]
+    with db.session_scope() as s:
+        s.add_all(
+            CallOrganisation(call_id=ids[t], organisation_id=uag, role="operator")
+            for t in (HORIZON, FCR, FISONG, INTERREG, LIFE, DISMISS)
+        )
+        s.add_all(
+            PastProject(
+                organisation_id=uag,
+                title=f"Joint project {n}: coastal monitoring and training of island technicians",
+                year=2010 + n,
+            )
+            for n in range(15)
+        )
+        s.get(Organisation, uag).notes = "Long notes. " * 200  # type: ignore[union-attr]
     for path in (
         f"/calls/{ids[HORIZON]}/print",
         f"/partners/{ids['Université des Antilles']}/print",
