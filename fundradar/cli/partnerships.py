@@ -288,6 +288,26 @@ def partner_add(name: str, kind: str | None, country: str | None, acronym: str |
     click.echo(line)
 
 
+@partner_group.command("project")
+@click.argument("org", metavar="ORG")
+@click.argument("title")
+@click.option("--year", help="The year it started, e.g. 2021.")
+@click.option("--amount", help="Its budget: 120000 or 120000.50.")
+@click.option("--currency", help="ISO 4217: EUR, USD, XCD...")
+@click.option("--notes")
+def partner_project(org: str, title: str, **given: str | None) -> None:
+    """Record a past joint project with ORG (id, name or acronym)."""
+    from fundradar.pipeline import db
+    from fundradar.pipeline.partnerships.organisations import add_past_project, resolve
+
+    check_config()
+    with db.session_scope() as session:
+        organisation = resolve(session, org)
+        project = add_past_project(session, organisation.id, title, **given)
+        line = f"past project {project.id} with {organisation.name}: {project.title}"
+    click.echo(line)
+
+
 @partner_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.pass_context

@@ -35,7 +35,7 @@ from fundradar.pipeline.models import (
 from fundradar.pipeline.normalise.urls import safe_url
 
 RELEVANT_WINDOW = timedelta(days=7)  # "this week's" relevant calls: first seen in the last 7 days
-RELEVANT_MIN_BAND = "medium"  # relevant = band medium or better (the Atom feed's rule)
+RELEVANT_BANDS = ("high", "medium")  # band medium or better (the Atom feed's rule), or a verdict
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ APPLICATION_COLUMNS = (
     Column("id", "int", 6), Column("title", "long", 50), Column("stage", "text", 11),
     Column("owner", "text", 16), Column("funder", "text", 28),
     Column("funder deadline", "date", 13), Column("internal deadline", "date", 13),
-    Column("days left", "int", 9), Column("amount requested", "money", 16),
+    Column("days to internal", "int", 15), Column("amount requested", "money", 16),
     Column("amount awarded", "money", 16), Column("currency", "text", 9),
     Column("lead", "text", 28), Column("partners", "long", 40), Column("call id", "int", 8),
     Column("call key", "text", 30), Column("archived", "date", 12),
@@ -130,8 +130,9 @@ def partner_rows(session: Session, *, tz: str = settings.DISPLAY_TZ) -> Iterator
 def relevant_call_rows(
     session: Session, *, now: datetime | None = None, tz: str = settings.DISPLAY_TZ
 ) -> Iterator[list[Any]]:
-    """This week's relevant calls (first seen in the last 7 days, band medium or better,
-    not dismissed), best first, in CALL_COLUMNS order."""
+    """This week's relevant calls, best first, in CALL_COLUMNS order: first seen in the last
+    7 days, and band medium or better or marked relevant or shortlist by an officer (a
+    not-relevant verdict leaves a call out whatever its band)."""
     from fundradar.pipeline.exports.query import CallFilter, iter_calls
     from fundradar.pipeline.normalise.dates import deadline_day
     from fundradar.pipeline.review import verdict_words
@@ -139,11 +140,13 @@ def relevant_call_rows(
     now = now or utcnow()
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
-    flt = CallFilter(min_band=RELEVANT_MIN_BAND, since=now - RELEVANT_WINDOW)
+    flt = CallFilter(since=now - RELEVANT_WINDOW)
     names = ("id", "score", "band", "title", "funder", "programme", "deadline", "deadline_kind",
              "timezone", "status", "budget_max", "currency", "themes", "first_seen", "url",
              "verdict", "verdict_reason")  # fmt: skip
     for row in iter_calls(session, flt, names):
+        if row.band not in RELEVANT_BANDS and row.verdict not in ("relevant", "shortlist"):
+            continue
         day = deadline_day(row.deadline, row.deadline_kind, row.timezone, tz)
         budget = None if row.budget_max is None else Decimal(str(row.budget_max))
         yield [

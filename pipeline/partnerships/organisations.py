@@ -309,39 +309,55 @@ def find_or_create(
 
 def duplicate_candidates(session: Session) -> list[tuple[Organisation, Organisation, str]]:
     """Pairs of entries that may be one body, older first, with the reason in words. A list
-    for an officer to confirm with `merge`, never merged by itself."""
-    from rapidfuzz import fuzz
+    for an officer to confirm with `merge`, never merged by itself.
+
+    Exact evidence is found through indexes (same folded name or alias, one written as the
+    other's acronym, known names of one funder); similar names through rapidfuzz's C loop
+    (`process.extract` per entry), not a Python loop over every pair."""
+    from itertools import combinations
+
+    from rapidfuzz import fuzz, process
 
     orgs = directory(session)
-    pairs: list[tuple[Organisation, Organisation, str]] = []
-    seen: set[tuple[int, int]] = set()
+    by_id = {o.id: o for o in orgs}
+    found: dict[tuple[int, int], str] = {}
 
-    def add(a: Organisation, b: Organisation, why: str) -> None:
-        a, b = (a, b) if a.id < b.id else (b, a)
-        if (a.id, b.id) not in seen:
-            seen.add((a.id, b.id))
-            pairs.append((a, b, why))
+    def add(a: int, b: int, why: str) -> None:
+        pair = (a, b) if a < b else (b, a)
+        if a != b and pair not in found:
+            found[pair] = why
 
-    keys = {o.id: {fold_name(n) for n in [o.name, *(o.aliases or [])]} for o in orgs}
-    typed = {o.id: {_typed_acronym(str(n).strip()) for n in [o.name, *(o.aliases or [])]} - {None}
-             for o in orgs}  # fmt: skip
-    for i, a in enumerate(orgs):
-        for b in orgs[i + 1 :]:
-            if keys[a.id] & keys[b.id]:
-                same = fold_name(a.name) == fold_name(b.name)
-                add(a, b, "same name once case, accents and articles are set aside" if same
-                    else "one's name is an alias of the other")  # fmt: skip
-            elif b.acronym and b.acronym in typed[a.id]:
-                add(a, b, f"{b.acronym} is the acronym of {b.name}")
-            elif a.acronym and a.acronym in typed[b.id]:
-                add(a, b, f"{a.acronym} is the acronym of {a.name}")
-            elif (g := _known_group(a.name)) and g == _known_group(b.name):
-                add(a, b, "known names of the same funder")
-            else:
-                score = fuzz.token_sort_ratio(a.name_key, b.name_key)
-                if score >= FUZZY_DUPLICATE:
-                    add(a, b, f"similar names ({score:.0f}% alike)")
-    return pairs
+    keys: dict[str, list[int]] = {}
+    typed: dict[str, list[int]] = {}
+    groups: dict[str, list[int]] = {}
+    main_key = {o.id: fold_name(o.name) for o in orgs}
+    for o in orgs:
+        names = [o.name, *map(str, o.aliases or [])]
+        for key in {fold_name(n) for n in names}:
+            keys.setdefault(key, []).append(o.id)
+        for acr in {_typed_acronym(n.strip()) for n in names} - {None}:
+            typed.setdefault(str(acr), []).append(o.id)
+        group = _known_group(o.name)
+        if group:
+            groups.setdefault(group, []).append(o.id)
+    for ids in keys.values():
+        for a, b in combinations(ids, 2):
+            same = main_key[a] == main_key[b]
+            add(a, b, "same name once case, accents and articles are set aside" if same
+                else "one's name is an alias of the other")  # fmt: skip
+    for o in orgs:
+        for other in typed.get((o.acronym or "").upper(), ()):
+            add(other, o.id, f"{o.acronym} is the acronym of {o.name}")
+    for ids in groups.values():
+        for a, b in combinations(ids, 2):
+            add(a, b, "known names of the same funder")
+    choices = [o.name_key for o in orgs]
+    for i, o in enumerate(orgs):
+        hits = process.extract(o.name_key, choices[i + 1 :], scorer=fuzz.token_sort_ratio,
+                               score_cutoff=FUZZY_DUPLICATE, limit=None)  # fmt: skip
+        for _choice, score, j in hits:
+            add(o.id, orgs[i + 1 + j].id, f"similar names ({score:.0f}% alike)")
+    return [(by_id[a], by_id[b], why) for (a, b), why in sorted(found.items())]
 
 
 # ------------------------------------------------------------------------------ merge
@@ -472,6 +488,7 @@ def seed_from_calls(session: Session, *, author: str | None = None) -> int:
     have = set(session.execute(select(CallOrganisation.call_id, CallOrganisation.organisation_id,
                                       CallOrganisation.role)))  # fmt: skip
     made = 0
+    seen: dict[str, int] = {}  # a name as the calls write it -> its organisation's id
     rows = session.execute(
         select(CallRow.id, CallRow.source, CallRow.funder, CallRow.programme).order_by(CallRow.id)
     )
@@ -482,15 +499,57 @@ def seed_from_calls(session: Session, *, author: str | None = None) -> int:
         for role, name in (("funder", funder), ("operator", _operator(programme, funder))):
             if not name or not name.strip():
                 continue
-            org = find_or_create(session, name, origin="calls", author=author,
-                                 directory_=directory_)  # fmt: skip
-            if (call_id, org.id, role) in have:
+            org_id = seen.get(name)
+            if org_id is None:  # calls repeat their funders: one lookup per distinct name
+                org_id = find_or_create(session, name, origin="calls", author=author,
+                                        directory_=directory_).id  # fmt: skip
+                seen[name] = org_id
+            if (call_id, org_id, role) in have:
                 continue
-            session.add(CallOrganisation(call_id=call_id, organisation_id=org.id, role=role))
-            have.add((call_id, org.id, role))
+            session.add(CallOrganisation(call_id=call_id, organisation_id=org_id, role=role))
+            have.add((call_id, org_id, role))
             made += 1
     session.flush()
     return made
+
+
+# ------------------------------------------------------------------------------ past projects
+
+
+def add_past_project(
+    session: Session, org_id: int, title: str, *, year: int | str | None = None,
+    amount: Any = None, currency: str | None = None, notes: str | None = None,
+) -> PastProject:  # fmt: skip
+    """Record a joint project with an organisation from before fundradar (flushes).
+
+    Validated like an application's amounts (0 or more, 2 decimals, an ISO 4217 currency
+    with any amount); a year between 1900 and 2100."""
+    from fundradar.exceptions import ApplicationError
+    from fundradar.pipeline.partnerships.applications import check_currency, parse_amount
+
+    org = get_organisation(session, org_id, follow=True)
+    title = " ".join((title or "").split())
+    if not title:
+        raise PartnerError("a past project needs a title")
+    if year is not None and str(year).strip():
+        text = str(year).strip()
+        if not text.isdigit() or not 1900 <= int(text) <= 2100:
+            raise PartnerError(f"year {year!r} is not a year (write 2021)")
+        year = int(text)
+    else:
+        year = None
+    try:
+        value = parse_amount(amount, "amount")
+        code = check_currency(currency)
+    except ApplicationError as exc:  # the same words, said of a partner
+        raise PartnerError(str(exc)) from None
+    if value is not None and code is None:
+        raise PartnerError("give the currency of the amount too (--currency EUR)")
+    project = PastProject(organisation_id=org.id, title=title, year=year, amount=value,
+                          currency=code, notes=(notes or "").strip() or None)  # fmt: skip
+    session.add(project)
+    session.flush()
+    return project
 
 
 # ------------------------------------------------------------------------------ profile

@@ -101,7 +101,28 @@ def test_partner_commands(call_id: int, tmp_path: Path) -> None:
         out.strip()
         == "merged Caribbean Development Bk (id 3) into Caribbean Development Bank (id 2)"
     )
+    out = run(
+        "partner",
+        "project",
+        "CDB",
+        "Coastal resilience",
+        "--year",
+        "2021",
+        "--amount",
+        "120000",
+        "--currency",
+        "usd",
+    ).output
+    assert out.strip() == "past project 1 with Caribbean Development Bank: Coastal resilience"
+    for bad, why in (
+        (["--year", "21st"], "is not a year"),
+        (["--amount", "5"], "currency"),
+        (["--currency", "US$"], "ISO 4217"),
+    ):
+        result = run("partner", "project", "CDB", "X", *bad, code=2)
+        assert why in str(result.exception) and result.exception.exit_code == 2
     out = run("partner", "show", "CDB").output
+    assert "past project 2021: Coastal resilience" in out
     assert "Caribbean Development Bank (id 2)" in out and "merged into it: Caribbean" in out
     assert "website: https://www.caribank.org" in out
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from fundradar.pipeline.exports.partnerships import (
     APPLICATION_COLUMNS,
@@ -19,6 +20,7 @@ from fundradar.pipeline.exports.partnerships import (
     partners_csv,
 )
 from fundradar.pipeline.exports.workbook import DATE_FORMAT, MONEY_FORMAT, SHEETS, write_workbook
+from fundradar.pipeline.models import CallRow
 from fundradar.pipeline.partnerships import applications as apps
 from fundradar.pipeline.partnerships import organisations as orgs
 from fundradar.pipeline.review import record_verdict
@@ -40,6 +42,10 @@ def stored(session):  # type: ignore[no-untyped-def]
         first_seen=NOW - timedelta(days=2),
     )
     add_call(session, 2, band="low", first_seen=NOW - timedelta(days=1))  # not relevant
+    judged = add_call(session, 4, band="low", first_seen=NOW - timedelta(days=1))
+    record_verdict(session, judged, "relevant", author="jean")  # relevant by an officer's word
+    dismissed = add_call(session, 5, band="high", first_seen=NOW - timedelta(days=1))
+    record_verdict(session, dismissed, "not-relevant", reason="EU members only", author="jean")
     add_call(session, 3, first_seen=NOW - timedelta(days=20))  # not this week
     hostile = add_hostile(session, first_seen=NOW - timedelta(days=1))
     for row in (call, hostile):
@@ -64,7 +70,7 @@ def test_workbook_opens_with_sheets_types_and_formats(session, stored, tmp_path:
     app, bad, call, hostile = stored
     path = tmp_path / "out" / "partnerships.xlsx"
     counts = write_workbook(session, path, now=NOW)
-    assert counts == {"Applications": 2, "Partners": 4, "Relevant calls": 2}
+    assert counts == {"Applications": 2, "Partners": 4, "Relevant calls": 3}
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == list(SHEETS)
     from openpyxl.utils import get_column_letter
@@ -112,7 +118,10 @@ def test_workbook_opens_with_sheets_types_and_formats(session, stored, tmp_path:
     ws = wb["Relevant calls"]
     header = [c.value for c in ws[1]]
     calls = {r[0].value: dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2)}
-    assert set(calls) == {call.id, hostile.id}
+    judged = session.scalars(select(CallRow).where(CallRow.key == "eu_ft:TOPIC-0004")).one()
+    assert set(calls) == {call.id, hostile.id, judged.id}
+    assert calls[judged.id]["verdict"].value == "relevant"
+    assert calls[judged.id]["band"].value == "low"
     assert calls[call.id]["deadline"].is_date and calls[call.id]["deadline"].value.date() == date(
         2027, 1, 14
     )
