@@ -386,6 +386,7 @@ def test_print_pages_one_call_and_one_partner(client, calls) -> None:  # type: i
         ("/applications/{app}/partners/{org}/remove", {}),
         ("/partners", {"name": "Evil Corp"}),
         ("/partners/merge", {"keep_id": "{org}", "merge_id": "{org}"}),
+        ("/partners/{org}/projects", {"title": "Evil project"}),
     ],
 )
 def test_forms_without_the_csrf_token_are_refused(client, calls, path: str, form: dict) -> None:  # type: ignore[no-untyped-def]
@@ -595,3 +596,24 @@ def test_an_application_outlives_its_deleted_call(client, calls) -> None:  # typ
     assert f'href="/calls/{calls["shortlisted"]}' not in page  # no link to a call that is gone
     dash = html_of(client, "/dashboard")
     assert "idea: 1" in dash and "Région Guadeloupe · EUR: 5 k requested" in dash
+
+
+def test_past_projects_added_on_the_partner_page(client) -> None:  # type: ignore[no-untyped-def]
+    cnrs = org("CNRS", "university_research", "France")
+    assert f'action="/partners/{cnrs}/projects"' in html_of(client, f"/partners/{cnrs}")
+    resp = post(
+        client,
+        f"/partners/{cnrs}/projects",
+        title="CARIB-COAST",
+        year="2019",
+        amount="120000",
+        currency="eur",
+    )
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/partners/{cnrs}"
+    page = html_of(client, f"/partners/{cnrs}")
+    assert "CARIB-COAST (2019) · EUR 120,000" in page
+    post(client, f"/partners/{cnrs}/projects", title="Undated", year="last year")
+    assert "is not a year" in html_of(client, f"/partners/{cnrs}")
+    with db.session_scope() as s:
+        assert s.scalars(select(PastProject.title)).all() == ["CARIB-COAST"]
+    assert post(client, "/partners/999999/projects", title="x").status_code == 404

@@ -114,7 +114,7 @@ def applications_of_call(call_id: int) -> list[dict[str, Any]]:
 def _amount_text(value: Decimal | None, currency: str | None) -> str:
     if value is None:
         return ""
-    return f"{currency or ''} {value:,.2f}".replace(".00", "").strip()
+    return f"{currency or ''} {value:,.2f}".removesuffix(".00").strip()
 
 
 def _amount_input(value: Decimal | None) -> str:
@@ -672,6 +672,27 @@ def import_partners() -> Any:
     status = 400 if report.refused and not (report.created or report.merged) else 200
     html = render_template("partner_import.html", filename=filename, report=report, names=names)
     return html, status
+
+
+@bp.post("/partners/<int:org_id>/projects")
+def add_past_project(org_id: int) -> Response:
+    from fundradar.pipeline.partnerships import organisations
+
+    f = request.form
+    here = f"/partners/{org_id}"
+    try:
+        with db.session_scope() as s:
+            _profile_or_404(s, org_id)
+            organisations.add_past_project(
+                s, org_id, _text(f, "title", 500), year=_text(f, "year", 10) or None,
+                amount=_text(f, "amount", 40) or None, currency=_text(f, "currency", 10) or None,
+                notes=(f.get("notes") or "").strip()[:5000] or None,
+            )  # fmt: skip
+    except PartnerError as exc:
+        flash(str(exc), "error")
+        return _go(here)
+    flash("Past project recorded.", "ok")
+    return _go(here)
 
 
 @bp.post("/partners/merge")
