@@ -6,10 +6,12 @@
 - `POST /calls/<id>/application`: a shortlisted call becomes an application; `GET
   /applications` lists them, `GET /applications/<id>` shows one with its stage, details,
   partners and history, each changed by a small POST form.
-- `GET /partners` (filter by kind, territory, words), `GET /partners/<id>`, `GET|POST
-  /partners/new`, `GET /partners/duplicates` with a merge button per pair.
+- `GET /partners` (filter by kind, territory, words), `GET /partners/<id>` (with a form for
+  past joint projects), `GET|POST /partners/new`, `POST /partners/import` (a CSV, answered
+  with its report), `GET /partners/duplicates` with a merge button per pair.
 - `GET /calls/<id>/print`, `GET /partners/<id>/print`: one call or one partner on one sheet.
-- `GET /partnerships.xlsx`, `/applications.csv`, `/partners.csv`: the exports, streamed.
+- `GET /partnerships.xlsx`, `/applications.csv`, `/partners.csv`, `/relevant-calls.csv`: the
+  exports of `pipeline.exports.workbook` and `pipeline.exports.partnerships`.
 
 Every change goes through `pipeline.partnerships` (its `applications` and `organisations`
 modules check and record it, with the author); this module reads forms and shows results.
@@ -37,7 +39,7 @@ from flask import (
     session,
 )
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from fundradar import settings
 from fundradar.exceptions import ApplicationError, PartnerError
@@ -286,7 +288,15 @@ def applications_page() -> str:
         )
         if stage:
             stmt = stmt.where(Application.stage == stage)
-        apps = [application_view(s, a, now) for a in s.scalars(stmt)]
+        stmt = stmt.options(
+            selectinload(Application.partners).selectinload(ApplicationPartner.organisation),
+            selectinload(Application.events),
+        )
+        rows = list(s.scalars(stmt))
+        ids = sorted({a.call_id for a in rows if a.call_id is not None})
+        if ids:  # their calls in one query: application_view's s.get finds them loaded
+            s.scalars(select(CallRow).where(CallRow.id.in_(ids))).all()
+        apps = [application_view(s, a, now) for a in rows]
     return render_template("applications.html", apps=apps, stage=stage, stages=APPLICATION_STAGES)
 
 
@@ -392,8 +402,6 @@ def partner_print(org_id: int) -> str:
 
 @bp.get("/calls/<int:call_id>/print")
 def call_print(call_id: int) -> str:
-    from sqlalchemy.orm import selectinload
-
     from fundradar.web.app import call_view
 
     now = _now()
