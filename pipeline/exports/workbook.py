@@ -127,7 +127,12 @@ def _set(cell: Any, col: Column, value: Any) -> None:
 
 def build_workbook(session: Session, *, now: datetime | None = None) -> Any:
     """The workbook (openpyxl.Workbook) and, in `wb.fundradar_counts`, rows per sheet."""
-    from openpyxl import Workbook
+    try:
+        from openpyxl import Workbook
+    except ImportError:  # an install older than the dependency: say so, not a traceback
+        raise ExportError(
+            "the workbook needs openpyxl, a fundradar dependency: pip install 'openpyxl>=3.1'"
+        ) from None
 
     now = now or utcnow()
     wb = Workbook()

@@ -80,10 +80,14 @@ def get(session: Session, app_id: int) -> Application:
 
 
 def list_applications(
-    session: Session, *, stages: Iterable[str] = (), include_archived: bool = True
-) -> list[Application]:
-    """Applications, the soonest internal deadline first (none last), then newest."""
+    session: Session, *, stages: Iterable[str] = (), include_archived: bool = True,
+    call_id: int | None = None,
+) -> list[Application]:  # fmt: skip
+    """Applications (of one call, with `call_id`), the soonest internal deadline first (none
+    last), then newest."""
     stmt = select(Application)
+    if call_id is not None:
+        stmt = stmt.where(Application.call_id == call_id)
     stages = tuple(stages)
     if stages:
         stmt = stmt.where(Application.stage.in_([check_stage(s) for s in stages]))
@@ -495,19 +499,22 @@ def _archive(conn: Any, now: datetime) -> int:
             )
         ).scalars()
     )
-    if not ids:
-        return 0
-    conn.execute(
-        sql_update(Application.__table__)
-        .where(Application.id.in_(ids))
-        .values(archived_at=now, updated_at=now)
-    )
-    conn.execute(
-        insert(ApplicationEvent.__table__),
-        [{"application_id": i, "at": now, "author": "fundradar", "note": ARCHIVE_NOTE}
-         for i in ids],
-    )  # fmt: skip
-    return len(ids)
+    archived = 0
+    for app_id in ids:  # a handful at most: one call deleted has one or two applications
+        # conditional, so two processes sweeping at once archive (and say so) only once
+        done = conn.execute(
+            sql_update(Application.__table__)
+            .where(Application.id == app_id, Application.archived_at.is_(None))
+            .values(archived_at=now, updated_at=now)
+        )
+        if done.rowcount:
+            conn.execute(
+                insert(ApplicationEvent.__table__),
+                {"application_id": app_id, "at": now, "author": "fundradar",
+                 "note": ARCHIVE_NOTE},
+            )  # fmt: skip
+            archived += 1
+    return archived
 
 
 # --- the hook: deleting calls archives their applications, whichever way they were deleted ----

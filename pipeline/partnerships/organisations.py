@@ -121,9 +121,14 @@ def acronym_of(name: str | None) -> str | None:
 
 
 def _known_group(name: str) -> str | None:
-    from fundradar.pipeline.dedupe.match import funder_group
+    """The known funder `name` is one of the names of (dedupe's funder groups: "French
+    Development Agency" and "Agence française de développement" are both AFD), or None.
+    The whole name must be such a name: "EU Delegation to Barbados" names another body than
+    "European Commission", though dedupe counts both as the EU when judging calls."""
+    from fundradar.pipeline.dedupe.match import fold, funder_group, funder_spellings
 
-    return funder_group(name)
+    group = funder_group(name)
+    return group if group and fold(name) in funder_spellings(name) else None
 
 
 # ------------------------------------------------------------------------------ lookups

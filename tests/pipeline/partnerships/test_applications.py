@@ -110,6 +110,10 @@ def test_each_stage_change_is_recorded_with_author_time_and_note(session) -> Non
     assert session.get(Application, app.id).updated_at == NOW + timedelta(days=3)
     other = apps.create_from_call(session, shortlisted(session, 2).id, author="m")
     apps.move(session, other.id, "preparing", author="m")
+    # soonest internal deadline first (call 1 closes a day before call 2)
+    assert [a.id for a in apps.list_applications(session)] == [app.id, other.id]
+    assert [a.id for a in apps.list_applications(session, call_id=app.call_id)] == [app.id]
+    assert [a.id for a in apps.list_applications(session, stages=["awarded"])] == [app.id]
     assert apps.stage_counts(session) == [
         ("idea", 0),
         ("preparing", 1),

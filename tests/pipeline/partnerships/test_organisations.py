@@ -60,6 +60,10 @@ def test_every_spelling_of_afd_is_one_entry(session, first) -> None:  # type: ig
 def test_known_funder_names_and_distinct_bodies(session) -> None:  # type: ignore[no-untyped-def]
     afd = orgs.find_or_create(session, "Agence française de développement")
     assert orgs.find_or_create(session, "French Development Agency").id == afd.id  # dedupe's group
+    ec = orgs.find_or_create(session, "European Commission")
+    assert orgs.find_or_create(session, "Commission européenne").id == ec.id
+    # a body whose name merely contains a funder's: another entry
+    assert orgs.find_or_create(session, "EU Delegation to Barbados").id != ec.id
     # same initials, different bodies: never one entry
     other = orgs.find_or_create(session, "Association des Femmes Dominicaines")
     assert other.id != afd.id and other.acronym == "AFD"
