@@ -415,7 +415,9 @@ def _carried(session: Session, recipient: str, exclude_delivery: int | None) -> 
 
 
 def _themes_ok(row: CallRow, recipient: Recipient) -> bool:
-    return not recipient.themes or bool(set(row.themes or []) & set(recipient.themes))
+    from fundradar.alerts.subscription_filter import matches  # themes, sources, words, language
+
+    return matches(row, recipient)
 
 
 def _last_deadline_change(session: Session, call_ids: Sequence[int]) -> dict[int, datetime]:

@@ -9,13 +9,20 @@ never announced counts as ok, so its first failure is announced and a first ok r
 Mail goes through the digest's transports (alerts/mailer.py): SMTP when FUNDRADAR_SMTP_HOST is
 set, else `.eml` files in `$FUNDRADAR_HOME/outbox/maintainer/`. A mail that cannot be sent leaves
 the stored state as it was, so the change is announced at the next run instead of being lost.
+
+FUNDRADAR_MAINTAINER_CHANNEL (an Apprise URL: Teams, Slack, Telegram, a webhook) gets the same
+alert as a chat message, in addition to the mail or instead of it when recipients.yaml names no
+maintainer. It is an environment variable and not a recipients.yaml key because the URL holds
+the service's token. The state is kept when the mail was accepted (or, with no mail configured,
+the channel): a channel that fails is reported with its cause on the alert and in the log, and
+is not retried, so a broken channel never makes the maintainer's mail go out again and again.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -25,6 +32,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from fundradar.alerts import channels
 from fundradar.alerts.mailer import OutboxTransport, SmtpTransport, Transport
 from fundradar.exceptions import MailError
 from fundradar.pipeline.health import NEVER_RUN, SourceHealth, latest_health
@@ -42,6 +50,8 @@ class Alert:
     subject: str
     sent: bool
     error: str | None = None
+    channel_error: str | None = None  # the chat channel failed (the mail may still have gone)
+    posted: bool = False  # the chat channel took it
 
 
 def state_of(health: SourceHealth) -> str | None:
@@ -112,11 +122,13 @@ class AlertOutbox(OutboxTransport):
 def alert_changes(
     session: Session,
     *,
-    transport: Transport,
-    maintainer: str,
+    transport: Transport | None,
+    maintainer: str | None,
     mail_from: str,
     sources: Sequence[str] | None = None,
     health: Sequence[SourceHealth] | None = None,
+    channel: str | None = None,
+    post: Callable[..., channels.Posted] = channels.post,
 ) -> list[Alert]:
     """Mail the maintainer about each source whose state changed since they were last told.
 
@@ -137,13 +149,26 @@ def alert_changes(
         told = row.state if row else "ok"
         if state == told:
             continue
-        msg = build_alert(h, state, mail_from=mail_from, to=maintainer, previous=row)
+        msg = build_alert(h, state, mail_from=mail_from, to=maintainer or "", previous=row)
         subject = str(msg["Subject"])
-        try:
-            transport.send(msg, recipient=maintainer)
-        except MailError as exc:
-            log.warning("maintainer alert for %s not sent: %s", h.source, exc)
-            alerts.append(Alert(h.source, state, subject, sent=False, error=str(exc)))
+        posted, channel_error = False, None
+        if channel:  # first: a mail server that is down must not silence the chat
+            result = post(channel, title=subject, body=msg.get_content())
+            posted, channel_error = result.ok, (None if result.ok else result.error)
+            if channel_error:
+                log.warning("maintainer alert for %s not posted to %s: %s", h.source,
+                            result.where, channel_error)  # fmt: skip
+        if maintainer and transport is not None:
+            try:
+                transport.send(msg, recipient=maintainer)
+            except MailError as exc:
+                log.warning("maintainer alert for %s not sent: %s", h.source, exc)
+                alerts.append(Alert(h.source, state, subject, sent=False, error=str(exc),
+                                    channel_error=channel_error, posted=posted))  # fmt: skip
+                continue
+        elif not posted:  # no mail configured and the channel failed: try again next run
+            alerts.append(Alert(h.source, state, subject, sent=False, error=channel_error,
+                                channel_error=channel_error))  # fmt: skip
             continue
         if row is None:
             row = SourceAlertState(source=h.source)
@@ -151,7 +176,8 @@ def alert_changes(
         row.state, row.status, row.cause = state, h.status, (h.cause or None)
         row.run_id, row.alerted_at = h.run_id, datetime.now(UTC)
         session.commit()
-        alerts.append(Alert(h.source, state, subject, sent=True))
+        alerts.append(Alert(h.source, state, subject, sent=bool(maintainer), posted=posted,
+                            channel_error=channel_error))  # fmt: skip
     return alerts
 
 
@@ -180,9 +206,12 @@ def alert_after_run(source: str) -> list[Alert]:
     from fundradar.pipeline import db
 
     maintainer = load_recipients().maintainer
-    if not maintainer:
+    env = settings.load()
+    if not maintainer and not env.maintainer_channel:
         return []
-    mail_from = settings.load().smtp.mail_from or _mail_from()
+    mail_from = env.smtp.mail_from or _mail_from()
+    transport = maintainer_transport() if maintainer else None
     with db.session_scope() as session:
-        return alert_changes(session, transport=maintainer_transport(), maintainer=maintainer,
-                             mail_from=mail_from, sources=[source])  # fmt: skip
+        return alert_changes(session, transport=transport, maintainer=maintainer,
+                             mail_from=mail_from, sources=[source],
+                             channel=env.maintainer_channel)  # fmt: skip

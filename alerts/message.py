@@ -5,6 +5,13 @@ The Message-ID is deterministic per digest week and recipient,
 a crash (the one window exactly-once cannot close: the server accepted it and the process died
 before recording it) carries the same id, and a server or client that drops duplicates drops
 it. A deliberate `--force` resend gets a suffix, so it is *not* dropped as a duplicate.
+
+With a signed unsubscribe address (alerts/subscriptions.py `links`), the message carries the
+RFC 8058 one-click headers: `List-Unsubscribe: <https://…/unsubscribe/TOKEN>` and
+`List-Unsubscribe-Post: List-Unsubscribe=One-Click`, so Gmail, Outlook and Apple Mail show
+their own "Unsubscribe" button, which POSTs that body to the address. Without one (no
+FUNDRADAR_PUBLIC_URL or FUNDRADAR_SECRET_KEY) neither header is sent: an unsubscribe header
+that leads nowhere is worse than none.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ def build_message(
     reply_to: str | None,
     msg_id: str,
     date: datetime | None = None,
+    unsubscribe_url: str | None = None,
 ) -> EmailMessage:
     """One recipient's digest, ready for SMTP or the outbox (CRLF line ends, UTF-8)."""
     msg = EmailMessage(policy=SMTP)
@@ -66,8 +74,19 @@ def build_message(
     # an automatic mail: no out-of-office replies back to the sender (RFC 3834, Exchange)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    add_unsubscribe(msg, unsubscribe_url)
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(html, subtype="html", charset="utf-8")
     # after the content: set_content() drops every Content-* header set before it
     msg["Content-Language"] = model.lang
     return msg
+
+
+def add_unsubscribe(msg: EmailMessage, url: str | None) -> None:
+    """RFC 8058 one-click unsubscribe headers (nothing for no URL). RFC 8058 wants an https
+    address: a FUNDRADAR_PUBLIC_URL on plain http works in our page but mail clients may not
+    offer their button for it (README says so)."""
+    if not url or any(ch in url for ch in "<>\r\n \t"):
+        return
+    msg["List-Unsubscribe"] = f"<{url}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

@@ -178,6 +178,10 @@ def crawl_job() -> None:
                 s.source for s in elsewhere))  # fmt: skip
         else:
             write_state(CRAWL_JOB, state="done")
+        if not _stopping.is_set():  # new high-band calls to instant subscribers, at once
+            from fundradar.alerts.instant import after_crawl
+
+            after_crawl(echo=log.info)
     bad = [s for s in summaries if s.status in ("failed", "empty", "interrupted", BUSY)]
     for s in summaries:
         level = logging.WARNING if s in bad else logging.INFO
@@ -483,7 +487,10 @@ def _crawled_before(due: datetime, schedule: Schedule) -> bool:
 
 
 def _not_delivered(week: str) -> list[str]:
-    """Configured recipients without a *sent* delivery for `week`."""
+    """Subscribers (active subscriptions, recipients.yaml's entries included) without a
+    *sent* delivery for `week`."""
+    from fundradar import settings
+    from fundradar.alerts.send import subscribers
     from fundradar.config.loader import load_recipients
     from fundradar.pipeline import db
     from fundradar.pipeline.models import Delivery, Digest
@@ -496,7 +503,8 @@ def _not_delivered(week: str) -> list[str]:
                 .where(Digest.week == week, Delivery.status == "sent")
             )
         )
-    return [r.email for r in load_recipients().recipients if r.email.lower() not in sent]
+    who = subscribers(load_recipients(), settings.load(), record=False)
+    return [r.email for r in who if r.email.lower() not in sent]
 
 
 def catch_up(

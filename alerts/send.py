@@ -55,9 +55,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fundradar import settings as app_settings
+from fundradar.alerts import subscriptions
 from fundradar.alerts.compose import DigestModel, compose, is_sample, iso_week
 from fundradar.alerts.mailer import Receipt, Transport, transport_from_settings
 from fundradar.alerts.message import build_message, message_id
@@ -286,6 +288,10 @@ def render_for(
     model = compose(
         session, recipient, config, now=now, week=week, exclude_delivery=exclude_delivery
     )
+    # the signed links of her footer (None without FUNDRADAR_PUBLIC_URL and _SECRET_KEY)
+    links = _links_for(session, recipient.email)
+    model.unsubscribe_url = links.unsubscribe if links else None
+    model.manage_url = links.manage if links else None
     return model, render_html(model), render_text(model)
 
 
@@ -342,14 +348,20 @@ def send_digest(
     report = SendReport(week)
     say = echo or (lambda _m: None)
 
-    recipients = list(config.recipients)
+    recipients = subscribers(config, env, record=not dry_run)
     if only:
         recipients = [r for r in recipients if r.email.lower() == only.strip().lower()]
         if not recipients:
-            report.problems.append(f"{only} is not a recipient in recipients.yaml")
+            report.problems.append(
+                f"{only} has no active subscription (recipients.yaml seeds them; officers "
+                "subscribe on the review page)"
+            )
             return report
     if not recipients:
-        report.problems.append("no recipients in recipients.yaml: nobody would get the digest")
+        report.problems.append(
+            "no recipients (no active subscription): nobody would get the digest (add people to "
+            "recipients.yaml, or subscribe on the review page)"
+        )
         return report
 
     with db.session_scope() as session:
@@ -399,6 +411,38 @@ def send_digest(
     return report
 
 
+def subscribers(
+    config: RecipientsFile, env: app_settings.Settings, *, record: bool = True
+) -> list[Recipient]:
+    """Who gets the digest: the active subscriptions, after recipients.yaml has seeded them
+    (`alerts.subscriptions.seed`). `record` False (a dry run) leaves the database as it was."""
+    session = db.session_factory()()
+    try:
+        try:
+            seeded = subscriptions.seed(session, config)
+        except IntegrityError:  # another server seeded the same address at the same moment
+            session.rollback()
+            seeded = subscriptions.seed(session, config)
+        for email in seeded.added:
+            log.info("subscribed %s from recipients.yaml", email)
+        for email in seeded.stopped:
+            log.warning("%s is no longer in recipients.yaml: no more digests to that address "
+                        "(the subscription and its history are kept)", email)  # fmt: skip
+        out = subscriptions.recipients(session)
+        if record:
+            session.commit()
+        else:
+            session.rollback()
+        return out
+    finally:
+        session.close()
+
+
+def _links_for(session: Session, email: str) -> subscriptions.Links | None:
+    sub = subscriptions.find(session, email)
+    return None if sub is None else subscriptions.links(sub.id, sub.email)
+
+
 def _result_line(r: DeliveryResult) -> str:
     if r.status == "sent":
         where = r.detail if r.transport == "outbox" else f"SMTP {r.detail}"
@@ -439,6 +483,9 @@ def _claim(
         delivery = _delivery_row(session, digest, email)
         if delivery.status == "sent" and not run.force:
             return _already_sent(delivery, recipient, run.week)
+        sub = subscriptions.find(session, email)
+        if sub is None or not sub.active:  # she unsubscribed while this run was under way
+            return DeliveryResult(recipient.email, "skipped", detail="unsubscribed")
         if delivery.status == "sending":
             log.warning(
                 "the last digest run stopped while sending %s to %s; it may have arrived. "
@@ -461,6 +508,7 @@ def _claim(
         msg = build_message(
             model, html=html, text=text, mail_from=run.sender,
             reply_to=run.config.digest.reply_to, msg_id=msg_id, date=datetime.now(UTC),
+            unsubscribe_url=model.unsubscribe_url,
         )  # fmt: skip
         subject = model.subject
         if run.sample:

@@ -219,6 +219,12 @@ class Recipient(_Strict):
     language: Literal["en", "fr"] = "en"
     min_band: Literal["high", "medium", "low", "none"] = "medium"
     themes: list[str] = Field(default_factory=list)  # empty: every theme
+    # the rest of a subscription's filters (alerts/subscription_filter.py); empty: no limit
+    sources: list[str] = Field(default_factory=list)
+    words: str | None = Field(default=None, max_length=200)  # every word must match
+    call_language: Literal["en", "fr", "es"] | None = None  # the call's own language
+    # weekly: the digest; instant: the digest and, after each crawl, a mail per new high call
+    frequency: Literal["weekly", "instant"] = "weekly"
 
     @field_validator("email")
     @classmethod

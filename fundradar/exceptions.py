@@ -152,3 +152,10 @@ class PartnerError(FundradarError):
     `pipeline.partnerships.organisations`; the message says why."""
 
     exit_code = 2
+
+
+class SubscriptionError(FundradarError):
+    """A subscription cannot be made or changed as asked (a bad address, band or channel, an
+    address already subscribed). The message says what to give instead."""
+
+    exit_code = 2

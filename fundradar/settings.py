@@ -21,6 +21,9 @@ another folder by setting variables first.
   https://fundradar.example.org); mail links to call pages only when it is set
 - FUNDRADAR_SECRET_KEY: signs the links in mail (unsubscribe, verdicts); at least 32
   characters; required when FUNDRADAR_PUBLIC_URL is set
+- FUNDRADAR_MAINTAINER_CHANNEL: an Apprise URL (msteams://…, slack://…, tgram://…,
+  json://host/path) that also gets the maintainer's source alerts; it holds the service's
+  token, so it lives here and not in recipients.yaml; never logged in full
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class Settings:
     author: str
     public_url: str | None = None
     secret_key: str | None = field(default=None, repr=False)
+    maintainer_channel: str | None = field(default=None, repr=False)
 
     @property
     def outbox(self) -> Path:
@@ -171,4 +175,5 @@ def load() -> Settings:
         author=os.environ.get("FUNDRADAR_AUTHOR") or os.environ.get("USER") or "unknown",
         public_url=(public_url := _public_url()),
         secret_key=_secret_key(public_url),
+        maintainer_channel=(os.environ.get("FUNDRADAR_MAINTAINER_CHANNEL") or "").strip() or None,
     )

@@ -65,6 +65,11 @@ def weekly_job(
         report.problems.append(f"sources with problems: {', '.join(bad)}")
     if not send:
         return report
+    from fundradar.alerts.instant import after_crawl
+
+    instant = after_crawl(echo=echo)  # new high-band calls to instant subscribers first
+    if instant is not None:
+        report.problems.extend(f"instant alert: {p}" for p in instant.problems)
     echo("sending this week's digest ...")
     try:
         report.digest = send_digest(now=now, echo=echo)

@@ -485,3 +485,55 @@ class PastProject(Base):
     amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
     currency: Mapped[str | None] = mapped_column(String(3))
     notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Subscription(Base):
+    """One person's standing order for mail: who, in which words, which calls, how often.
+
+    Made by an officer on the review page (`created_by` "web"), by the maintainer (`fundradar
+    subscriptions add`: "cli"), or seeded from recipients.yaml ("recipients.yaml"). `managed_by`
+    says whose word counts: "yaml" rows follow recipients.yaml at each seed; once the officer
+    edits hers ("officer") the file no longer overwrites it. A row is never deleted: an
+    unsubscribe sets `active` False and `unsubscribed_at`, and the deliveries stay as history.
+    One row per address, because deliveries are keyed by week and address.
+    """
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower case
+    name: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(2), default="en")  # the digest's own words
+    min_band: Mapped[str] = mapped_column(String(10), default="medium")
+    themes: Mapped[list[Any]] = mapped_column(default=list)  # empty: every theme
+    sources: Mapped[list[Any]] = mapped_column(default=list)  # empty: every source
+    words: Mapped[str | None] = mapped_column(String(200))  # every word must match
+    call_language: Mapped[str | None] = mapped_column(String(8))  # None: any language
+    frequency: Mapped[str] = mapped_column(String(10), default="weekly")  # weekly | instant
+    # an Apprise URL (Teams, Slack, Telegram, webhook); it holds a secret: never logged in full
+    channel: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    unsubscribed_at: Mapped[datetime | None]
+    managed_by: Mapped[str] = mapped_column(String(10), default="officer")  # yaml | officer
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstantAlert(Base):
+    """A new high-band call told to one subscription at once, by mail or on its channel.
+
+    Unique per (subscription, call, way): whatever a crawl does twice, a call is told to a
+    person once per way; a way that failed has no row and is tried after the next crawl.
+    """
+
+    __tablename__ = "instant_alerts"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "call_id", "way", name="uq_instant_alert"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    way: Mapped[str] = mapped_column(String(10))  # mail | channel
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

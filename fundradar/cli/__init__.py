@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "partnerships",  # application new|list|show|move|set|partner; partner list|add|import|...
     "exports",  # export csv|ics|atom|json
     "digest",  # digest preview | send
+    "subscriptions",  # subscriptions list | add | remove | links
     "schedule",  # schedule
     "serve",  # serve
     "scrapyd",  # scrapyd deploy

@@ -16,6 +16,13 @@ def _recipient(address: str | None):  # type: ignore[no-untyped-def]
 
     config = load_recipients()
     if address:
+        from fundradar.alerts import subscriptions
+        from fundradar.pipeline import db
+
+        with db.session_scope() as session:  # her own filters, when she has subscribed
+            sub = subscriptions.find(session, address)
+            if sub is not None:
+                return config, subscriptions.as_recipient(sub)
         for r in config.recipients:
             if r.email.lower() == address.strip().lower():
                 return config, r
@@ -81,7 +88,7 @@ def preview_cmd(output: Path | None, to: str | None) -> None:
 @digest_group.command("send")
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; send and record nothing.")
 @click.option("--force", is_flag=True, help="Send again to those who already had this week's.")
-@click.option("--to", "to", metavar="ADDRESS", help="Only this recipient from recipients.yaml.")
+@click.option("--to", "to", metavar="ADDRESS", help="Only this subscriber.")
 @click.option(
     "--allow-sample", is_flag=True,
     help="Mail a database of sample calls (demo, crawl --fixtures) over SMTP anyway; every "

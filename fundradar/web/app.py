@@ -283,6 +283,9 @@ def create_app(
         TEMPLATES_AUTO_RELOAD=False,
     )
     security.install(app)
+    from fundradar.web.subscriptions import bp as subscriptions_bp
+
+    app.register_blueprint(subscriptions_bp)  # save filters, edit, unsubscribe (signed links)
     from fundradar.web import partnerships  # applications, partners, dashboard (issue 15)
 
     partnerships.install(app, clock)

@@ -8,6 +8,11 @@
 - **Cross-site forgery.** Every state-changing request (POST) must carry the session's CSRF
   token from the form, and is refused if the browser says it comes from another site
   (`Sec-Fetch-Site`, `Origin`). The session cookie is HttpOnly and SameSite=Lax.
+- **Signed mail links.** `SIGNED_ENDPOINTS` (unsubscribe, edit my subscription: web/
+  subscriptions.py) need no access token: the link's signature (FUNDRADAR_SECRET_KEY) authorises
+  that one action on that one subscription, and an officer reads her mail outside the office
+  network. The one-click unsubscribe POST needs no CSRF token either (`NO_CSRF_ENDPOINTS`): RFC
+  8058 clients post it from their servers, without a session, and the signed token is the proof.
 - **Invisible controls.** Every value a template prints loses NUL bytes and bidirectional
   overrides (U+202E shows a title reversed), also for calls stored before the normaliser
   removed them.
@@ -30,6 +35,13 @@ from markupsafe import Markup
 from fundradar.pipeline.normalise.text import strip_invisible
 
 CSRF_FIELD = "csrf_token"
+# reachable without the access token: the signed-link pages only (not even the stylesheet:
+# without a session they show unstyled, which is fine for a confirmation button)
+SIGNED_ENDPOINTS = frozenset({
+    "subscriptions.unsubscribe", "subscriptions.unsubscribe_post",
+    "subscriptions.manage", "subscriptions.manage_post",
+})  # fmt: skip
+NO_CSRF_ENDPOINTS = frozenset({"subscriptions.unsubscribe_post"})
 TOKEN_PARAM = "token"
 
 CSP = "; ".join(
@@ -77,7 +89,7 @@ def _presented_token() -> str | None:
 def check_access() -> Response | None:
     """before_request: None to go on, or the response that ends the request."""
     token: str | None = current_app.config.get("FUNDRADAR_TOKEN")
-    if not token:
+    if not token or request.endpoint in SIGNED_ENDPOINTS:
         return None
     fingerprint = session.get("auth")
     if isinstance(fingerprint, str) and hmac.compare_digest(fingerprint, _fingerprint(token)):
@@ -113,7 +125,7 @@ def csrf_token() -> str:
 
 def check_csrf() -> None:
     """before_request for POST: abort(403) unless the form proves it came from our page."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in NO_CSRF_ENDPOINTS:
         return
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         abort(403, "cross-site request refused")

@@ -31,8 +31,12 @@ def is_loopback(host: str) -> bool:
         return False  # a host name: it may resolve to a public address
 
 
+# a signed mail link's token unsubscribes or edits someone: not for the log either
+_SIGNED_IN_PATH = re.compile(r"(/(?:unsubscribe|subscription)/)[^\s?\"/]+")
+
+
 def redact(line: str) -> str:
-    return _TOKEN_IN_QUERY.sub(r"\1[redacted]", line)
+    return _SIGNED_IN_PATH.sub(r"\1[redacted]", _TOKEN_IN_QUERY.sub(r"\1[redacted]", line))
 
 
 class RedactingHandler(WSGIRequestHandler):
