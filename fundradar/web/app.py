@@ -287,6 +287,9 @@ def create_app(
 
     app.register_blueprint(subscriptions_bp)  # save filters, edit, unsubscribe (signed links)
     mail_links.install(app, clock=clock)  # the digest's signed verdict links
+    from fundradar.web import partnerships  # applications, partners, dashboard (issue 15)
+
+    partnerships.install(app, clock)
 
     def feed_query() -> str:
         keep = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "token")]
