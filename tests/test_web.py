@@ -325,6 +325,9 @@ def test_token_required_when_configured(calls) -> None:  # type: ignore[no-untyp
     # feeds (calendar clients): token on every request, no redirect
     fresh = create_app(token=TOKEN, clock=lambda: NOW).test_client()
     assert fresh.get(f"/calls.ics?token={TOKEN}").status_code == 200
+    # the partnerships workbook too: a spreadsheet opened from a link keeps no cookie
+    sheet = create_app(token=TOKEN, clock=lambda: NOW).test_client()
+    assert sheet.get(f"/partnerships.xlsx?token={TOKEN}").status_code == 200
     assert fresh.get("/", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
 
 

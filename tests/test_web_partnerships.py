@@ -617,3 +617,34 @@ def test_past_projects_added_on_the_partner_page(client) -> None:  # type: ignor
     with db.session_scope() as s:
         assert s.scalars(select(PastProject.title)).all() == ["CARIB-COAST"]
     assert post(client, "/partners/999999/projects", title="x").status_code == 404
+
+
+def test_a_large_partners_csv_is_accepted_and_a_too_large_one_is_told_why(client) -> None:  # type: ignore[no-untyped-def]
+    """A few thousand rows (well over the 64 KB a verdict form may send) import; a file over
+    the upload limit gets a page naming the limit and the command line instead."""
+    import io
+
+    from fundradar.web.app import MAX_UPLOAD
+
+    rows = "".join(f"Université partenaire numéro {n},university_research,France\n"
+                   for n in range(2500))  # fmt: skip
+    body = ("name,kind,country\n" + rows).encode("utf-8")
+    assert 64 * 1024 < len(body) < MAX_UPLOAD
+    ok = client.post(
+        "/partners/import", content_type="multipart/form-data",
+        data={"csrf_token": csrf(client), "file": (io.BytesIO(body), "big.csv")},
+    )  # fmt: skip
+    assert ok.status_code == 200, ok.get_data(as_text=True)[:300]
+    assert "2500 new" in ok.get_data(as_text=True)
+    huge = client.post(
+        "/partners/import", content_type="multipart/form-data",
+        data={"csrf_token": csrf(client), "file": (io.BytesIO(b"x" * (MAX_UPLOAD + 1)), "h.csv")},
+    )  # fmt: skip
+    assert huge.status_code == 413
+    assert "partner import FILE" in huge.get_data(as_text=True)
+    # a text field cannot be large, whatever the upload limit (Werkzeug's form memory cap)
+    big_field = client.post(
+        "/partners/import", content_type="multipart/form-data",
+        data={"csrf_token": csrf(client), "name": "x" * 300_000},
+    )  # fmt: skip
+    assert big_field.status_code == 413

@@ -52,6 +52,7 @@ from fundradar.pipeline.review import VERDICTS, record_verdict, resolve_call
 from fundradar.web import changes, charts, mail_links, search, security
 
 PAGE_SIZE = 50
+MAX_UPLOAD = 2 * 1024 * 1024  # bytes of one request (the partners CSV upload is the big one)
 MAX_TEXT = 200  # a search box, not a document
 STATUS_MENU = (("", "open, forthcoming or undated"), *((s, s) for s in STATUS_CHOICES),
                ("all", "all, including closed"))  # fmt: skip
@@ -279,7 +280,11 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="fundradar_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
-        MAX_CONTENT_LENGTH=64 * 1024,  # verdict forms are tiny; refuse anything else
+        # a partners CSV upload (/partners/import) may be a few thousand rows; every other form
+        # is small, and Werkzeug holds each non-file field to MAX_FORM_MEMORY_SIZE (it must
+        # exceed Werkzeug's 64 KB read buffer, which the multipart decoder also counts)
+        MAX_CONTENT_LENGTH=MAX_UPLOAD,
+        MAX_FORM_MEMORY_SIZE=256 * 1024,
         TEMPLATES_AUTO_RELOAD=False,
     )
     security.install(app)
@@ -439,7 +444,12 @@ def create_app(
     @app.errorhandler(413)
     def error(exc: Any) -> tuple[str, int]:
         code = getattr(exc, "code", 500) or 500
-        return render_template("message.html", code=code,
-                               message=getattr(exc, "description", str(exc))), code  # fmt: skip
+        message = getattr(exc, "description", str(exc))
+        if code == 413:  # say the limit and what to do, not the HTTP jargon
+            message = (
+                f"That is more than this page accepts at once ({MAX_UPLOAD // 2**20} MB): "
+                "split the file, or import it with `fundradar partner import FILE`."
+            )
+        return render_template("message.html", code=code, message=message), code
 
     return app

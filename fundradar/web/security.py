@@ -117,7 +117,7 @@ def check_access() -> Response | None:
 
 
 def _is_page() -> bool:
-    return not request.path.endswith((".csv", ".ics", ".atom"))
+    return not request.path.endswith((".csv", ".ics", ".atom", ".xlsx"))
 
 
 def csrf_token() -> str:
