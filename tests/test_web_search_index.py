@@ -199,6 +199,20 @@ def test_the_batch_store_writes_the_same_documents_as_upsert(client) -> None:  #
     }
 
 
+def test_a_page_seen_again_with_new_text_is_found_by_its_new_words(client) -> None:  # type: ignore[no-untyped-def]
+    first, _ = _new_calls()
+    with db.session_scope() as s:
+        store.store_one(s, first, now=NOW)
+    assert found(client, "q=recifs") == {first.title}
+    again = copy.deepcopy(first)  # the funder rewrote its page: upsert merges, re-scores
+    again.title = "Appel à projets : énergie solaire pour les écoles 2027"
+    again.summary = "Panneaux solaires sur les toits des écoles."
+    with db.session_scope() as s:
+        assert store.store_one(s, again, now=NOW + timedelta(days=1)).outcome == "updated"
+    assert found(client, "q=ecole+solaire") == {again.title}
+    assert found(client, "q=recifs") == set() and found(client, "q=littoral") == set()
+
+
 def test_imported_calls_are_searchable(client) -> None:  # type: ignore[no-untyped-def]
     line = {"title": "Fonds pour la pêche artisanale", "url": "https://x.example.org/peche",
             "funder": "Région Martinique", "deadline": "2027-03-01",
@@ -326,7 +340,9 @@ def _feed_links(client, query: str) -> dict[str, str]:  # type: ignore[no-untype
     return {urlsplit(h).path: h.replace("&amp;", "&") for h in links}
 
 
-def test_feeds_give_exactly_the_calls_the_page_shows(client, calls) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("drive", [search.SQLITE_DRIVE, 0])  # SQLite: hits as ids; as subquery
+def test_feeds_give_exactly_the_calls_the_page_shows(client, calls, monkeypatch, drive) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(search, "SQLITE_DRIVE", drive)
     start = NOW.date().isoformat()
     end = (NOW + timedelta(days=80)).date().isoformat()
     for query in (f"q=ocean&budget_max=250000&deadline_from={start}&deadline_to={end}",

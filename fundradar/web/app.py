@@ -7,7 +7,8 @@
   its changes in words ("deadline moved from 15 to 30 April 2027"), reasons and verdicts.
 - `POST /calls/<id>/verdict`: the same verdicts as `fundradar review`, stored by
   `pipeline.review.record_verdict`.
-- `GET /calls.csv`, `/calls.ics`, `/calls.atom`: the exports, with the page's filters, streamed.
+- `GET /calls.csv`, `/calls.ics`, `/calls.atom`: the exports, with the page's filters and search
+  (words, applicant, budget, deadline: a feed gives the calls the page shows), streamed.
 
 Everything works without JavaScript (the CSP forbids all script): filters are a GET form,
 verdicts are small POST forms with a CSRF token.
