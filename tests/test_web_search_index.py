@@ -280,9 +280,10 @@ def test_downgrade_removes_the_index(fundradar_home) -> None:  # type: ignore[no
         names = {r[0] for r in conn.execute(text(
             "SELECT name FROM sqlite_master" if DIALECT == "sqlite" else
             "SELECT indexname FROM pg_indexes UNION SELECT tablename FROM pg_tables"))}  # fmt: skip
-        assert not {search_index.FTS_TABLE, search_index.PG_INDEX, *search_index.TRIGGERS} & names
+        gone = {search_index.FTS_TABLE, search_index.PG_INDEX, *search_index.TRIGGERS}
+        assert not gone & names
         cols = {c["name"] for c in inspect(conn).get_columns("calls")}
-        assert "search_doc" not in cols
+        assert not {"search_doc", search_index.PG_COLUMN} & cols
 
 
 # --- without FTS5 --------------------------------------------------------------------------------

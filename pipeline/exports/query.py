@@ -25,6 +25,7 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    false,
     func,
     or_,
     select,
@@ -140,7 +141,9 @@ def conditions(flt: CallFilter) -> list[Any]:
     if flt.with_deadline:
         conds.append(CallRow.deadline.is_not(None))
     conds.extend(flt.where)
-    if flt.ids is not None:
+    if flt.ids is not None and not flt.ids:
+        conds.append(false())  # a constant: SQLite reads nothing (an empty IN it would plan)
+    elif flt.ids is not None:
         # inlined integers: a search may find more calls than SQLite takes bound parameters
         ids = bindparam("only_ids", sorted(flt.ids), expanding=True, literal_execute=True)
         conds.append(CallRow.id.in_(ids))

@@ -23,9 +23,14 @@ The index:
   `MATCH` is given only quoted tokens made here (`fts5_query`), never the officer's text.
   A SQLite built without FTS5 has no such table: the search then matches in Python, said once
   in the log with the reason (`index_status`).
-- PostgreSQL: a GIN index on `to_tsvector('simple', search_doc)` (the document is stemmed
-  already, so the 'simple' configuration: no second stemming, no stop words); the query is
-  made of `plainto_tsquery('simple', token)` joined with || and &&, no tsquery syntax.
+- PostgreSQL: a stored generated column `calls.search_vector`, `to_tsvector('simple',
+  search_doc)` (the document is stemmed already, so the 'simple' configuration: no second
+  stemming, no stop words), with a GIN index. Stored, not an expression index: a search
+  matching thousands of calls is planned as a scan, which would otherwise parse every
+  document again (1 s at 20,000 calls instead of 40 ms). The column is PostgreSQL's own
+  (computed on every write, never written by us), so the models do not describe it. The
+  query is made of `plainto_tsquery('simple', token)` joined with || and &&, no tsquery
+  syntax.
 """
 
 from __future__ import annotations
@@ -56,11 +61,12 @@ from sqlalchemy import table as sa_table
 log = logging.getLogger(__name__)
 
 FTS_TABLE = "calls_fts"
-PG_INDEX = "ix_calls_search_doc"
+PG_COLUMN = "search_vector"
+PG_INDEX = "ix_calls_search_vector"
 TRIGGERS = ("calls_fts_insert", "calls_fts_delete", "calls_fts_update")
-# What the models do not describe: FTS5's table and its shadow tables, the GIN expression index
-# (`include_name` keeps them out of the models-versus-migrations comparison).
-OUTSIDE_MODELS = (FTS_TABLE, PG_INDEX)
+# What the models do not describe: FTS5's table and its shadow tables, PostgreSQL's generated
+# column and its index (`include_name` keeps them out of the models-versus-migrations check).
+OUTSIDE_MODELS = (FTS_TABLE, PG_COLUMN, PG_INDEX)
 
 # the fields a document is made of (a change to any of them makes it again)
 FIELDS = ("title", "summary", "eligibility_text", "eligible_applicants", "funder", "programme",
@@ -190,7 +196,7 @@ def match_condition(dialect: str, terms: Terms, doc_column: Any, id_column: Any)
                 one = func.plainto_tsquery(literal_column("'simple'"), token)
                 either = one if either is None else either.op("||")(one)
             query = either if query is None else query.op("&&")(either)
-        vector = func.to_tsvector(literal_column("'simple'"), doc_column)
+        vector = literal_column(f"{doc_column.table.name}.{PG_COLUMN}")
         return vector.op("@@")(query)
     # another database: the same test as the index, word by word on the stored text
     padded = literal_column("' '") + doc_column + literal_column("' '")
@@ -284,8 +290,15 @@ def drop_sqlite_index(conn: Connection) -> None:
 
 def create_pg_index(conn: Connection) -> None:
     conn.exec_driver_sql(
-        f"CREATE INDEX {PG_INDEX} ON calls USING gin (to_tsvector('simple', search_doc))"
+        f"ALTER TABLE calls ADD COLUMN {PG_COLUMN} tsvector GENERATED ALWAYS AS "
+        "(to_tsvector('simple', coalesce(search_doc, ''))) STORED"
     )
+    conn.exec_driver_sql(f"CREATE INDEX {PG_INDEX} ON calls USING gin ({PG_COLUMN})")
+
+
+def drop_pg_index(conn: Connection) -> None:
+    conn.exec_driver_sql(f"DROP INDEX IF EXISTS {PG_INDEX}")
+    conn.exec_driver_sql(f"ALTER TABLE calls DROP COLUMN IF EXISTS {PG_COLUMN}")
 
 
 def backfill(conn: Connection, batch: int = 2000) -> int:

@@ -7,7 +7,8 @@ Create Date: 2026-12-07
 `calls.search_doc` holds the folded, stemmed words a call is found by
 (`pipeline.store.search_index`). SQLite: an FTS5 table `calls_fts` over it, kept in step by
 triggers; a SQLite built without FTS5 gets the column only (the search then matches in Python,
-and says so in the log). PostgreSQL: a GIN index on `to_tsvector('simple', search_doc)`. The
+and says so in the log). PostgreSQL: a stored generated column `search_vector`,
+`to_tsvector('simple', search_doc)`, with a GIN index (PostgreSQL 12 or later). The
 documents of the calls already stored are computed here, with the code of this revision.
 
 A later migration that rebuilds the `calls` table on SQLite (batch mode: copy and rename) drops
@@ -45,6 +46,6 @@ def downgrade() -> None:
     if bind.dialect.name == "sqlite":
         search_index.drop_sqlite_index(bind)
     elif bind.dialect.name == "postgresql":
-        op.execute(f"DROP INDEX IF EXISTS {search_index.PG_INDEX}")
+        search_index.drop_pg_index(bind)
     with op.batch_alter_table("calls") as batch:
         batch.drop_column("search_doc")
