@@ -258,7 +258,8 @@ def test_upgrade_makes_an_existing_database_searchable(client) -> None:  # type:
         assert "ocean" in docs["afd:1"].split() and "ong" in docs["afd:1"].split()
         assert search_index.index_status(s.connection()) == (True, "")
         if DIALECT == "postgresql":
-            assert s.scalar(text("SELECT count(*) FROM pg_indexes WHERE indexname = :n"),
+            assert s.scalar(text("SELECT count(*) FROM pg_indexes WHERE indexname = :n "
+                                 "AND schemaname = current_schema()"),
                             {"n": search_index.PG_INDEX}) == 1  # fmt: skip
     assert found(client, "q=oceans&status=all") == {"Résilience côtière et océans"}
     assert found(client, "q=school&status=all") == {"Renewable energy for schools"}
@@ -279,7 +280,8 @@ def test_downgrade_removes_the_index(fundradar_home) -> None:  # type: ignore[no
     with engine.connect() as conn:
         names = {r[0] for r in conn.execute(text(
             "SELECT name FROM sqlite_master" if DIALECT == "sqlite" else
-            "SELECT indexname FROM pg_indexes UNION SELECT tablename FROM pg_tables"))}  # fmt: skip
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() UNION "
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))}  # fmt: skip
         gone = {search_index.FTS_TABLE, search_index.PG_INDEX, *search_index.TRIGGERS}
         assert not gone & names
         cols = {c["name"] for c in inspect(conn).get_columns("calls")}
