@@ -225,6 +225,17 @@ def test_imported_calls_are_searchable(client) -> None:  # type: ignore[no-untyp
 # --- the migration -------------------------------------------------------------------------------
 
 
+def _before_search(url: str) -> str:
+    """The revision before the one that makes the index (found by its file: the revisions may
+    be renumbered when branches merge)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(db.alembic_config(url))
+    made = next(r for r in script.walk_revisions() if r.path.endswith("_search.py"))
+    assert isinstance(made.down_revision, str)
+    return made.down_revision
+
+
 def _old_database(url: str) -> None:
     """A database at the revision before the index, with two calls stored by that code."""
     settings.load().home.mkdir(parents=True, exist_ok=True)
@@ -232,7 +243,7 @@ def _old_database(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0008_dedupe_index")
+        command.upgrade(cfg, _before_search(url))
         for i, (title, themes, summary) in enumerate(
             [("Résilience côtière et océans", ["ocean"], "Protection du littoral."),
              ("Renewable energy for schools", ["energy"], "Solar panels for schools.")], 1
@@ -252,7 +263,7 @@ def _old_database(url: str) -> None:
 def test_upgrade_makes_an_existing_database_searchable(client) -> None:  # type: ignore[no-untyped-def]
     url = settings.load().database_url
     _old_database(url)
-    assert "migrated from 0008_dedupe_index" in db.init(url)
+    assert f"migrated from {_before_search(url)}" in db.init(url)
     with db.session_scope() as s:
         docs = {r.key: r.search_doc for r in s.execute(select(CallRow.key, CallRow.search_doc))}
         assert "ocean" in docs["afd:1"].split() and "ong" in docs["afd:1"].split()
@@ -276,7 +287,7 @@ def test_downgrade_removes_the_index(fundradar_home) -> None:  # type: ignore[no
     cfg = db.alembic_config(url)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0008_dedupe_index")
+        command.downgrade(cfg, _before_search(url))
     with engine.connect() as conn:
         names = {r[0] for r in conn.execute(text(
             "SELECT name FROM sqlite_master" if DIALECT == "sqlite" else
