@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -107,6 +108,9 @@ class CallRow(Base):
     listed: Mapped[bool] = mapped_column(Boolean, default=True)  # False: gone from its listing
     unlisted_at: Mapped[datetime | None]
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the words the call is found by, folded and stemmed (`pipeline.store.search_index`):
+    # indexed by FTS5 on SQLite, by a GIN index on PostgreSQL; deferred: only the search reads it
+    search_doc: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     sightings: Mapped[list[Sighting]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="Sighting.id"
@@ -117,6 +121,20 @@ class CallRow(Base):
     verdicts: Mapped[list[Verdict]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="Verdict.id"
     )
+
+
+@event.listens_for(CallRow, "before_insert")
+def _search_doc_on_insert(_mapper: Any, _conn: Any, row: CallRow) -> None:
+    from fundradar.pipeline.store.search_index import refresh
+
+    refresh(row)  # every ORM write of a call keeps its search document in step
+
+
+@event.listens_for(CallRow, "before_update")
+def _search_doc_on_update(_mapper: Any, _conn: Any, row: CallRow) -> None:
+    from fundradar.pipeline.store.search_index import refresh
+
+    refresh(row, changed_only=True)
 
 
 class Sighting(Base):

@@ -7,7 +7,8 @@
   its changes in words ("deadline moved from 15 to 30 April 2027"), reasons and verdicts.
 - `POST /calls/<id>/verdict`: the same verdicts as `fundradar review`, stored by
   `pipeline.review.record_verdict`.
-- `GET /calls.csv`, `/calls.ics`, `/calls.atom`: the exports, with the page's filters, streamed.
+- `GET /calls.csv`, `/calls.ics`, `/calls.atom`: the exports, with the page's filters and search
+  (words, applicant, budget, deadline: a feed gives the calls the page shows), streamed.
 
 Everything works without JavaScript (the CSP forbids all script): filters are a GET form,
 verdicts are small POST forms with a CSRF token.
@@ -125,6 +126,16 @@ def _profile() -> Any:
     from fundradar.pipeline.score import load_profile
 
     return load_profile(settings.load().config_dir / "priorities.yaml")
+
+
+def narrow(s: Any, flt: CallFilter, wanted: search.Search, profile: Any) -> CallFilter:
+    """`flt` with the page's search applied (web/search.py): the page and its feeds alike."""
+    if not wanted.active:
+        return flt
+    return search.narrow(
+        s, flt, wanted, theme_labels={k: v.label for k, v in profile.themes.items()},
+        applicant_terms={k: a.terms.all() for k, a in profile.applicants.items()},
+    )  # fmt: skip
 
 
 def search_from_args(args: MultiDict[str, str]) -> search.Search:
@@ -307,21 +318,13 @@ def create_app(
         sort = _one(request.args, "sort", [v for v, _ in SORT_MENU]) or "score"
         wanted = search_from_args(request.args)
         profile = _profile()
-        ids: set[int] | None = None
         with db.session_scope() as s:
-            if wanted.active:  # words, applicant, budget, deadline: see web/search.py
-                flt = flt.but(text=None)
-                ids = search.matching_ids(
-                    s, flt, wanted,
-                    theme_labels={k: v.label for k, v in profile.themes.items()},
-                    applicant_terms={k: a.terms.all() for k, a in profile.applicants.items()},
-                )  # fmt: skip
-            total = count_calls(s, flt) if ids is None else len(ids)
+            flt = narrow(s, flt, wanted, profile)  # words, applicant, budget, deadline
+            total = count_calls(s, flt)
             pages = max(1, -(-total // PAGE_SIZE))
             page_no = page_number(request.args.get("page"), pages)
             stmt = (
                 statement(flt)
-                .where(*(() if ids is None else (CallRow.id.in_(sorted(ids)),)))
                 .order_by(None)
                 .order_by(*sort_order(sort))
                 .options(selectinload(CallRow.changes), selectinload(CallRow.sightings),
@@ -331,7 +334,7 @@ def create_app(
             )  # fmt: skip
             calls = [call_view(r, now) for r in s.scalars(stmt)]
             menus = known_values(s)
-            chart_list = charts.build(s, flt, now, only=ids)
+            chart_list = charts.build(s, flt, now)
         args = request.args.to_dict(flat=False)
 
         def page_url(n: int) -> str:
@@ -411,8 +414,9 @@ def create_app(
     def calls_csv() -> Response:
         from fundradar.pipeline.exports.csv_feed import csv_chunks
 
-        flt, now = filter_from_args(request.args), clock()
-        resp = Response(stream(lambda s: csv_chunks(s, flt, now=now)),
+        flt, wanted, now = filter_from_args(request.args), search_from_args(request.args), clock()
+        profile = _profile()  # read before the stream starts: a bad profile is a clear error
+        resp = Response(stream(lambda s: csv_chunks(s, narrow(s, flt, wanted, profile), now=now)),
                         mimetype="text/csv")  # fmt: skip
         resp.headers["Content-Disposition"] = 'attachment; filename="calls.csv"'
         resp.charset = "utf-8"
@@ -423,7 +427,9 @@ def create_app(
         from fundradar.pipeline.exports.ics import default_filter, ics_chunks
 
         flt, now = filter_from_args(request.args, default_filter()), clock()
-        resp = Response(stream(lambda s: ics_chunks(s, flt, now=now)), mimetype="text/calendar")
+        wanted, profile = search_from_args(request.args), _profile()
+        resp = Response(stream(lambda s: ics_chunks(s, narrow(s, flt, wanted, profile), now=now)),
+                        mimetype="text/calendar")  # fmt: skip
         resp.headers["Content-Disposition"] = 'inline; filename="calls.ics"'
         return resp
 
@@ -433,7 +439,9 @@ def create_app(
 
         now = clock()
         flt = filter_from_args(request.args, default_filter(now))
+        wanted = search_from_args(request.args)
         with db.session_scope() as s:
+            flt = narrow(s, flt, wanted, _profile())
             body = atom_document(s, flt, now=now, self_url=request.base_url)
         return Response(body, mimetype="application/atom+xml")
 

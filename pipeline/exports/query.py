@@ -17,7 +17,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, case, cast, exists, func, or_, select, type_coerce
+from sqlalchemy import (
+    Select,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -51,6 +64,9 @@ class CallFilter:
     text: str | None = None  # words in title, summary, funder, programme or reference
     include_dismissed: bool = False  # calls whose latest verdict is not-relevant
     with_deadline: bool = False  # only calls with a deadline (the calendar)
+    # the review page's search (`fundradar.web.search.narrow`), so its feeds give what it shows:
+    where: tuple[Any, ...] = ()  # more SQL conditions (the index's match, budget, deadline)
+    ids: frozenset[int] | None = None  # only these calls (what was matched in Python)
 
     def __post_init__(self) -> None:
         if self.min_band is not None and self.min_band not in BANDS:
@@ -124,6 +140,13 @@ def conditions(flt: CallFilter) -> list[Any]:
         conds.append(CallRow.id.not_in(dismissed_call_ids()))
     if flt.with_deadline:
         conds.append(CallRow.deadline.is_not(None))
+    conds.extend(flt.where)
+    if flt.ids is not None and not flt.ids:
+        conds.append(false())  # a constant: SQLite reads nothing (an empty IN it would plan)
+    elif flt.ids is not None:
+        # inlined integers: a search may find more calls than SQLite takes bound parameters
+        ids = bindparam("only_ids", sorted(flt.ids), expanding=True, literal_execute=True)
+        conds.append(CallRow.id.in_(ids))
     return conds
 
 

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from fundradar.pipeline.models import Base
+from fundradar.pipeline.store.search_index import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -14,7 +15,12 @@ target_metadata = Base.metadata
 def run() -> None:
     conn = config.attributes.get("connection")
     if conn is not None:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=conn,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_name=include_name,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -22,7 +28,10 @@ def run() -> None:
     with engine.begin() as connection:
         # render_as_batch: SQLite cannot ALTER most things; batch mode copies the table
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_name=include_name,  # the search index's FTS5 tables are not models
         )
         with context.begin_transaction():
             context.run_migrations()

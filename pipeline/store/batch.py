@@ -59,6 +59,7 @@ from fundradar.pipeline.dedupe import (
 from fundradar.pipeline.dedupe.match import as_record, could_be_same, judge
 from fundradar.pipeline.models import CallRow, DedupeKey, Sighting
 from fundradar.pipeline.record import Call
+from fundradar.pipeline.store import search_index
 from fundradar.pipeline.store.merge import merge_page, page_data, rebuild
 from fundradar.pipeline.store.upsert import (
     _SEARCH,
@@ -291,6 +292,7 @@ class BatchStore:
             _apply(row, merged, call)
             _score(row, merged, pages, self.profile, self.session)
             cuts = db_safety.clean_object(row) + db_safety.clean_object(sighting)
+            search_index.refresh(row)  # a Core insert: no ORM flush to make it
             values = _table_values(row)
             keys = blocking.row_keys(values) | {blocking.link_key(values["url"] or canon)}
             if values.get("source_ref"):  # found by its identifier (`identifier_rows`)
