@@ -1,7 +1,7 @@
 """search: each call's search document, indexed (FTS5 on SQLite, GIN on PostgreSQL)
 
-Revision ID: 0009_search
-Revises: 0008_dedupe_index
+Revision ID: 0012_search
+Revises: 0011_partnerships
 Create Date: 2026-12-07
 
 `calls.search_doc` holds the folded, stemmed words a call is found by
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_search"
-down_revision: str | None = "0008_dedupe_index"
+revision: str = "0012_search"
+down_revision: str | None = "0011_partnerships"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
