@@ -6,8 +6,6 @@ With FUNDRADAR_UPDATE_DOCS=1 the tests refresh docs/screenshots/ (review page an
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 import pytest
 
 from fundradar.web.server import make
+from tests.browser_support import local_page, shot
 from tests.conftest import CHROMIUM_ARGS, chromium_path
 from tests.test_web_browser import HORIZON, _seed
 
@@ -54,36 +53,11 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-def _page(browser: Any, base: str, width: int, problems: list[str]) -> Any:
-    page = browser.new_page(viewport={"width": width, "height": 844 if width < 600 else 900})
-
-    def route(r):  # type: ignore[no-untyped-def]
-        if r.request.url.startswith(base):
-            r.continue_()
-        else:  # nothing fetched from elsewhere
-            problems.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    return page
-
-
-def _shot(page: Any, tmp_path: Path, name: str) -> None:
-    path = tmp_path / name
-    page.screenshot(path=str(path), full_page=True)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    if os.environ.get("FUNDRADAR_UPDATE_DOCS") == "1":
-        (REPO / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, REPO / "docs" / "screenshots" / name)
-
-
 @pytest.mark.parametrize("width", [390, 1200])
 def test_call_page_shows_the_moved_deadline(site, browser, tmp_path: Path, width: int) -> None:  # type: ignore[no-untyped-def]
     base, ids = site
     problems: list[str] = []
-    page = _page(browser, base, width, problems)
+    page = local_page(browser, base, width, problems)
     page.goto(base + "/")
     card = page.locator(f"#call-{ids[HORIZON]}")
     assert "url:" not in card.inner_text()  # no internal key on the card
@@ -98,9 +72,9 @@ def test_call_page_shows_the_moved_deadline(site, browser, tmp_path: Path, width
     assert page.get_by_role("heading", name="Why this score").is_visible()
     # nothing wider than the screen (no sideways scrolling on a phone)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
-    _shot(page, tmp_path, f"call-{width}.png")
+    shot(page, tmp_path, f"call-{width}.png")
     page.goto(base + "/")
-    _shot(page, tmp_path, f"review-{width}.png")
+    shot(page, tmp_path, f"review-{width}.png")
     assert problems == []
 
 
@@ -125,7 +99,7 @@ _SMALLEST_LABEL = """() => {
 def test_charts_readable_at_phone_and_desktop_width(site, browser, width: int) -> None:  # type: ignore[no-untyped-def]
     base, _ids = site
     problems: list[str] = []
-    page = _page(browser, base, width, problems)
+    page = local_page(browser, base, width, problems)
     page.goto(base + "/")
     charts_fold = page.locator("details.charts-box > summary")
     if width == 390:  # folded on a phone: calls come first, the charts one tap away
@@ -177,7 +151,7 @@ def test_search_ocean_finds_every_ocean_theme_call(site, browser) -> None:  # ty
         worded = {r.id for r in s.scalars(select(CallRow)) if "ocean" in r.title.lower()}
     assert len(ocean) >= 2 and worded < ocean  # some say "ocean" only through their theme
     problems: list[str] = []
-    page = _page(browser, base, 1200, problems)
+    page = local_page(browser, base, 1200, problems)
     page.goto(base + "/")
     page.fill("input[name=q]", "ocean")
     with page.expect_navigation():

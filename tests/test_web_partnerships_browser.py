@@ -13,8 +13,6 @@ captures (real funders' and partners' names, made-up values).
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +31,7 @@ from fundradar.pipeline.models import (
     utcnow,
 )
 from fundradar.web.server import make
+from tests.browser_support import local_page, shot
 from tests.conftest import CHROMIUM_ARGS, chromium_path
 from tests.test_web_browser import DISMISS, HORIZON, _seed
 
@@ -126,40 +125,12 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-def _page(browser: Any, base: str, width: int, problems: list[str], **kw: Any) -> Any:
-    context = browser.new_context(
-        viewport={"width": width, "height": 844 if width < 600 else 900}, **kw
-    )
-    page = context.new_page()
-
-    def route(r):  # type: ignore[no-untyped-def]
-        if r.request.url.startswith(base):
-            r.continue_()
-        else:  # nothing fetched from elsewhere
-            problems.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    return page
-
-
-def _shot(page: Any, tmp_path: Path, name: str) -> None:
-    path = tmp_path / name
-    page.screenshot(path=str(path), full_page=True)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    if os.environ.get("FUNDRADAR_UPDATE_DOCS") == "1":
-        (REPO / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, REPO / "docs" / "screenshots" / name)
-
-
 def test_shortlist_to_submitted_application_in_funnel_and_workbook(site, browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import openpyxl
 
     base, ids = site
     problems: list[str] = []
-    page = _page(browser, base, 1200, problems, accept_downloads=True)
+    page = local_page(browser, base, 1200, problems, accept_downloads=True)
     page.goto(base + "/")
     card = page.locator(f"#call-{ids[HORIZON]}")
     assert card.get_by_role("button", name="Make an application").count() == 0
@@ -282,7 +253,7 @@ _SMALLEST_LABEL = """() => {
 def test_dashboard_readable_at_phone_and_desktop_width(site, browser, tmp_path, width) -> None:  # type: ignore[no-untyped-def]
     base, ids = site
     problems: list[str] = []
-    page = _page(browser, base, width, problems)
+    page = local_page(browser, base, width, problems)
     page.goto(base + "/dashboard")
     names = [
         "funnel",
@@ -311,16 +282,16 @@ def test_dashboard_readable_at_phone_and_desktop_width(site, browser, tmp_path, 
     deadlines = page.locator(".deadline-list li").all_inner_texts()
     assert any("Internal deadline" in d for d in deadlines)  # FISONG: 13 days ahead
     assert any("Funder's deadline" in d for d in deadlines)
-    _shot(page, tmp_path, f"dashboard-{width}.png")
+    shot(page, tmp_path, f"dashboard-{width}.png")
     if width == 390:
         with db.session_scope() as s:
             fis = s.scalars(select(Application.id).where(Application.title == FISONG)).one()
         page.goto(f"{base}/applications/{fis}")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         assert min(page.evaluate(_SMALLEST_LABEL)) >= 12
-        _shot(page, tmp_path, "application-390.png")
+        shot(page, tmp_path, "application-390.png")
         page.goto(f"{base}/partners/{ids['Agence française de développement']}")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        _shot(page, tmp_path, "partner-390.png")
+        shot(page, tmp_path, "partner-390.png")
     assert problems == []
     assert utcnow()  # dates in the seed are relative to the real clock

@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from fundradar.exceptions import ExportError
 
@@ -25,6 +25,12 @@ def atomic_text(
     path: Path, *, encoding: str = "utf-8", newline: str | None = None
 ) -> Iterator[IO[str]]:
     """Open a temporary text file next to `path`; on success it becomes `path`."""
+    with _atomic(path, "w", encoding=encoding, newline=newline) as fh:
+        yield fh
+
+
+@contextlib.contextmanager
+def _atomic(path: Path, mode: str, **text: str | None) -> Iterator[IO[Any]]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +38,7 @@ def atomic_text(
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "w", encoding=encoding, newline=newline) as fh:
+        with os.fdopen(fd, mode, **text) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -44,3 +50,9 @@ def atomic_text(
         if isinstance(exc, OSError):
             raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
+
+
+def atomic_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` the same way (the workbook: a binary file built in memory)."""
+    with _atomic(path, "wb") as fh:
+        fh.write(data)

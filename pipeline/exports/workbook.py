@@ -16,10 +16,7 @@ is written atomically (a temporary file renamed), like every export.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,7 +28,7 @@ from sqlalchemy.orm import Session
 from fundradar.exceptions import ExportError
 from fundradar.pipeline.exports import clean_text
 from fundradar.pipeline.exports.csv_feed import neutralise
-from fundradar.pipeline.exports.files import FILE_MODE
+from fundradar.pipeline.exports.files import atomic_bytes
 from fundradar.pipeline.exports.partnerships import (
     APPLICATION_COLUMNS,
     CALL_COLUMNS,
@@ -168,21 +165,5 @@ def write_workbook(session: Session, path: Path, *, now: datetime | None = None)
     """Write the workbook to `path` atomically; returns the rows per sheet. ExportError when
     the file cannot be written (the previous one stays)."""
     data, counts = workbook_bytes(session, now=now)
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    atomic_bytes(path, data)
     return counts
