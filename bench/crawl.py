@@ -235,13 +235,15 @@ def use_home(root: Path, name: str) -> None:
     db.reset_caches()
 
 
-def timed_crawl(ids: list[str], mirror: Mirror, *, isolate: bool) -> dict[str, Any]:
+def timed_crawl(
+    ids: list[str], mirror: Mirror, *, isolate: bool, processes: int | None = None
+) -> dict[str, Any]:
     from fundradar.crawling import crawl
 
     mirror.take()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    summaries = crawl(ids, isolate=isolate)
+    summaries = crawl(ids, isolate=isolate, processes=processes)
     seconds = time.monotonic() - started
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
@@ -262,10 +264,10 @@ def one_repeat(args: argparse.Namespace, root: Path, n: int) -> dict[str, Any]:
         os.environ["FUNDRADAR_CONFIG"] = str(root / f"config-{n}")
         ids = write_config(root / f"config-{n}", mirror, args.delay)
         use_home(root, f"home-{n}")
-        first = timed_crawl(ids, mirror, isolate=False)
-        second = timed_crawl(ids, mirror, isolate=False)
+        first = timed_crawl(ids, mirror, isolate=False, processes=args.processes)
+        second = timed_crawl(ids, mirror, isolate=False, processes=args.processes)
         changed = mirror.change(args.change)
-        third = timed_crawl(ids, mirror, isolate=False)
+        third = timed_crawl(ids, mirror, isolate=False, processes=args.processes)
     return {"first": first, "second": second, "third": third, "changed": changed}
 
 
@@ -307,6 +309,12 @@ def main() -> None:
         help="runs of the old one-process-per-source layout (slow: 0 to skip)",
     )
     ap.add_argument("--change", type=float, default=0.05, help="share of calls changed")
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="crawl processes (default: the product's, one per core, at most one per source)",
+    )
     args = ap.parse_args()
     os.environ["FUNDRADAR_MAINTAINER_ALERTS"] = "0"
     bound = args.sources / args.delay

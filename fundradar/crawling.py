@@ -10,7 +10,12 @@ from typing import Any
 from sqlalchemy import select
 
 from fundradar.config.loader import load_sources
-from fundradar.crawlers.runner import INTERRUPTED, ChildResult, run_children
+from fundradar.crawlers.runner import (
+    INTERRUPTED,
+    ChildResult,
+    default_processes,
+    run_children,
+)
 from fundradar.exceptions import SampleDataError, UnknownSourceError
 from fundradar.pipeline import db, locks
 from fundradar.pipeline.models import CrawlRun
@@ -80,11 +85,14 @@ def crawl(
     backend: str | None = None,
     isolate: bool | None = None,
     on_progress: Callable[[dict[str, dict[str, Any]]], None] | None = None,
+    processes: int | None = None,
 ) -> list[CrawlSummary]:
     """Crawl the sources and return one summary per source.
 
-    All sources run in one child process (one Scrapy reactor, one crawler per source) unless
-    `isolate` (default: config `defaults.isolate`) asks for one child per source, or config
+    The sources are dealt over `processes` child processes (default: config
+    `defaults.crawl_processes`, else one per core and at most one per source), each one Scrapy
+    reactor with a crawler per source, unless `isolate` (default: config `defaults.isolate`)
+    asks for one child per source, or config
     `crawl_backend: scrapyd` (unless `backend` says otherwise; a throwaway home is crawled
     locally) sends each source to Scrapyd as a job.
     """
@@ -92,6 +100,8 @@ def crawl(
     defaults = load_sources().defaults
     if isolate is None:
         isolate = defaults.isolate
+    if processes is None:
+        processes = defaults.crawl_processes or default_processes(len(ids))
     db.init()  # migrate once here, not racing in every child
     guard_dataset(sample)
     summaries: list[CrawlSummary] = []
@@ -147,7 +157,7 @@ def crawl(
         else:
             outcome = run_children(mine, fixture_server=fixture_server, sample=sample,
                                    on_done=done, isolate=isolate,
-                                   on_progress=on_progress)  # fmt: skip
+                                   on_progress=on_progress, processes=processes)  # fmt: skip
     finally:
         claims.close()
     for source in outcome.not_started:
