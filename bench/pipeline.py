@@ -253,8 +253,8 @@ def run_pipeline(calls: list, now: datetime) -> dict:  # type: ignore[type-arg]
             matches[w.stored.match] += 1
     stage.update(store.timings)
     session.close()
-    return {"elapsed": elapsed, "cpu": cpu, "stage": stage, "outcomes": outcomes, "matches": matches,
-            "row_of": row_of, "rows_written": store.rows_written}  # fmt: skip
+    return {"elapsed": elapsed, "cpu": cpu, "stage": stage, "outcomes": outcomes,
+            "matches": matches, "row_of": row_of, "rows_written": store.rows_written}  # fmt: skip
 
 
 def dedupe_check(origin: list, row_of: list) -> tuple[int, int, int]:  # type: ignore[type-arg]
