@@ -316,7 +316,7 @@ def main() -> None:
         "--processes",
         type=int,
         default=None,
-        help="crawl processes (default: the product's, one per core, at most one per source)",
+        help="crawl processes (default: the product's, config defaults.crawl_processes)",
     )
     args = ap.parse_args()
     os.environ["FUNDRADAR_MAINTAINER_ALERTS"] = "0"
@@ -345,9 +345,9 @@ def main() -> None:
 
     rate = med([r["first"]["pages"] / r["first"]["seconds"] for r in runs])
     print()
-    from fundradar.crawlers.runner import default_processes
+    from fundradar.config.loader import CrawlDefaults
 
-    procs = args.processes or default_processes(args.sources)
+    procs = args.processes or CrawlDefaults().crawl_processes  # the product's default
     print(f"1. all sources, {procs} crawl process(es): {rate:.1f} pages/s = {rate / bound:.0%} of "
           f"the bound {bound:.1f} (target >= 80 %), median of {len(runs)}")  # fmt: skip
     ms = med([r["first"]["cpu"] / r["first"]["pages"] * 1000 for r in runs])

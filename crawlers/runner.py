@@ -374,12 +374,6 @@ def shard(source_ids: Sequence[str], processes: int) -> list[list[str]]:
     return [list(source_ids[k::n]) for k in range(n)]
 
 
-def default_processes(sources: int) -> int:
-    """One crawl process per core, never more than there are sources: a process's crawl is
-    CPU-bound (parsing, normalising, storing) long before politeness bounds it."""
-    return max(1, min(os.cpu_count() or 1, sources))
-
-
 def _run_together(
     source_ids: Sequence[str], *, fixture_server: str | None, sample: bool,
     on_done: Callable[[ChildResult], None] | None, timeout: float,

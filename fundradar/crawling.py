@@ -10,12 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fundradar.config.loader import load_sources
-from fundradar.crawlers.runner import (
-    INTERRUPTED,
-    ChildResult,
-    default_processes,
-    run_children,
-)
+from fundradar.crawlers.runner import INTERRUPTED, ChildResult, run_children
 from fundradar.exceptions import SampleDataError, UnknownSourceError
 from fundradar.pipeline import db, locks
 from fundradar.pipeline.models import CrawlRun
@@ -90,9 +85,8 @@ def crawl(
     """Crawl the sources and return one summary per source.
 
     The sources are dealt over `processes` child processes (default: config
-    `defaults.crawl_processes`, else one per core and at most one per source), each one Scrapy
-    reactor with a crawler per source, unless `isolate` (default: config `defaults.isolate`)
-    asks for one child per source, or config
+    `defaults.crawl_processes`, 1), each one Scrapy reactor with a crawler per source, unless
+    `isolate` (default: config `defaults.isolate`) asks for one child per source, or config
     `crawl_backend: scrapyd` (unless `backend` says otherwise; a throwaway home is crawled
     locally) sends each source to Scrapyd as a job.
     """
@@ -101,7 +95,7 @@ def crawl(
     if isolate is None:
         isolate = defaults.isolate
     if processes is None:
-        processes = defaults.crawl_processes or default_processes(len(ids))
+        processes = defaults.crawl_processes
     db.init()  # migrate once here, not racing in every child
     guard_dataset(sample)
     summaries: list[CrawlSummary] = []

@@ -107,12 +107,12 @@ def _summary_line(s) -> str:  # type: ignore[no-untyped-def]
 @click.option(
     "--processes", type=click.IntRange(1, 64), default=None,
     help="Crawl processes the sources are dealt over (each crawls many sources at once). "
-    "Default: config `defaults.crawl_processes`, else one per core.",
+    "Default: config `defaults.crawl_processes` (1).",
 )  # fmt: skip
 def crawl_cmd(
     sources: tuple[str, ...], fixtures: bool, isolate: bool | None, processes: int | None
 ) -> int:
-    """Crawl now (all enabled sources, or those named), in one crawl process per core."""
+    """Crawl now (all enabled sources, or those named), all in one crawl process by default."""
     from fundradar.crawling import crawl, resolve_sources
 
     check_config()
