@@ -12,6 +12,11 @@ and the demo never run Scrapy in their own process: they start `python -m crawle
   fails in its start or parse, fails alone. The child tells the parent on stdout as each source
   finishes (`REPORT_PREFIX` lines), so `on_done` summaries come as they happen, and sends
   progress every second.
+- Sharded (`--processes N`, config `defaults.crawl_processes`): the sources dealt round robin
+  over N such children, each as above; the parent merges their reports and progress. For a
+  crawl bound by one core's CPU; SQLite writers in several processes wait for each other's
+  write lock, and the batch store looks its pending calls up again when another process wrote
+  new calls meanwhile (`pipeline.store.batch`), so a call two sites list is still stored once.
 - Isolated (`--isolate`, config `defaults.isolate`): one child per source, at most `parallel`
   at a time: for a source that misbehaves in ways one process cannot contain (a leak, a hang in
   C code), at ~2 s of start-up per source.
