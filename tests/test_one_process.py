@@ -79,7 +79,7 @@ def test_a_broken_spider_fails_alone_and_each_source_has_its_own_run(
     assert fs.hits_on("/good") == [200]
 
 
-def test_sigterm_to_the_one_process_child_marks_unfinished_runs_interrupted(
+def test_sigterm_to_the_crawl_children_marks_unfinished_runs_interrupted(
     fault_server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fs = fault_server
@@ -92,7 +92,10 @@ def test_sigterm_to_the_one_process_child_marks_unfinished_runs_interrupted(
     got: dict[str, Any] = {}
 
     def run() -> None:
-        got.update(by_source(crawl(["quick", "stuck"], on_done=lambda s: told.append(s.source))))
+        # two processes (one source each): the stop reaches every child, each source is
+        # reported by its own; one process runs the same code with one child
+        got.update(by_source(crawl(["quick", "stuck"], on_done=lambda s: told.append(s.source),
+                                   processes=2)))  # fmt: skip
 
     thread = threading.Thread(target=run)
     try:
@@ -106,6 +109,7 @@ def test_sigterm_to_the_one_process_child_marks_unfinished_runs_interrupted(
     finally:
         clear_stop()
     assert not thread.is_alive() and told == ["quick", "stuck"]
+    assert len(list((tmp_path / "home" / "logs").glob("crawl-*.log"))) == 2  # a child each
     assert took < 30  # the stop does not wait for the 60 s download timeout
     assert got["quick"].status == "ok" and got["quick"].calls == 2
     assert got["stuck"].status == "interrupted"
