@@ -235,13 +235,15 @@ def use_home(root: Path, name: str) -> None:
     db.reset_caches()
 
 
-def timed_crawl(ids: list[str], mirror: Mirror, *, isolate: bool) -> dict[str, Any]:
+def timed_crawl(
+    ids: list[str], mirror: Mirror, *, isolate: bool, processes: int | None = None
+) -> dict[str, Any]:
     from fundradar.crawling import crawl
 
     mirror.take()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    summaries = crawl(ids, isolate=isolate)
+    summaries = crawl(ids, isolate=isolate, processes=processes)
     seconds = time.monotonic() - started
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
@@ -250,6 +252,9 @@ def timed_crawl(ids: list[str], mirror: Mirror, *, isolate: bool) -> dict[str, A
     return {
         "seconds": seconds, "pages": pages, "counts": counts, "cpu": cpu,
         "window": (max(times) - min(times)) if len(times) > 1 else 0.0,
+        # before the first request (processes starting, database) and after the last one
+        "lead": (min(times) - started) if times else 0.0,
+        "tail": (started + seconds - max(times)) if times else 0.0,
         "ok": sum(s.status == "ok" for s in summaries), "sources": len(summaries),
         "calls": sum(s.calls for s in summaries),
         "skipped": sum(s.skipped for s in summaries),
@@ -262,10 +267,10 @@ def one_repeat(args: argparse.Namespace, root: Path, n: int) -> dict[str, Any]:
         os.environ["FUNDRADAR_CONFIG"] = str(root / f"config-{n}")
         ids = write_config(root / f"config-{n}", mirror, args.delay)
         use_home(root, f"home-{n}")
-        first = timed_crawl(ids, mirror, isolate=False)
-        second = timed_crawl(ids, mirror, isolate=False)
+        first = timed_crawl(ids, mirror, isolate=False, processes=args.processes)
+        second = timed_crawl(ids, mirror, isolate=False, processes=args.processes)
         changed = mirror.change(args.change)
-        third = timed_crawl(ids, mirror, isolate=False)
+        third = timed_crawl(ids, mirror, isolate=False, processes=args.processes)
     return {"first": first, "second": second, "third": third, "changed": changed}
 
 
@@ -307,6 +312,12 @@ def main() -> None:
         help="runs of the old one-process-per-source layout (slow: 0 to skip)",
     )
     ap.add_argument("--change", type=float, default=0.05, help="share of calls changed")
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="crawl processes (default: the product's, config defaults.crawl_processes)",
+    )
     args = ap.parse_args()
     os.environ["FUNDRADAR_MAINTAINER_ALERTS"] = "0"
     bound = args.sources / args.delay
@@ -334,19 +345,25 @@ def main() -> None:
 
     rate = med([r["first"]["pages"] / r["first"]["seconds"] for r in runs])
     print()
-    print(f"1. one process, all sources: {rate:.1f} pages/s = {rate / bound:.0%} of the bound "
-          f"{bound:.1f} (target >= 80 %), median of {len(runs)}")  # fmt: skip
+    from fundradar.config.loader import CrawlDefaults
+
+    procs = args.processes or CrawlDefaults().crawl_processes  # the product's default
+    print(f"1. all sources, {procs} crawl process(es): {rate:.1f} pages/s = {rate / bound:.0%} of "
+          f"the bound {bound:.1f} (target >= 80 %), median of {len(runs)}")  # fmt: skip
     ms = med([r["first"]["cpu"] / r["first"]["pages"] * 1000 for r in runs])
     print(f"   seconds: {med([r['first']['seconds'] for r in runs]):.1f} "
-          f"(the mirror busy {med([r['first']['window'] for r in runs]):.1f}); CPU of the crawl "
-          f"process {med([r['first']['cpu'] for r in runs]):.1f} s, {ms:.1f} ms a page: one "
-          f"core does at most {1000 / ms:.0f} pages/s; load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores")  # fmt: skip
+          f"(the mirror busy {med([r['first']['window'] for r in runs]):.1f}, "
+          f"{med([r['first']['lead'] for r in runs]):.1f} before its first request, "
+          f"{med([r['first']['tail'] for r in runs]):.1f} after its last); CPU of the crawl "
+          f"processes {med([r['first']['cpu'] for r in runs]):.1f} s, {ms:.1f} ms a page (CPU, "
+          f"not slowed by other load): one core does at most {1000 / ms:.0f} pages/s; "
+          f"{procs} crawl process(es); load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores")  # fmt: skip
     if refs:
         ref_rate = med([r["pages"] / r["seconds"] for r in refs])
         print(f"   reference, one process per source (2 at a time): {ref_rate:.1f} pages/s = "
               f"{ref_rate / bound:.0%} of the bound, {med([r['seconds'] for r in refs]):.1f} s "
-              f"(median of {len(refs)}); one process is {rate / ref_rate:.1f}x faster")  # fmt: skip
+              f"(median of {len(refs)}); shared: {rate / ref_rate:.1f}x faster")  # fmt: skip
 
     first = med([requests_of(r["first"]) for r in runs])
     full2 = med([requests_of(r["second"], 200) for r in runs])
@@ -357,7 +374,8 @@ def main() -> None:
           f"({cheap2 / first:.1%}), {skipped2:.0f} detail pages not asked for")  # fmt: skip
     print(f"   run 2 as the crawl reports it: {med([r['second']['revalidated'] for r in runs]):.0f}"
           f" revalidated (304), {skipped2:.0f} skipped; "
-          f"{med([r['second']['seconds'] for r in runs]):.1f} s")  # fmt: skip
+          f"{med([r['second']['seconds'] for r in runs]):.1f} s, CPU "
+          f"{med([r['second']['cpu'] for r in runs]):.1f} s")  # fmt: skip
     changed = med([r["changed"] for r in runs])
     details3 = med([requests_of(r["third"], 200, "detail") for r in runs])
     lists3 = med([requests_of(r["third"], 200, "listing") for r in runs])

@@ -153,6 +153,11 @@ class CrawlDefaults(_Strict):
     # each source in its own crawl process (2 s of start-up each) instead of all in one; for a
     # source that misbehaves (`fundradar crawl --isolate` for one run)
     isolate: bool = False
+    # crawl processes the sources are dealt over (each one reactor, many spiders; `fundradar
+    # crawl --processes N` for one run). 1 by default: at the default delay (2 s a request per
+    # site) one process is far from busy, and several processes writing one SQLite database
+    # wait for each other's write lock (a re-crawl took 40 % longer with 2 than with 1)
+    crawl_processes: int = Field(default=1, ge=1, le=64)
     download_timeout: float = Field(default=60, gt=0, le=600)  # seconds; then "unreachable"
     # a 429/503 with Retry-After is retried after that wait, if it is no longer than this
     retry_after_max: float = Field(default=120, ge=0, le=3600)

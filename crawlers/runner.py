@@ -12,6 +12,11 @@ and the demo never run Scrapy in their own process: they start `python -m crawle
   fails in its start or parse, fails alone. The child tells the parent on stdout as each source
   finishes (`REPORT_PREFIX` lines), so `on_done` summaries come as they happen, and sends
   progress every second.
+- Sharded (`--processes N`, config `defaults.crawl_processes`): the sources dealt round robin
+  over N such children, each as above; the parent merges their reports and progress. For a
+  crawl bound by one core's CPU; SQLite writers in several processes wait for each other's
+  write lock, and the batch store looks its pending calls up again when another process wrote
+  new calls meanwhile (`pipeline.store.batch`), so a call two sites list is still stored once.
 - Isolated (`--isolate`, config `defaults.isolate`): one child per source, at most `parallel`
   at a time: for a source that misbehaves in ways one process cannot contain (a leak, a hang in
   C code), at ~2 s of start-up per source.
@@ -332,18 +337,21 @@ def run_children(
     timeout: float = 3600,
     isolate: bool = False,
     on_progress: Callable[[dict[str, dict[str, Any]]], None] | None = None,
+    processes: int = 1,
 ) -> RunOutcome:
-    """Crawl the sources in ONE `python -m crawlers.runner` child (all at once), or, with
-    `isolate`, each source in its own child (at most `parallel` at a time).
+    """Crawl the sources in `processes` `python -m crawlers.runner` children (the sources
+    dealt over them, all at once, many spiders each), or, with `isolate`, each source in its
+    own child (at most `parallel` at a time).
 
-    `on_done` is called per source as it finishes; `on_progress` (one child only) about every
-    second with source -> {pages, calls, done}.
+    `on_done` is called per source as it finishes; `on_progress` (not with `isolate`) about
+    every second with source -> {pages, calls, done}, every child's sources together.
     """
     if isolate:
         return _run_isolated(source_ids, fixture_server=fixture_server, sample=sample,
                              parallel=parallel, on_done=on_done, timeout=timeout)  # fmt: skip
     return _run_together(source_ids, fixture_server=fixture_server, sample=sample,
-                         on_done=on_done, timeout=timeout, on_progress=on_progress)  # fmt: skip
+                         on_done=on_done, timeout=timeout, on_progress=on_progress,
+                         processes=processes)  # fmt: skip
 
 
 def _child_command(
@@ -364,12 +372,20 @@ def _new_token() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def shard(source_ids: Sequence[str], processes: int) -> list[list[str]]:
+    """The sources dealt over `processes` children (at most one per source), round robin so
+    that sources listed together (often one funder's) land in different processes."""
+    n = max(1, min(processes, len(source_ids)))
+    return [list(source_ids[k::n]) for k in range(n)]
+
+
 def _run_together(
     source_ids: Sequence[str], *, fixture_server: str | None, sample: bool,
     on_done: Callable[[ChildResult], None] | None, timeout: float,
-    on_progress: Callable[[dict[str, dict[str, Any]]], None] | None,
+    on_progress: Callable[[dict[str, dict[str, Any]]], None] | None, processes: int = 1,
 ) -> RunOutcome:  # fmt: skip
-    """One child for every source; it tells (stdout, `REPORT_PREFIX`) as each one finishes."""
+    """The sources dealt over `processes` children (one reactor each, many spiders); each
+    child tells (stdout, `REPORT_PREFIX`) as each of its sources finishes."""
     results = RunOutcome()
     if not source_ids:
         return results
@@ -381,69 +397,85 @@ def _run_together(
     env_settings.ensure_dirs()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     tokens = {sid: _new_token() for sid in source_ids}
-    label = source_ids[0] if len(source_ids) == 1 else f"{len(source_ids)}-sources"
-    log_file = env_settings.logs / f"crawl-{label}-{stamp}-{tokens[source_ids[0]]}.log"
-    cmd = _child_command(source_ids, tokens, log_file, fixture_server=fixture_server,
-                         sample=sample)  # fmt: skip
-    cmd += ["--report", "--timeout", str(timeout)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    events: queue.Queue[tuple[int, dict[str, Any] | None]] = queue.Queue()
+    children: list[tuple[subprocess.Popen[str], list[str], Path]] = []
+    for group in shard(source_ids, processes):
+        label = group[0] if len(group) == 1 else f"{len(group)}-sources"
+        log_file = env_settings.logs / f"crawl-{label}-{stamp}-{tokens[group[0]]}.log"
+        cmd = _child_command(group, tokens, log_file, fixture_server=fixture_server,
+                             sample=sample)  # fmt: skip
+        cmd += ["--report", "--timeout", str(timeout)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        children.append((proc, group, log_file))
 
-    def read() -> None:
+    def read(k: int, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             if line.startswith(REPORT_PREFIX):
                 try:
-                    events.put(json.loads(line[len(REPORT_PREFIX) :]))
+                    events.put((k, json.loads(line[len(REPORT_PREFIX) :])))
                 except ValueError:
                     log.warning("unreadable line from the crawl process: %r", line[:200])
-        events.put(None)  # the child closed its stdout: it has ended
+        events.put((k, None))  # the child closed its stdout: it has ended
 
-    reader = threading.Thread(target=read, name="crawl-report", daemon=True)
-    reader.start()
+    readers = [
+        threading.Thread(target=read, args=(k, proc), name=f"crawl-report-{k}", daemon=True)
+        for k, (proc, _group, _log) in enumerate(children)
+    ]
+    for reader in readers:
+        reader.start()
     started = time.monotonic()
     done: set[str] = set()
-    told = killed = False
-    # the child closes each source at `timeout` itself; this is for a child that hangs anyway
+    ended: set[int] = set()
+    told = False
+    killed: set[int] = set()
+    progress: dict[int, dict[str, dict[str, Any]]] = {}
+    # each child closes its sources at `timeout` itself; this is for a child that hangs anyway
     hard_limit = timeout + STOP_GRACE + 30
 
-    def handle(event: dict[str, Any]) -> None:
+    def handle(k: int, event: dict[str, Any]) -> None:
         if event.get("event") == "progress" and on_progress:
-            on_progress(event.get("sources", {}))
-        elif event.get("event") == "done" and event.get("source") in tokens:
+            progress[k] = event.get("sources", {})
+            # every child's sources, as one crawl: the bar counts them all
+            on_progress({sid: p for part in progress.values() for sid, p in part.items()})
+        elif event.get("event") == "done" and event.get("source") in children[k][1]:
             sid = str(event["source"])
             done.add(sid)
             result = ChildResult(sid, int(event.get("code", 1)), float(event.get("seconds", 0)),
-                                 log_file, tokens[sid])  # fmt: skip
+                                 children[k][2], tokens[sid])  # fmt: skip
             results.append(result)
             if on_done:
                 on_done(result)
 
-    ended = False
-    while not ended:
+    while len(ended) < len(children):
         try:
-            event = events.get(timeout=0.05)
+            k, event = events.get(timeout=0.05)
         except queue.Empty:
-            event = {}
+            k, event = -1, {}
         if event is None:
-            ended = True
+            ended.add(k)
         elif event:
-            handle(event)
-        if _stop.is_set() and not told and proc.poll() is None:
-            told = True  # one SIGTERM: the child stops gracefully and ignores more
-            proc.send_signal(signal.SIGTERM)
-        if not killed and proc.poll() is None and time.monotonic() - started > hard_limit:
-            killed = True
-            proc.kill()
-    code = proc.wait()
-    reader.join(5)
-    for sid in source_ids:  # the child died before telling (killed, crashed)
-        if sid not in done:
-            result = ChildResult(sid, code if code != 0 else 1, time.monotonic() - started,
-                                 log_file, tokens[sid])  # fmt: skip
-            results.append(result)
-            if on_done:
-                on_done(result)
+            handle(k, event)
+        if _stop.is_set() and not told:
+            told = True  # one SIGTERM each: a child stops gracefully and ignores more
+            for proc, _group, _log in children:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+        if time.monotonic() - started > hard_limit:
+            for j, (proc, _group, _log) in enumerate(children):
+                if j not in killed and proc.poll() is None:
+                    killed.add(j)
+                    proc.kill()
+    for (proc, group, log_file), reader in zip(children, readers, strict=True):
+        code = proc.wait()
+        reader.join(5)
+        for sid in group:  # the child died before telling (killed, crashed): its sources only
+            if sid not in done:
+                result = ChildResult(sid, code if code != 0 else 1, time.monotonic() - started,
+                                     log_file, tokens[sid])  # fmt: skip
+                results.append(result)
+                if on_done:
+                    on_done(result)
     return results
 
 

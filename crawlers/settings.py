@@ -50,7 +50,7 @@ TELNETCONSOLE_ENABLED = False
 # so an unchanged page costs a 304, not a download. HTTPCACHE_DIR is set under FUNDRADAR_HOME.
 HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
-HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_STORAGE = "fundradar.crawlers.httpcache.LeanFilesystemCacheStorage"
 HTTPCACHE_DIR = "httpcache"
 HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 400, 401, 403, 404, 429, 500, 502, 503]
 

@@ -80,10 +80,12 @@ def crawl(
     backend: str | None = None,
     isolate: bool | None = None,
     on_progress: Callable[[dict[str, dict[str, Any]]], None] | None = None,
+    processes: int | None = None,
 ) -> list[CrawlSummary]:
     """Crawl the sources and return one summary per source.
 
-    All sources run in one child process (one Scrapy reactor, one crawler per source) unless
+    The sources are dealt over `processes` child processes (default: config
+    `defaults.crawl_processes`, 1), each one Scrapy reactor with a crawler per source, unless
     `isolate` (default: config `defaults.isolate`) asks for one child per source, or config
     `crawl_backend: scrapyd` (unless `backend` says otherwise; a throwaway home is crawled
     locally) sends each source to Scrapyd as a job.
@@ -92,6 +94,8 @@ def crawl(
     defaults = load_sources().defaults
     if isolate is None:
         isolate = defaults.isolate
+    if processes is None:
+        processes = defaults.crawl_processes
     db.init()  # migrate once here, not racing in every child
     guard_dataset(sample)
     summaries: list[CrawlSummary] = []
@@ -147,7 +151,7 @@ def crawl(
         else:
             outcome = run_children(mine, fixture_server=fixture_server, sample=sample,
                                    on_done=done, isolate=isolate,
-                                   on_progress=on_progress)  # fmt: skip
+                                   on_progress=on_progress, processes=processes)  # fmt: skip
     finally:
         claims.close()
     for source in outcome.not_started:

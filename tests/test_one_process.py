@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import func, select
 
 from fundradar.crawlers.runlog import TOKEN_STAT
-from fundradar.crawlers.runner import clear_stop, request_stop, run_children
+from fundradar.crawlers.runner import clear_stop, request_stop, run_children, shard
 from fundradar.crawling import crawl, run_of
 from fundradar.pipeline import db
-from fundradar.pipeline.models import CrawlRun
+from fundradar.pipeline.models import CallRow, CrawlRun, Sighting
 
 from .fault_server import FaultServer, Handler, Hang, Page, _send
 from .test_run_verdicts import TOPICS, by_source, html_source, listing, use_sources
@@ -78,7 +79,7 @@ def test_a_broken_spider_fails_alone_and_each_source_has_its_own_run(
     assert fs.hits_on("/good") == [200]
 
 
-def test_sigterm_to_the_one_process_child_marks_unfinished_runs_interrupted(
+def test_sigterm_to_the_crawl_children_marks_unfinished_runs_interrupted(
     fault_server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fs = fault_server
@@ -91,7 +92,10 @@ def test_sigterm_to_the_one_process_child_marks_unfinished_runs_interrupted(
     got: dict[str, Any] = {}
 
     def run() -> None:
-        got.update(by_source(crawl(["quick", "stuck"], on_done=lambda s: told.append(s.source))))
+        # two processes (one source each): the stop reaches every child, each source is
+        # reported by its own; one process runs the same code with one child
+        got.update(by_source(crawl(["quick", "stuck"], on_done=lambda s: told.append(s.source),
+                                   processes=2)))  # fmt: skip
 
     thread = threading.Thread(target=run)
     try:
@@ -105,6 +109,7 @@ def test_sigterm_to_the_one_process_child_marks_unfinished_runs_interrupted(
     finally:
         clear_stop()
     assert not thread.is_alive() and told == ["quick", "stuck"]
+    assert len(list((tmp_path / "home" / "logs").glob("crawl-*.log"))) == 2  # a child each
     assert took < 30  # the stop does not wait for the 60 s download timeout
     assert got["quick"].status == "ok" and got["quick"].calls == 2
     assert got["stuck"].status == "interrupted"
@@ -268,3 +273,39 @@ def test_isolate_still_crawls_each_source_in_its_own_process(
     assert (
         len(logs) == 2 and logs[0].startswith("crawl-iso_a-") and logs[1].startswith("crawl-iso_b-")
     )
+
+
+# --- sources dealt over several crawl processes ------------------------------------------------
+
+
+def test_shard_deals_sources_round_robin_never_more_processes_than_sources() -> None:
+    ids = ["a", "b", "c", "d", "e"]
+    assert shard(ids, 2) == [["a", "c", "e"], ["b", "d"]]
+    assert shard(ids, 8) == [[s] for s in ids]
+    assert shard(ids, 1) == [ids] and shard(ids, 0) == [ids]
+
+
+def test_two_processes_store_a_call_both_sites_list_once(
+    fault_server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sources in two crawl processes list the same three calls (same titles, funder and
+    deadlines, other addresses): whichever process writes first, the other merges into its
+    calls, as one process would."""
+    fs = fault_server
+    sources = [html_source("twin_a", fs.url("/a")), html_source("twin_b", fs.url("/b"))]
+    for source in sources:
+        source["funder"] = "Funder TWIN"
+    use_sources(tmp_path, monkeypatch, sources)
+    fs.route("/a", Page(listing("Lagoon", 3)))
+    fs.route("/b", Page(listing("Lagoon", 3).replace('href="/calls/', 'href="/b/calls/')))
+    got = by_source(crawl(["twin_a", "twin_b"], processes=2))
+    assert (got["twin_a"].status, got["twin_a"].calls) == ("ok", 3)
+    assert (got["twin_b"].status, got["twin_b"].calls) == ("ok", 3)
+    logs = list((Path(tmp_path) / "home" / "logs").glob("crawl-*.log"))
+    assert len(logs) == 2  # a process each
+    assert got["twin_a"].new + got["twin_b"].new == 3  # the second of each pair merged
+    with db.session_scope() as s:
+        assert s.scalar(select(func.count(CallRow.id))) == 3
+        pairs = s.execute(select(Sighting.call_id, Sighting.source)).all()
+    assert len(pairs) == 6 and len({call for call, _ in pairs}) == 3
+    assert {src for _, src in pairs} == {"twin_a", "twin_b"}

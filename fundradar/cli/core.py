@@ -104,8 +104,15 @@ def _summary_line(s) -> str:  # type: ignore[no-untyped-def]
     help="Each source in its own process (slower; for a source that misbehaves), or all in "
     "one. Default: config `defaults.isolate` (false).",
 )  # fmt: skip
-def crawl_cmd(sources: tuple[str, ...], fixtures: bool, isolate: bool | None) -> int:
-    """Crawl now (all enabled sources, or those named), all in one crawl process."""
+@click.option(
+    "--processes", type=click.IntRange(1, 64), default=None,
+    help="Crawl processes the sources are dealt over (each crawls many sources at once). "
+    "Default: config `defaults.crawl_processes` (1).",
+)  # fmt: skip
+def crawl_cmd(
+    sources: tuple[str, ...], fixtures: bool, isolate: bool | None, processes: int | None
+) -> int:
+    """Crawl now (all enabled sources, or those named), all in one crawl process by default."""
     from fundradar.crawling import crawl, resolve_sources
 
     check_config()
@@ -121,9 +128,11 @@ def crawl_cmd(sources: tuple[str, ...], fixtures: bool, isolate: bool | None) ->
 
             with FixtureServer() as server:
                 summaries = crawl(sources, fixture_server=server.url, sample=True, on_done=done,
-                                  isolate=isolate, on_progress=bar.update)  # fmt: skip
+                                  isolate=isolate, on_progress=bar.update,
+                                  processes=processes)  # fmt: skip
         else:
-            summaries = crawl(sources, on_done=done, isolate=isolate, on_progress=bar.update)
+            summaries = crawl(sources, on_done=done, isolate=isolate, on_progress=bar.update,
+                              processes=processes)  # fmt: skip
     finally:
         bar.close()
     click.echo()

@@ -184,14 +184,24 @@ _K = DedupeKey
 _STRONG = bindparam("strong", expanding=True)
 _WORDS = bindparam("words", expanding=True)
 _IN_WINDOW = _K.deadline.between(bindparam("lo"), bindparam("hi"))
-_UNDATED_OF_FUNDER = and_(_K.deadline.is_(None), _K.funder == bindparam("funder"))
+# the undated calls of the funder: found on (key, deadline IS NULL), the funder compared on the
+# rows found. Compared as a plain column, SQLite chose the (key, funder) index and read every
+# call of the funder sharing the word, dated or not: the part of dedupe that grew with the
+# database (a common word of a big funder is thousands of rows at 50,000 calls)
+_UNDATED_OF_FUNDER = and_(
+    _K.deadline.is_(None), func.coalesce(_K.funder, "") == bindparam("funder")
+)
 _OF_FUNDER = _K.funder == bindparam("funder")
 _ENOUGH_WORDS = or_(func.count() >= bindparam("need"), func.count() >= func.min(_K.words))
 
 
 def _sharing(*wheres: Any) -> Any:
     """Ids of the calls matching one of `wheres` that share a strong key or enough title
-    words (one SELECT per condition: an OR would keep the index from narrowing the range)."""
+    words (one SELECT per condition: an OR would keep the index from narrowing the range).
+
+    Not capped by rank: ranked by the share of title words in common, a crowded window's
+    translations of the item (few word keys in common, "same call in two languages") came
+    after a dozen same-language calls sharing two common words, and were lost."""
     return union(*(
         q for where in wheres for q in (
             select(_K.call_id).where(_K.key.in_(_STRONG), where),
@@ -362,13 +372,15 @@ def _fuzzy_match(session: Session, call: Call) -> Match | None:
     page = _page(item.url)
     best: tuple[float, int, str] | None = None
     for cand in pool:
+        cand["funder"] = effective_funder(cand["source"], cand["funder"])
+        record = as_record(cand)
+        # the cheap facts first: in a busy window most candidates are other funders' calls,
+        # and the title gate (the candidate's title features, rarely cached) is dearer
+        if not could_be_same(item, record):
+            continue  # another funder's call, or another deadline: judge would say so
         linked = page is not None and any(_page(u) == page for u in cand.get("links", ()))
         if not linked and not _gate(item, cand):
             continue
-        cand["funder"] = effective_funder(cand["source"], cand["funder"])
-        record = as_record(cand)
-        if not could_be_same(item, record):
-            continue  # another funder's call, or another deadline: judge would say so
         same, reason, strength = judge(item, record)
         if same and (best is None or strength > best[0]):
             best = (strength, cand["id"], reason)

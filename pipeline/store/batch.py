@@ -313,11 +313,21 @@ class BatchStore:
     def _write_batch(self, batch: list[_Pending]) -> list[Written] | None:
         session = self.session
         _sqlite_write_lock(session)
+        late: list[tuple[_Pending, Match]] = []
+        order = {id(p.call): n for n, p in enumerate(batch)}  # outcomes in the items' order
         if self._highest() != self._top:
-            # another writer stored calls since our look-ups: look every pending call up again
-            # (under the write lock now), so none becomes the twin of a call stored meanwhile
-            session.rollback()
-            return None
+            # another writer (another crawl process) stored calls since our look-ups: look
+            # every pending call up again, under the write lock now, so none becomes the twin
+            # of a call stored meanwhile. Those that found one are stored by `upsert` once the
+            # batch is written; the others stay in the batch (storing each of them on its own
+            # cost a crawl in several processes more than the crawl itself).
+            again = [(p, find_match(session, p.call)) for p in batch]
+            late = [(p, m) for p, m in again if m is not None]
+            batch = [p for p, m in again if m is None]
+            self._top = self._highest()
+        if not batch:
+            session.commit()
+            return self._store_late(late, order, [])
         conn = session.connection()
         table = CallRow.__table__
         with session.begin_nested():
@@ -347,7 +357,16 @@ class BatchStore:
         for p, call_id in zip(batch, ids, strict=True):
             p.row.id = call_id
             written.append(Written(p.call, Stored(p.row, "new"), cuts=p.cuts, tag=p.tag))
-        return written
+        return self._store_late(late, order, written)
+
+    def _store_late(
+        self, late: list[tuple[_Pending, Match]], order: dict[int, int], written: list[Written]
+    ) -> list[Written]:
+        """Pending calls that match a call another writer stored meanwhile: merged into it."""
+        if not late:
+            return written
+        written += [self._store_one(p.call, p.now, p.run_id, p.tag, m) for p, m in late]
+        return sorted(written, key=lambda w: order[id(w.call)])
 
     def _store_one(
         self, call: Call, now: datetime, run_id: int | None, tag: Any, match: Match | None

@@ -29,7 +29,9 @@ def model_for(session: Session, profile: Any) -> Any:
     # no autoflush: the call being written may not be complete yet (its score comes from here)
     with session.no_autoflush:
         stmt = select(func.count(Verdict.id), func.max(Verdict.id))
-        count, newest = session.execute(stmt).one()
+        # Core on the session's connection (same transaction): once per call written, the
+        # ORM's per-statement bookkeeping cost more than the query
+        count, newest = session.connection().execute(stmt).one()
         key = (str(session.get_bind().engine.url), int(count or 0), int(newest or 0), id(profile))
         model = _MODELS.get(key)
         if model is None:
