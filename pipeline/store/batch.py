@@ -21,7 +21,7 @@ new through it:
 - **Races.** The batch runs in a SAVEPOINT. When another writer stored one of its pages or
   keys meanwhile (a unique constraint breaks), the SAVEPOINT is rolled back and each pending
   call goes through `upsert` on its own, which looks it up again and stores it as an update.
-  On SQLite the batch takes the write lock first (as `upsert` does) and, when another writer
+  The batch takes the write lock first (as `upsert` does) and, when another writer
   stored calls since our look-ups, looks every pending call up again before writing.
 - **Counted when written.** Outcomes (new, updated, ...) are given to the caller when the row
   is in the database (`Written`), so a crawl's counts are never ahead of what was stored.
@@ -67,8 +67,8 @@ from fundradar.pipeline.store.upsert import (
     Stored,
     _apply,
     _score,
-    _sqlite_write_lock,
     _touch_sighting,
+    _write_lock,
     page_hash,
     pages_of,
     store_one,
@@ -312,7 +312,7 @@ class BatchStore:
     # --- writing -----------------------------------------------------------------------------
     def _write_batch(self, batch: list[_Pending]) -> list[Written] | None:
         session = self.session
-        _sqlite_write_lock(session)
+        _write_lock(session)
         late: list[tuple[_Pending, Match]] = []
         order = {id(p.call): n for n, p in enumerate(batch)}  # outcomes in the items' order
         if self._highest() != self._top:

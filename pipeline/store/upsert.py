@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -98,7 +98,7 @@ def upsert(
     the same page or key between our look-up and our insert — it is rolled back, the look-up
     runs again (it now finds the other writer's call) and the item is stored as an update.
     """
-    _sqlite_write_lock(session)
+    _write_lock(session)
     for attempt in (1, 2):
         if match is _SEARCH:
             match = find_match(session, call)
@@ -112,13 +112,25 @@ def upsert(
     raise AssertionError("unreachable")
 
 
-def _sqlite_write_lock(session: Session) -> None:
-    """On SQLite, take the write lock before the look-up (BEGIN IMMEDIATE) when no transaction
-    is open: a transaction that reads and then writes while another writer holds the lock gets
-    "database is locked" at once (SQLite's deadlock guard ignores the busy timeout), and two
-    look-ups before two inserts are the twin. With the lock, writers take turns, one call at a
-    time. (pysqlite opens no transaction for reads, so after a commit none is open.)"""
+STORE_LOCK_KEY = 0x66727374  # "frst": PostgreSQL advisory lock of the store's writers
+
+
+def _write_lock(session: Session) -> None:
+    """Take the store's write lock before the look-up, so two writers (two crawl processes, two
+    servers) take turns and the second sees the first's calls: two look-ups before two inserts
+    make twins.
+
+    - SQLite: BEGIN IMMEDIATE when no transaction is open. A transaction that reads and then
+      writes while another writer holds the lock gets "database is locked" at once (SQLite's
+      deadlock guard ignores the busy timeout). (pysqlite opens no transaction for reads, so
+      after a commit none is open.)
+    - PostgreSQL: a transaction-scoped advisory lock (released at commit or rollback). Without
+      it both writers insert at once, and READ COMMITTED lets neither see the other's call
+      (seen in CI: two crawl processes storing the same three calls as six)."""
     conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORE_LOCK_KEY})
+        return
     if conn.dialect.name != "sqlite":
         return
     dbapi = conn.connection.dbapi_connection
