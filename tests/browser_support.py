@@ -39,3 +39,33 @@ def shot(page: Any, tmp_path: Path, name: str) -> None:
     if os.environ.get("FUNDRADAR_UPDATE_DOCS") == "1":
         (REPO / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, REPO / "docs" / "screenshots" / name)
+
+
+# Rendered sizes of the visible text, in CSS pixels. Chart text: the computed font size times
+# the SVG's scale on screen (its drawn width over its viewBox width); with `page_text`, also
+# every visible page element holding text of its own.
+_TEXT_SIZES = """(pageText) => {
+  const out = [];
+  for (const svg of document.querySelectorAll('.charts svg')) {
+    const box = svg.getBoundingClientRect();
+    if (box.width === 0) continue;  // the drawing for the other screen size
+    const scale = box.width / svg.viewBox.baseVal.width;
+    for (const t of svg.querySelectorAll('text')) {
+      if (!t.textContent.trim() || t.getBoundingClientRect().width === 0) continue;
+      out.push(parseFloat(getComputedStyle(t).fontSize) * scale);
+    }
+  }
+  if (pageText) {
+    for (const el of document.querySelectorAll('main *')) {
+      if (el.closest('svg') || !el.getClientRects().length) continue;
+      const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+      if (own) out.push(parseFloat(getComputedStyle(el).fontSize));
+    }
+  }
+  return out;
+}"""
+
+
+def text_sizes(page: Any, *, page_text: bool = False) -> list[float]:
+    """The rendered size of each visible chart label (and of the page's text if asked)."""
+    return list(page.evaluate(_TEXT_SIZES, page_text))

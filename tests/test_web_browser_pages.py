@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from fundradar.web.server import make
-from tests.browser_support import local_page, shot
+from tests.browser_support import local_page, shot, text_sizes
 from tests.conftest import CHROMIUM_ARGS, chromium_path
 from tests.test_web_browser import HORIZON, _seed
 
@@ -78,23 +78,6 @@ def test_call_page_shows_the_moved_deadline(site, browser, tmp_path: Path, width
     assert problems == []
 
 
-# Smallest rendered size of the visible chart text, in CSS pixels: the computed font size
-# times the SVG's scale on screen (its drawn width over its viewBox width).
-_SMALLEST_LABEL = """() => {
-  const out = [];
-  for (const svg of document.querySelectorAll('.charts svg')) {
-    const box = svg.getBoundingClientRect();
-    if (box.width === 0) continue;  // the drawing for the other screen size
-    const scale = box.width / svg.viewBox.baseVal.width;
-    for (const t of svg.querySelectorAll('text')) {
-      if (!t.textContent.trim() || t.getBoundingClientRect().width === 0) continue;
-      out.push(parseFloat(getComputedStyle(t).fontSize) * scale);
-    }
-  }
-  return out;
-}"""
-
-
 @pytest.mark.parametrize("width", [390, 1200])
 def test_charts_readable_at_phone_and_desktop_width(site, browser, width: int) -> None:  # type: ignore[no-untyped-def]
     base, _ids = site
@@ -115,7 +98,7 @@ def test_charts_readable_at_phone_and_desktop_width(site, browser, width: int) -
         assert len(visible) == 1, name  # one drawing shown per screen size
         box = visible[0].bounding_box()
         assert box is not None and box["width"] <= width
-    sizes = page.evaluate(_SMALLEST_LABEL)
+    sizes = text_sizes(page)
     assert len(sizes) > 20  # axis labels, legend, values: the check below ran on real text
     assert min(sizes) >= 12, sorted(sizes)[:5]
     # the timeline stacks bands: the seeded calls are high, medium and low

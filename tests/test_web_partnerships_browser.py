@@ -31,7 +31,7 @@ from fundradar.pipeline.models import (
     utcnow,
 )
 from fundradar.web.server import make
-from tests.browser_support import local_page, shot
+from tests.browser_support import local_page, shot, text_sizes
 from tests.conftest import CHROMIUM_ARGS, chromium_path
 from tests.test_web_browser import DISMISS, HORIZON, _seed
 
@@ -227,28 +227,6 @@ def test_shortlist_to_submitted_application_in_funnel_and_workbook(site, browser
     assert problems == []
 
 
-# Smallest rendered size of the visible chart text, in CSS pixels: the computed font size
-# times the SVG's scale on screen (its drawn width over its viewBox width).
-_SMALLEST_LABEL = """() => {
-  const out = [];
-  for (const svg of document.querySelectorAll('.charts svg')) {
-    const box = svg.getBoundingClientRect();
-    if (box.width === 0) continue;  // the drawing for the other screen size
-    const scale = box.width / svg.viewBox.baseVal.width;
-    for (const t of svg.querySelectorAll('text')) {
-      if (!t.textContent.trim() || t.getBoundingClientRect().width === 0) continue;
-      out.push(parseFloat(getComputedStyle(t).fontSize) * scale);
-    }
-  }
-  for (const el of document.querySelectorAll('main *')) {
-    if (el.closest('svg') || !el.getClientRects().length) continue;
-    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
-    if (own) out.push(parseFloat(getComputedStyle(el).fontSize));
-  }
-  return out;
-}"""
-
-
 @pytest.mark.parametrize("width", [390, 1200])
 def test_dashboard_readable_at_phone_and_desktop_width(site, browser, tmp_path, width) -> None:  # type: ignore[no-untyped-def]
     base, ids = site
@@ -270,7 +248,7 @@ def test_dashboard_readable_at_phone_and_desktop_width(site, browser, tmp_path, 
         assert len(visible) == 1, name  # one drawing shown per screen size
         box = visible[0].bounding_box()
         assert box is not None and box["width"] <= width, name
-    sizes = page.evaluate(_SMALLEST_LABEL)
+    sizes = text_sizes(page, page_text=True)
     assert len(sizes) > 40  # axis labels, legends, values, the deadline list: real text
     assert min(sizes) >= 12, sorted(sizes)[:5]
     assert page.evaluate("document.documentElement.scrollWidth") <= width
@@ -288,7 +266,7 @@ def test_dashboard_readable_at_phone_and_desktop_width(site, browser, tmp_path, 
             fis = s.scalars(select(Application.id).where(Application.title == FISONG)).one()
         page.goto(f"{base}/applications/{fis}")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        assert min(page.evaluate(_SMALLEST_LABEL)) >= 12
+        assert min(text_sizes(page, page_text=True)) >= 12
         shot(page, tmp_path, "application-390.png")
         page.goto(f"{base}/partners/{ids['Agence française de développement']}")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
