@@ -18,6 +18,8 @@ subscription, authorises that one action and nothing else. Without a secret key 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session
@@ -114,13 +116,19 @@ def create() -> Response:
     return redirect(back, 303)  # type: ignore[return-value]
 
 
-def _load(purpose: str, token: str) -> tuple[Any, Subscription | None, str | None]:
-    """(session, subscription, None) or (session, None, why the link is refused)."""
+@contextmanager
+def _signed(purpose: str, token: str) -> Iterator[tuple[Any, Subscription | None, str | None]]:
+    """(session, subscription, None), or (session, None, why the link is refused), for the
+    length of one request; the session is closed after it."""
     s = db.session_factory()()
     try:
-        return s, subs.from_token(s, _secret(), purpose, token), None
-    except LinkTokenError as exc:
-        return s, None, str(exc)
+        try:
+            found, why = subs.from_token(s, _secret(), purpose, token), None
+        except LinkTokenError as exc:
+            found, why = None, str(exc)
+        yield s, found, why
+    finally:
+        s.close()
 
 
 def _refused(why: str) -> tuple[str, int]:
@@ -130,12 +138,10 @@ def _refused(why: str) -> tuple[str, int]:
 @bp.get("/subscription/<token>")
 @signed_link
 def manage(token: str) -> Any:
-    s, sub, why = _load("subscription", token)
-    try:
+    with _signed("subscription", token) as (s, sub, why):
         if sub is None:
             return _refused(why or "")
-        with db.session_scope() as q:
-            menus = known_values(q)
+        menus = known_values(s)  # the same session: one connection per request
         links = subs.links(sub.id, sub.email)
         return render_template(
             "subscription.html", sub=sub, token=token, menus=menus, bands=BANDS_MENU,
@@ -143,15 +149,12 @@ def manage(token: str) -> Any:
             call_languages=CALL_LANGUAGE_MENU, channel=subs.redact_channel(sub.channel),
             unsubscribe_url=links.unsubscribe if links else None, describe=_describe(sub),
         )  # fmt: skip
-    finally:
-        s.close()
 
 
 @bp.post("/subscription/<token>")
 @signed_link
 def manage_post(token: str) -> Any:
-    s, sub, why = _load("subscription", token)
-    try:
+    with _signed("subscription", token) as (s, sub, why):
         if sub is None:
             return _refused(why or "")
         channel = (request.form.get("channel") or "").strip() or sub.channel
@@ -168,27 +171,21 @@ def manage_post(token: str) -> Any:
             return redirect(f"/subscription/{token}", 303)
         flash(f"Saved: {_describe(sub)}.", "ok")
         return redirect(f"/subscription/{token}", 303)
-    finally:
-        s.close()
 
 
 @bp.get("/unsubscribe/<token>")
 @signed_link
 def unsubscribe(token: str) -> Any:
-    s, sub, why = _load("unsubscribe", token)
-    try:
+    with _signed("unsubscribe", token) as (_s, sub, why):
         if sub is None:
             return _refused(why or "")
         return render_template("unsubscribe.html", sub=sub, token=token, done=False)
-    finally:
-        s.close()
 
 
 @bp.post("/unsubscribe/<token>")
 @signed_link
 def unsubscribe_post(token: str) -> Any:
-    s, sub, why = _load("unsubscribe", token)
-    try:
+    with _signed("unsubscribe", token) as (s, sub, why):
         if sub is None:
             return _refused(why or "")
         if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
@@ -196,5 +193,3 @@ def unsubscribe_post(token: str) -> Any:
         subs.unsubscribe(s, sub)
         s.commit()
         return render_template("unsubscribe.html", sub=sub, token=token, done=True)
-    finally:
-        s.close()
