@@ -24,12 +24,14 @@ call goes on to be stored.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from fundradar.crawlers import pipeline_thread
 from fundradar.crawlers.runlog import COVERAGE_FIELDS, RunLog
 from fundradar.pipeline import db
 from fundradar.pipeline.dedupe import SeenInRun
@@ -66,24 +68,42 @@ class _Stage:
                 self.runlog.quarantine(item, f.reason, refused=False)
 
 
+@dataclass
+class _Normalised:
+    """What normalising one item found (made on the pipeline thread, reported on the reactor's)."""
+
+    findings: list[badinput.Finding]
+    refusal: str | None = None  # why the item is refused, if it is
+    crashed: bool = False  # the refusal is a parser bug, not bad input
+    after: list[badinput.Finding] = field(default_factory=list)
+
+
+def _normalise(item: Call) -> _Normalised:
+    findings = badinput.screen(item)
+    fatal = next((f for f in findings if f.fatal), None)
+    if fatal is not None:
+        return _Normalised(findings, fatal.reason)
+    try:
+        normalise(item, now=datetime.now(UTC))
+    except Rejected as exc:
+        return _Normalised(findings, str(exc))
+    except Exception as exc:  # a parser bug must cost one item, never the crawl
+        return _Normalised(findings, f"normalise failed: {type(exc).__name__}: {exc}", True)
+    return _Normalised(findings, after=badinput.after_normalise(item))
+
+
 class NormalisePipeline(_Stage):
-    def process_item(self, item: Call) -> Call:
+    async def process_item(self, item: Call) -> Call:
         if not isinstance(item, Call):
             raise DropItem(f"not a Call item: {type(item).__name__}")
         self.stats.inc_value("fundradar/items_seen")
-        findings = badinput.screen(item)
-        self.note_bad_input(item, findings)
-        fatal = next((f for f in findings if f.fatal), None)
-        if fatal is not None:
-            raise self.refuse(item, fatal.reason)
-        try:
-            normalise(item, now=datetime.now(UTC))
-        except Rejected as exc:
-            raise self.refuse(item, str(exc)) from None
-        except Exception as exc:  # a parser bug must cost one item, never the crawl
+        done = await pipeline_thread.run(_normalise, item)
+        self.note_bad_input(item, done.findings)
+        if done.crashed:
             self.stats.inc_value("fundradar/errors/normalise")
-            raise self.refuse(item, f"normalise failed: {type(exc).__name__}: {exc}") from None
-        self.note_bad_input(item, badinput.after_normalise(item))
+        if done.refusal is not None:
+            raise self.refuse(item, done.refusal)
+        self.note_bad_input(item, done.after)
         return item
 
 
@@ -157,34 +177,43 @@ class StorePipeline(_Stage):
     when the spider closes, before the run's verdict), with one `BatchStore` for every spider
     of the process; calls already stored are merged at once. A crash loses at most the batch
     not yet written, whose pages the next crawl fetches again. Outcomes are counted when
-    written, so `fundradar/stored/*` never runs ahead of the database."""
+    written, so `fundradar/stored/*` never runs ahead of the database.
+
+    The look-ups, scoring and writes run on the process's pipeline thread (`pipeline_thread`),
+    as Normalise's work does, so the reactor sends the next requests meanwhile."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.batch: BatchStore | None = None
+        self.batch: BatchStore | None = None  # used on the pipeline thread only
         self._timer: Any = None
+        self._ticking = False
 
-    def _store(self) -> BatchStore:
+    def _start(self) -> None:
+        """The 1 s flush timer. It needs the crawl's reactor: never install one here (a test
+        driving the stages by hand has none, and closes the spider itself)."""
+        if self._timer is None and "twisted.internet.reactor" in sys.modules:
+            from twisted.internet import task
+
+            self._timer = task.LoopingCall(self._tick)
+            self._timer.start(batch.BATCH_SECONDS, now=False)
+
+    def _store(self) -> BatchStore:  # on the pipeline thread, which owns the batch's session
         if self.batch is None:
-            profile = getattr(self.crawler, "_fundradar_profile", None)
-            self.batch = batch.shared(profile=profile)
-            # the 1 s flush needs the crawl's reactor; never install one here (a test driving
-            # the stages by hand has none, and closes the spider itself)
-            if "twisted.internet.reactor" in sys.modules:
-                from twisted.internet import task
-
-                self._timer = task.LoopingCall(self._tick)
-                self._timer.start(batch.BATCH_SECONDS, now=False)
+            self.batch = batch.shared(profile=getattr(self.crawler, "_fundradar_profile", None))
         return self.batch
 
-    def process_item(self, item: Call) -> Call:
-        self.runlog.open()  # the run exists before any of its calls is stored
+    def _add(self, item: Call, run_id: int | None) -> list[batch.Written]:
         store_ = self._store()
         try:
-            written = store_.add(item, now=datetime.now(UTC), run_id=self.runlog.run_id, tag=self)
+            return store_.add(item, now=datetime.now(UTC), run_id=run_id, tag=self)
         except Exception as exc:  # the look-up itself failed (database gone, disk full)
             store_.session.rollback()
-            written = [batch.Written(item, None, exc, tag=self)]
+            return [batch.Written(item, None, exc, tag=self)]
+
+    async def process_item(self, item: Call) -> Call:
+        self.runlog.open()  # the run exists before any of its calls is stored
+        self._start()
+        written = await pipeline_thread.run(self._add, item, self.runlog.run_id)
         self._report(written)
         failed = next((w for w in written if w.call is item and w.stored is None), None)
         if failed is not None:  # quarantined with its cause by _report
@@ -192,17 +221,32 @@ class StorePipeline(_Stage):
             raise DropItem(f"{_name(item)}: store failed: {cause}")
         return item
 
-    def _tick(self) -> None:
-        if self.batch is not None and self.batch.due():
-            self._report(self.batch.flush())
+    def _flush_if_due(self) -> list[batch.Written]:
+        if self.batch is None or not self.batch.due():
+            return []
+        return self.batch.flush()
 
-    def close_spider(self) -> None:
+    def _tick(self) -> None:
+        if self._ticking:  # the last tick's flush is still being written
+            return
+        self._ticking = pipeline_thread.submit(self._flush_if_due, self._ticked)
+
+    def _ticked(self, written: object) -> None:
+        self._ticking = False
+        self._report(written)  # type: ignore[arg-type]
+
+    def _close(self) -> list[batch.Written]:
+        if self.batch is None:
+            return []
+        written = self.batch.flush()
+        batch.release(self.batch)
+        self.batch = None
+        return written
+
+    async def close_spider(self) -> None:
         if self._timer is not None and self._timer.running:
             self._timer.stop()
-        if self.batch is not None:
-            self._report(self.batch.flush())
-            batch.release(self.batch)
-            self.batch = None
+        self._report(await pipeline_thread.run(self._close))
 
     def _report(self, written: list[batch.Written]) -> None:
         for w in written:

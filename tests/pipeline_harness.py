@@ -9,6 +9,8 @@ happened to each item. Only the engine and the downloader are left out.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,21 +49,31 @@ def run_pipelines(spider_cls: type, items: list[Call] | None = None, *, crawler:
     log = RunLog.of(crawler)
     log.spider_opened(spider)
     result = PipelineRun(stats={}, spider=spider)
-    for item in items or []:
-        try:
+    # the stages that hand work to the pipeline thread are coroutines, awaited on a loop as
+    # Scrapy's asyncio reactor awaits them
+    loop = asyncio.new_event_loop()
+
+    def call(value: Any) -> Any:
+        return loop.run_until_complete(value) if inspect.isawaitable(value) else value
+
+    try:
+        for item in items or []:
+            try:
+                for stage in stages:
+                    item = call(stage.process_item(item))
+            except DropItem as exc:
+                result.dropped.append((item, str(exc)))
+                continue
+            result.stored.append(item)
+        result.run_id = log.run_id
+        if finish:
+            # as Scrapy closes a spider: the item pipelines first (Store writes its last
+            # batch), then the spider_closed signal (the run's verdict)
             for stage in stages:
-                item = stage.process_item(item)
-        except DropItem as exc:
-            result.dropped.append((item, str(exc)))
-            continue
-        result.stored.append(item)
-    result.run_id = log.run_id
-    if finish:
-        # as Scrapy closes a spider: the item pipelines first (Store writes its last batch),
-        # then the spider_closed signal (the run's verdict)
-        for stage in stages:
-            if hasattr(stage, "close_spider"):
-                stage.close_spider()
-        log.spider_closed(spider, "finished")
+                if hasattr(stage, "close_spider"):
+                    call(stage.close_spider())
+            log.spider_closed(spider, "finished")
+    finally:
+        loop.close()
     result.stats = dict(crawler.stats.get_stats())
     return result
