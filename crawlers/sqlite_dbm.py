@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 error = (sqlite3.Error, KeyError)  # what `dbm` modules raise, as a tuple like `dbm.error`
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS Dict (key BLOB UNIQUE NOT NULL, value BLOB NOT NULL)"
+_UPSERT = (
+    "INSERT INTO Dict (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 
 
 def _bytes(value: bytes | str) -> bytes:
@@ -66,11 +70,13 @@ class Database(MutableMapping[bytes, bytes]):
         return bytes(row[0])
 
     def __setitem__(self, key: bytes | str, value: bytes | str) -> None:
-        self._cx.execute(
-            "INSERT INTO Dict (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (_bytes(key), _bytes(value)),
-        )
+        self._cx.execute(_UPSERT, (_bytes(key), _bytes(value)))
+
+    def set_many(self, items: Iterable[tuple[bytes | str, bytes | str]]) -> None:
+        """Several keys in one statement and one transaction (a crawl's pages, written together)."""
+        rows = [(_bytes(k), _bytes(v)) for k, v in items]
+        with self.transaction():
+            self._cx.executemany(_UPSERT, rows)
 
     def __delitem__(self, key: bytes | str) -> None:
         if self._cx.execute("DELETE FROM Dict WHERE key = ?", (_bytes(key),)).rowcount == 0:

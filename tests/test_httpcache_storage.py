@@ -1,5 +1,6 @@
 """The HTTP cache storage (crawlers/httpcache.py): Scrapy's DBM storage on one SQLite file per
-source (crawlers/sqlite_dbm.py). A page stored is read back whole; a cache left by an older
+source (crawlers/sqlite_dbm.py). A page stored is read back whole; pages are written in groups
+(a crash loses the last group's cache only); a cache left by an older
 fundradar in Scrapy's filesystem layout is still read, and moved into the file when used; a
 damaged file costs its pages, never the crawl. Responses here are made up in the test — not
 captures."""
@@ -17,7 +18,7 @@ from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
 from fundradar.crawlers import sqlite_dbm
-from fundradar.crawlers.httpcache import SqliteCacheStorage
+from fundradar.crawlers.httpcache import WRITE_EVERY, SqliteCacheStorage
 
 URL = "https://funder.example.org/calls/1"
 BODY = "<html><body><h1>Appel à projets 2027</h1></body></html>".encode()
@@ -66,7 +67,28 @@ def test_a_page_stored_again_replaces_the_old_copy(tmp_path: Path) -> None:
     storage.store_response(spider, *_page())  # type: ignore[attr-defined]
     storage.store_response(spider, *_page(body=b"<html>changed</html>"))  # type: ignore[attr-defined]
     _same(storage.retrieve_response(spider, _page()[0]), b"<html>changed</html>")  # type: ignore[attr-defined]
-    assert len(storage.db) == 2  # type: ignore[attr-defined]  # its data and its time, once
+    storage.close_spider(spider)  # type: ignore[attr-defined]
+    with sqlite_dbm.open(tmp_path / "lean.db", "r") as db:
+        assert len(db) == 2  # its data and its time, once
+    again, spider2 = _open(SqliteCacheStorage, tmp_path)
+    _same(again.retrieve_response(spider2, _page()[0]), b"<html>changed</html>")  # type: ignore[attr-defined]
+
+
+def test_pages_are_written_in_groups_and_a_crash_loses_only_the_last_group(
+    tmp_path: Path,
+) -> None:
+    storage, spider = _open(SqliteCacheStorage, tmp_path)
+    for n in range(WRITE_EVERY + 3):
+        storage.store_response(spider, *_page(f"{URL}?n={n}"))  # type: ignore[attr-defined]
+    # killed here (no close): the first group is in the file, the 3 after it are not
+    later, spider2 = _open(SqliteCacheStorage, tmp_path)
+    found = [
+        later.retrieve_response(spider2, _page(f"{URL}?n={n}")[0]) is not None  # type: ignore[attr-defined]
+        for n in range(WRITE_EVERY + 3)
+    ]
+    assert found == [True] * WRITE_EVERY + [False] * 3
+    # while the crawl runs, a page not yet written is read from memory
+    _same(storage.retrieve_response(spider, _page(f"{URL}?n={WRITE_EVERY + 2}")[0]))  # type: ignore[attr-defined]
 
 
 def test_a_cache_of_the_older_filesystem_layout_is_read_and_moved_over(tmp_path: Path) -> None:
@@ -78,12 +100,14 @@ def test_a_cache_of_the_older_filesystem_layout_is_read_and_moved_over(tmp_path:
     request = _page()[0]
     _same(storage.retrieve_response(spider, request))  # type: ignore[attr-defined]
     stamp = request.meta["cache_timestamp"]
+    storage.close_spider(spider)  # type: ignore[attr-defined]
     # now in the new file too, with the age it had: a later crawl without the folder finds it
     for page in (tmp_path / "lean").rglob("*"):
         if page.is_file():
             page.unlink()
+    later, spider2 = _open(SqliteCacheStorage, tmp_path)
     again = _page()[0]
-    _same(storage.retrieve_response(spider, again))  # type: ignore[attr-defined]
+    _same(later.retrieve_response(spider2, again))  # type: ignore[attr-defined]
     assert again.meta["cache_timestamp"] == pytest.approx(stamp)
 
 
@@ -92,7 +116,9 @@ def test_a_damaged_cache_file_is_set_aside_and_a_new_one_started(tmp_path: Path)
     storage, spider = _open(SqliteCacheStorage, tmp_path)
     assert storage.retrieve_response(spider, _page()[0]) is None  # type: ignore[attr-defined]
     storage.store_response(spider, *_page())  # type: ignore[attr-defined]
-    _same(storage.retrieve_response(spider, _page()[0]))  # type: ignore[attr-defined]
+    storage.close_spider(spider)  # type: ignore[attr-defined]
+    later, spider2 = _open(SqliteCacheStorage, tmp_path)
+    _same(later.retrieve_response(spider2, _page()[0]))  # type: ignore[attr-defined]
     assert (tmp_path / "lean.db.broken").read_bytes().startswith(b"this is not a database")
 
 
