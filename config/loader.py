@@ -294,11 +294,16 @@ class RecipientsFile(_Strict):
         return v
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, error: type[ConfigError]) -> Any:
     if not path.is_file():
         raise error(path, "(file)", "a YAML file; it does not exist")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's parser when PyYAML has it: the 66 KB priorities.yaml took 0.3 s to read in
+        # pure Python, in every crawl process and command (same results, same errors)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except UnicodeDecodeError:
         raise error(path, "(file)", "UTF-8 text") from None
     except yaml.YAMLError as exc:
