@@ -57,11 +57,16 @@ def run_of(source: str, token: str | None) -> CrawlRun | None:
         return latest_run(source)
     from fundradar.crawlers.runlog import TOKEN_STAT
 
+    newest_first = select(CrawlRun).where(CrawlRun.source == source).order_by(CrawlRun.id.desc())
     with db.session_scope() as session:
-        recent = session.scalars(
-            select(CrawlRun).where(CrawlRun.source == source).order_by(CrawlRun.id.desc()).limit(50)
-        )
-        return next((r for r in recent if (r.stats or {}).get(TOKEN_STAT) == token), None)
+        # almost always the newest run; the 50 newest when another crawl of the source (a
+        # Scrapyd job, a run by hand) started after this one
+        for limit in (1, 50):
+            recent = session.scalars(newest_first.limit(limit))
+            found = next((r for r in recent if (r.stats or {}).get(TOKEN_STAT) == token), None)
+            if found is not None:
+                return found
+        return None
 
 
 def latest_run(source: str) -> CrawlRun | None:
