@@ -10,19 +10,23 @@ Last-Modified (with `max-age=0`, as CMSs that want revalidation send) and a matc
 If-None-Match gets a 304, so Scrapy's RFC 2616 cache can revalidate instead of downloading.
 
 The REAL spiders crawl it: one config-only HTML source per mirror site in a generated
-sources.yaml (FUNDRADAR_CONFIG), a fresh FUNDRADAR_HOME per repeat, `fundradar.crawling.crawl`
-as `fundradar crawl` calls it. The delay between requests to one site is lowered for the mirror
+sources.yaml (FUNDRADAR_CONFIG), a fresh FUNDRADAR_HOME per repeat whose database is created
+before timing (as for every crawl after the first), `fundradar.crawling.crawl` as `fundradar
+crawl` calls it. The delay between requests to one site is lowered for the mirror
 (`--delay`, default 0.25 s, written in the generated config only; the product's default stays
 2 s): politeness still holds per source, each crawler keeping its own delay.
 
 Printed, medians of `--repeat` runs:
 
 1. pages per second (mirror pages, robots.txt left out, over the whole `crawl()` call: process
-   start, database, CSV feed included) beside the politeness bound in the same run: sources x
-   one request per delay. Target: >= 80 % of the bound. Reference, same run: the old layout,
-   one child process per source, 2 at a time (`--isolate`), `--reference-repeat` times.
-2. re-crawl of the unchanged mirror: requests answered in full, answered 304, detail pages not
-   asked for at all (listing entry unchanged). Target: full requests <= 10 % of run 1's.
+   start, leases, run records, CSV feed included) beside the politeness bound in the same run:
+   sources x one request per delay. Target: >= 80 % of the bound. For the product's number of
+   crawl processes (config `defaults.crawl_processes`, 1) and one per core (up to 2) beside it,
+   run in turn (`--processes 1,2` to choose). Reference, same run: the old layout, one child
+   process per source, 2 at a time (`--isolate`), `--reference-repeat` times.
+2. (with the first number of processes) re-crawl of the unchanged mirror: requests answered in
+   full, answered 304, detail pages not asked for at all (listing entry unchanged). Target:
+   full requests <= 10 % of run 1's.
 3. after changing 5 % of the calls (card and page): detail pages fetched again. Target: only
    those of the changed calls.
 
@@ -262,15 +266,22 @@ def timed_crawl(
     }  # fmt: skip
 
 
-def one_repeat(args: argparse.Namespace, root: Path, n: int) -> dict[str, Any]:
+def one_repeat(args: argparse.Namespace, root: Path, n: int, procs: int,
+               full: bool) -> dict[str, Any]:  # fmt: skip
     with Mirror(args.sources, args.pages, args.latency) as mirror:
-        os.environ["FUNDRADAR_CONFIG"] = str(root / f"config-{n}")
-        ids = write_config(root / f"config-{n}", mirror, args.delay)
-        use_home(root, f"home-{n}")
-        first = timed_crawl(ids, mirror, isolate=False, processes=args.processes)
-        second = timed_crawl(ids, mirror, isolate=False, processes=args.processes)
+        name = f"{n}-{procs}"
+        os.environ["FUNDRADAR_CONFIG"] = str(root / f"config-{name}")
+        ids = write_config(root / f"config-{name}", mirror, args.delay)
+        use_home(root, f"home-{name}")
+        from fundradar.pipeline import db
+
+        db.init()  # the database exists, as for every crawl after the first (not timed)
+        first = timed_crawl(ids, mirror, isolate=False, processes=procs)
+        if not full:
+            return {"first": first}
+        second = timed_crawl(ids, mirror, isolate=False, processes=procs)
         changed = mirror.change(args.change)
-        third = timed_crawl(ids, mirror, isolate=False, processes=args.processes)
+        third = timed_crawl(ids, mirror, isolate=False, processes=procs)
     return {"first": first, "second": second, "third": third, "changed": changed}
 
 
@@ -279,6 +290,9 @@ def reference(args: argparse.Namespace, root: Path, n: int) -> dict[str, Any]:
         os.environ["FUNDRADAR_CONFIG"] = str(root / f"config-ref-{n}")
         ids = write_config(root / f"config-ref-{n}", mirror, args.delay)
         use_home(root, f"home-ref-{n}")
+        from fundradar.pipeline import db
+
+        db.init()
         return timed_crawl(ids, mirror, isolate=True)
 
 
@@ -314,9 +328,9 @@ def main() -> None:
     ap.add_argument("--change", type=float, default=0.05, help="share of calls changed")
     ap.add_argument(
         "--processes",
-        type=int,
         default=None,
-        help="crawl processes (default: the product's, config defaults.crawl_processes)",
+        help="crawl processes, comma-separated counts to compare (default: the product's, "
+        "config defaults.crawl_processes, and one per core up to 2)",
     )
     args = ap.parse_args()
     os.environ["FUNDRADAR_MAINTAINER_ALERTS"] = "0"
@@ -324,16 +338,26 @@ def main() -> None:
     print(f"mirror: {args.sources} sources x {args.pages} pages, {args.latency * 1000:.0f} ms "
           f"latency, delay {args.delay:g} s per site; politeness bound {bound:.1f} pages/s "
           f"({args.sources} x 1/{args.delay:g} s)")  # fmt: skip
+    from fundradar.config.loader import CrawlDefaults
+
+    default = CrawlDefaults().crawl_processes  # the product's
+    if args.processes:
+        counts = [int(x) for x in args.processes.split(",")]
+    else:  # the product's default, and one process per core (up to 2) beside it
+        counts = list(dict.fromkeys([default, min(2, os.cpu_count() or 1)]))
     root = Path(tempfile.mkdtemp(prefix="fundradar-bench-crawl-"))
     try:
-        runs = []
+        by_count: dict[int, list[dict[str, Any]]] = {c: [] for c in counts}
         for n in range(args.repeat):
-            got = one_repeat(args, root, n)
-            runs.append(got)
-            f = got["first"]
-            print(f"  run {n + 1}: {f['pages']} pages in {f['seconds']:.1f} s "
-                  f"({f['pages'] / f['seconds']:.1f} pages/s; mirror busy {f['window']:.1f} s); "
-                  f"{f['ok']}/{f['sources']} ok, {f['calls']} calls")  # fmt: skip
+            for c in counts:  # interleaved: a slow spell of the machine hits every count
+                got = one_repeat(args, root, n, c, full=c == counts[0])
+                by_count[c].append(got)
+                f = got["first"]
+                print(f"  run {n + 1}, {c} process(es): {f['pages']} pages in "
+                      f"{f['seconds']:.1f} s ({f['pages'] / f['seconds']:.1f} pages/s; mirror "
+                      f"busy {f['window']:.1f} s); {f['ok']}/{f['sources']} ok, "
+                      f"{f['calls']} calls")  # fmt: skip
+        runs = by_count[counts[0]]
         refs = []
         for n in range(args.reference_repeat):
             r = reference(args, root, n)
@@ -343,22 +367,23 @@ def main() -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    rate = med([r["first"]["pages"] / r["first"]["seconds"] for r in runs])
     print()
-    from fundradar.config.loader import CrawlDefaults
-
-    procs = args.processes or CrawlDefaults().crawl_processes  # the product's default
-    print(f"1. all sources, {procs} crawl process(es): {rate:.1f} pages/s = {rate / bound:.0%} of "
-          f"the bound {bound:.1f} (target >= 80 %), median of {len(runs)}")  # fmt: skip
-    ms = med([r["first"]["cpu"] / r["first"]["pages"] * 1000 for r in runs])
-    print(f"   seconds: {med([r['first']['seconds'] for r in runs]):.1f} "
-          f"(the mirror busy {med([r['first']['window'] for r in runs]):.1f}, "
-          f"{med([r['first']['lead'] for r in runs]):.1f} before its first request, "
-          f"{med([r['first']['tail'] for r in runs]):.1f} after its last); CPU of the crawl "
-          f"processes {med([r['first']['cpu'] for r in runs]):.1f} s, {ms:.1f} ms a page (CPU, "
-          f"not slowed by other load): one core does at most {1000 / ms:.0f} pages/s; "
-          f"{procs} crawl process(es); load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores")  # fmt: skip
+    for n_line, c in enumerate(counts):
+        rs = by_count[c]
+        rate = med([r["first"]["pages"] / r["first"]["seconds"] for r in rs])
+        what = "the product's default" if c == default else "one per core"
+        print(f"{'1.' if n_line == 0 else '  '} all sources, {c} crawl process(es) ({what}): "
+              f"{rate:.1f} pages/s = {rate / bound:.0%} of the bound {bound:.1f} (target >= "
+              f"80 %), median of {len(rs)}")  # fmt: skip
+        ms = med([r["first"]["cpu"] / r["first"]["pages"] * 1000 for r in rs])
+        print(f"   seconds: {med([r['first']['seconds'] for r in rs]):.1f} "
+              f"(the mirror busy {med([r['first']['window'] for r in rs]):.1f}, "
+              f"{med([r['first']['lead'] for r in rs]):.1f} before its first request, "
+              f"{med([r['first']['tail'] for r in rs]):.1f} after its last); CPU of the crawl "
+              f"processes {med([r['first']['cpu'] for r in rs]):.1f} s, {ms:.1f} ms a page "
+              f"(CPU, not slowed by other load): one core does at most {1000 / ms:.0f} pages/s;"
+              f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
+    rate = med([r["first"]["pages"] / r["first"]["seconds"] for r in runs])
     if refs:
         ref_rate = med([r["pages"] / r["seconds"] for r in refs])
         print(f"   reference, one process per source (2 at a time): {ref_rate:.1f} pages/s = "
