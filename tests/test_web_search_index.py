@@ -35,6 +35,7 @@ from fundradar.web.app import _profile
 from tests.conftest import DIALECT
 from tests.pipeline.exports.exports_factory import NOW, add_call
 from tests.test_web_search import found as found_escaped
+from tests.test_web_search import seed
 
 sqlite_only = pytest.mark.skipif(DIALECT != "sqlite", reason="FTS5 is SQLite's; PG has no fallback")
 
@@ -46,25 +47,11 @@ def client():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def calls() -> None:
-    day = timedelta(days=1)
     with db.session_scope() as s:
-        add_call(s, 1, title="Blue economy and ocean governance", themes=["ocean"],
-                 budget_min=1e6, budget_max=3e6, deadline=NOW + 10 * day)  # fmt: skip
-        add_call(s, 2, title="Pêche durable dans la Caraïbe", language="fr",
-                 summary="Appui aux associations de pêcheurs et à la coopération régionale.",
-                 themes=["ocean", "regional-cooperation"], funder="Préfecture de Martinique",
-                 budget_max=200000, deadline=NOW + 40 * day)  # fmt: skip
-        add_call(s, 3, title="Gestión de pesquerías sostenibles", language="es",
-                 summary="Fondos para organizaciones de la sociedad civil.", themes=["ocean"],
-                 eligibility_text="Organizaciones no gubernamentales del Caribe",
-                 deadline=NOW + 70 * day, budget_min=50000, budget_max=150000)  # fmt: skip
-        add_call(s, 4, title="Solar mini-grids for island utilities", themes=["energy"],
-                 summary="Utilities and governments; NGOs may join as partners.",
-                 eligible_applicants=["NGOs", "utilities"], deadline=None,
-                 budget_min=5e6)  # fmt: skip
+        seed(s, eligible_applicants=["NGOs", "utilities"])
         add_call(s, 5, title='Marine "protected" areas: AND/OR NEAR* monitoring', themes=[],
                  summary="Surveillance des aires marines protégées, drones et sargasses.",
-                 deadline=NOW + 20 * day, budget_max=90000)  # fmt: skip
+                 deadline=NOW + timedelta(days=20), budget_max=90000)  # fmt: skip
 
 
 def found(client, query: str) -> set[str]:  # type: ignore[no-untyped-def]
