@@ -45,13 +45,14 @@ async def run(fn: Callable[..., T], *args: object) -> T:
     return await asyncio.wrap_future(_pool().submit(fn, *args), loop=loop)
 
 
-def submit(fn: Callable[[], object], done: Callable[[object], None]) -> bool:
-    """Start `fn()` on the pipeline thread and give its result to `done` on the loop's thread
-    (a timer's work: nothing awaits it). False, and nothing started, without a running loop."""
+def submit(fn: Callable[[], T], done: Callable[[asyncio.Future[T]], None]) -> bool:
+    """Start `fn()` on the pipeline thread and give its finished future to `done` on the loop's
+    thread (a timer's work: nothing awaits it), whether `fn` returned or raised, so the caller
+    always learns it is over. False, and nothing started, without a running loop."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return False
     future = asyncio.wrap_future(_pool().submit(fn), loop=loop)
-    future.add_done_callback(lambda f: done(f.result()))
+    future.add_done_callback(done)
     return True

@@ -23,6 +23,7 @@ call goes on to be stored.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -231,9 +232,9 @@ class StorePipeline(_Stage):
             return
         self._ticking = pipeline_thread.submit(self._flush_if_due, self._ticked)
 
-    def _ticked(self, written: object) -> None:
-        self._ticking = False
-        self._report(written)  # type: ignore[arg-type]
+    def _ticked(self, flushed: asyncio.Future[list[batch.Written]]) -> None:
+        self._ticking = False  # first: a flush that raised must not stop the next ones
+        self._report(flushed.result())  # raises that error here, where the loop logs it
 
     def _close(self) -> list[batch.Written]:
         if self.batch is None:

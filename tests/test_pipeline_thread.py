@@ -58,8 +58,8 @@ def test_a_timers_work_gives_its_result_on_the_loops_thread() -> None:
         loop_thread = _where()
         finished = asyncio.Event()
 
-        def done(result: object) -> None:
-            got.append((str(result), _where()))
+        def done(result: asyncio.Future[str]) -> None:
+            got.append((result.result(), _where()))
             assert _where() == loop_thread
             finished.set()
 
@@ -91,3 +91,26 @@ def test_the_real_stages_normalise_and_store_on_the_pipeline_thread(monkeypatch)
     assert [c.summary for c in run.stored] == ["Projets bleus aux îles."]
     assert run.stats.get("fundradar/stored/new") == 1  # counted on the loop's thread
     assert len(threads) == 1 and threads.pop().startswith("fundradar-pipeline")
+
+
+def test_a_timers_work_that_raises_still_reports_that_it_is_over() -> None:
+    """The store's flush timer waits for the last flush before the next: a flush that raised
+    must still end that wait, or no flush would run again until the spider closes."""
+    errors: list[BaseException | None] = []
+
+    def broken() -> None:
+        raise OSError("disk full")
+
+    async def main() -> None:
+        finished = asyncio.Event()
+
+        def done(result: asyncio.Future[None]) -> None:
+            errors.append(result.exception())
+            finished.set()
+
+        assert pipeline_thread.submit(broken, done)
+        await asyncio.wait_for(finished.wait(), 10)
+
+    asyncio.run(main())
+    [error] = errors
+    assert isinstance(error, OSError) and str(error) == "disk full"
