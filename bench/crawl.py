@@ -237,6 +237,7 @@ def use_home(root: Path, name: str) -> None:
     os.environ["FUNDRADAR_HOME"] = str(home)
     os.environ.pop("FUNDRADAR_DATABASE_URL", None)
     db.reset_caches()
+    db.init()  # the database exists, as for every crawl after the first (not timed)
 
 
 def timed_crawl(
@@ -273,9 +274,6 @@ def one_repeat(args: argparse.Namespace, root: Path, n: int, procs: int,
         os.environ["FUNDRADAR_CONFIG"] = str(root / f"config-{name}")
         ids = write_config(root / f"config-{name}", mirror, args.delay)
         use_home(root, f"home-{name}")
-        from fundradar.pipeline import db
-
-        db.init()  # the database exists, as for every crawl after the first (not timed)
         first = timed_crawl(ids, mirror, isolate=False, processes=procs)
         if not full:
             return {"first": first}
@@ -290,9 +288,6 @@ def reference(args: argparse.Namespace, root: Path, n: int) -> dict[str, Any]:
         os.environ["FUNDRADAR_CONFIG"] = str(root / f"config-ref-{n}")
         ids = write_config(root / f"config-ref-{n}", mirror, args.delay)
         use_home(root, f"home-ref-{n}")
-        from fundradar.pipeline import db
-
-        db.init()
         return timed_crawl(ids, mirror, isolate=True)
 
 

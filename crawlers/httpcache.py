@@ -15,7 +15,6 @@ keeps a source's pages in `httpcache/<source>.db` instead. Added to it:
 
 from __future__ import annotations
 
-import logging
 import pickle
 from pathlib import Path
 from time import time
@@ -28,8 +27,6 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.response import response_from_dict
 
 from fundradar.crawlers import sqlite_dbm
-
-logger = logging.getLogger(__name__)
 
 WRITE_EVERY = 50  # pages
 
